@@ -1,0 +1,41 @@
+# kep — Makefile. `make run` starts the main job, `make test` passes the tests.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+# Debian packages the tests and benchmarks need; `make deps` installs the missing ones.
+DEBS := openssl libssl-dev libengine-gost-openssl gcc
+FUZZTIME ?= 20s
+
+.PHONY: all build test deps bench fuzz run vet clean
+
+all: build
+
+build:
+	mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/kep ./cmd/kep
+
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: deps
+	bash bench/run.sh
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+run: build
+	@echo "kep agent is not built yet (see the open issues): make run will start the agent"
+	@echo "with a software token and the demo portal. What exists now:"
+	@$(BIN)/kep --help
+
+clean:
+	rm -rf $(BIN)

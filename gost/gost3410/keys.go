@@ -1,0 +1,161 @@
+package gost3410
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// PublicKey is a GOST R 34.10 public key: a point of order q on the set's curve.
+type PublicKey struct {
+	params *ParamSet
+	pt     affinePoint
+}
+
+// PrivateKey is a GOST R 34.10 private key. It implements crypto.Signer.
+type PrivateKey struct {
+	params *ParamSet
+	d      fe // Montgomery form mod q, 1 ≤ d < q
+	dBytes []byte
+	pub    *PublicKey
+}
+
+// Errors returned for malformed keys.
+var (
+	ErrKeyLength       = errors.New("gost3410: wrong key length for the parameter set")
+	ErrPointNotOnCurve = errors.New("gost3410: public key point is not on the curve")
+	ErrPointOrder      = errors.New("gost3410: public key point is not in the subgroup of order q")
+	ErrZeroKey         = errors.New("gost3410: private key is zero modulo q")
+)
+
+// NewPublicKey parses raw = X || Y (each little-endian, Size() bytes) and checks
+// that the point lies on the curve, is not the identity and has order q.
+func NewPublicKey(ps *ParamSet, raw []byte) (*PublicKey, error) {
+	c := ps.curve
+	if len(raw) != 2*c.size {
+		return nil, fmt.Errorf("%w: public key has %d bytes, %s needs %d", ErrKeyLength, len(raw), ps.Name, 2*c.size)
+	}
+	pub := &PublicKey{params: ps}
+	if err := c.fp.SetBytesLE(&pub.pt.x, raw[:c.size]); err != nil {
+		return nil, fmt.Errorf("%w: X ≥ p", ErrPointNotOnCurve)
+	}
+	if err := c.fp.SetBytesLE(&pub.pt.y, raw[c.size:]); err != nil {
+		return nil, fmt.Errorf("%w: Y ≥ p", ErrPointNotOnCurve)
+	}
+	if !c.onCurve(&pub.pt) {
+		return nil, ErrPointNotOnCurve
+	}
+	if c.cofactor != 1 {
+		var p, qp jacobian
+		c.setAffine(&p, &pub.pt)
+		qb := make([]byte, c.size)
+		c.q.FillBytes(qb)
+		reverse(qb)
+		c.scalarMultVar(&qp, &p, qb)
+		if !c.isInfinity(&qp) {
+			return nil, ErrPointOrder
+		}
+	}
+	return pub, nil
+}
+
+// Params returns the key's parameter set.
+func (pub *PublicKey) Params() *ParamSet { return pub.params }
+
+// Bytes returns X || Y, each little-endian.
+func (pub *PublicKey) Bytes() []byte {
+	c := pub.params.curve
+	out := make([]byte, 2*c.size)
+	c.fp.BytesLE(out[:c.size], &pub.pt.x)
+	c.fp.BytesLE(out[c.size:], &pub.pt.y)
+	return out
+}
+
+// Equal reports whether x is a *PublicKey with the same curve and point.
+// Keys on sets that share a curve (cryptopro-a and tc26-256-b) are equal.
+func (pub *PublicKey) Equal(x crypto.PublicKey) bool {
+	o, ok := x.(*PublicKey)
+	if !ok || o.params.curve != pub.params.curve {
+		return false
+	}
+	return subtle.ConstantTimeCompare(pub.Bytes(), o.Bytes()) == 1
+}
+
+// NewPrivateKey returns the private key with the little-endian scalar raw of
+// Size() bytes. A scalar ≥ q is reduced modulo q (the key is the same); zero
+// is refused.
+func NewPrivateKey(ps *ParamSet, raw []byte) (*PrivateKey, error) {
+	c := ps.curve
+	if len(raw) != c.size {
+		return nil, fmt.Errorf("%w: private key has %d bytes, %s needs %d", ErrKeyLength, len(raw), ps.Name, c.size)
+	}
+	k := &PrivateKey{params: ps, dBytes: make([]byte, c.size)}
+	c.fq.Reduce(&k.d, raw)
+	if c.fq.IsZero(&k.d) == 1 {
+		return nil, ErrZeroKey
+	}
+	c.fq.BytesLE(k.dBytes, &k.d)
+	var p jacobian
+	c.baseMult(&p, k.dBytes)
+	k.pub = &PublicKey{params: ps}
+	c.toAffine(&k.pub.pt, &p)
+	return k, nil
+}
+
+// GenerateKey returns a new private key with a scalar drawn uniformly from
+// [1, q−1] using rand (crypto/rand when nil).
+func GenerateKey(ps *ParamSet, rand io.Reader) (*PrivateKey, error) {
+	c := ps.curve
+	var d fe
+	buf := make([]byte, c.size+16)
+	for {
+		if err := randomScalar(c, &d, rand, buf); err != nil {
+			return nil, err
+		}
+		if c.fq.IsZero(&d) == 0 {
+			break
+		}
+	}
+	raw := make([]byte, c.size)
+	c.fq.BytesLE(raw, &d)
+	return NewPrivateKey(ps, raw)
+}
+
+// randomScalar sets d to a uniform value mod q from 128 more random bits than q has.
+func randomScalar(c *Curve, d *fe, r io.Reader, buf []byte) error {
+	if r == nil {
+		r = rand.Reader
+	}
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return fmt.Errorf("gost3410: reading randomness: %w", err)
+	}
+	c.fq.Reduce(d, buf)
+	return nil
+}
+
+// Params returns the key's parameter set.
+func (k *PrivateKey) Params() *ParamSet { return k.params }
+
+// Bytes returns the little-endian scalar d (Size() bytes).
+func (k *PrivateKey) Bytes() []byte { return append([]byte(nil), k.dBytes...) }
+
+// Public returns the *PublicKey.
+func (k *PrivateKey) Public() crypto.PublicKey { return k.pub }
+
+// PublicKey returns the public key.
+func (k *PrivateKey) PublicKey() *PublicKey { return k.pub }
+
+// Equal reports whether x is a *PrivateKey with the same curve and scalar.
+func (k *PrivateKey) Equal(x crypto.PrivateKey) bool {
+	o, ok := x.(*PrivateKey)
+	return ok && o.params.curve == k.params.curve && subtle.ConstantTimeCompare(k.dBytes, o.dBytes) == 1
+}
+
+func reverse(b []byte) {
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+}

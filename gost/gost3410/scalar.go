@@ -1,0 +1,158 @@
+package gost3410
+
+// Scalar multiplication. Secret scalars (nonces, private keys) go through
+// baseMult, a fixed-window comb over precomputed multiples of G that reads
+// every table entry and branches on nothing secret. Public scalars in
+// verification use baseMultVar (the same table, indexed directly) and
+// scalarMultVar (width-5 NAF).
+
+// combTable returns comb[i][d-1] = d·16^i·G for every 4-bit window i.
+func (c *Curve) combTable() [][combRow]affinePoint {
+	c.combOnce.Do(func() {
+		windows := 2 * c.size
+		c.comb = make([][combRow]affinePoint, windows)
+		var base jacobian
+		c.setAffine(&base, &c.g)
+		pts := make([]jacobian, combRow)
+		for i := 0; i < windows; i++ {
+			pts[0] = base
+			for j := 1; j < combRow; j++ {
+				c.add(&pts[j], &pts[j-1], &base)
+			}
+			c.toAffineBatch(c.comb[i][:], pts)
+			for k := 0; k < 4; k++ {
+				c.double(&base, &base)
+			}
+		}
+	})
+	return c.comb
+}
+
+// ctEq returns 1 if x == y and 0 otherwise, for values below 2^63.
+func ctEq(x, y uint64) uint64 { return ((x ^ y) - 1) >> 63 }
+
+// lookup sets out to row[d-1], or to zeros when d == 0, reading every entry.
+func (c *Curve) lookup(out *affinePoint, row *[combRow]affinePoint, d uint64) {
+	n := c.fp.Limbs()
+	*out = affinePoint{}
+	for j := range row {
+		m := -ctEq(uint64(j+1), d)
+		e := &row[j]
+		for l := 0; l < n; l++ {
+			out.x[l] |= e.x[l] & m
+			out.y[l] |= e.y[l] & m
+		}
+	}
+}
+
+// selectPoint sets r = a when cond == 1 and r = b when cond == 0.
+func (c *Curve) selectPoint(r, a, b *jacobian, cond uint64) {
+	m := -cond
+	n := c.fp.Limbs()
+	for l := 0; l < n; l++ {
+		r.x[l] = (a.x[l] & m) | (b.x[l] &^ m)
+		r.y[l] = (a.y[l] & m) | (b.y[l] &^ m)
+		r.z[l] = (a.z[l] & m) | (b.z[l] &^ m)
+	}
+}
+
+// digit returns the i-th 4-bit window of the little-endian scalar k.
+func digit(k []byte, i int) uint64 { return uint64(k[i>>1]>>(4*uint(i&1))) & 15 }
+
+// baseMult sets r = k·G in constant time for a little-endian scalar k with
+// 0 ≤ k < q. With k < q no partial sum can equal ± the next table point, so the
+// incomplete mixed addition is exact; the infinite start and zero digits are
+// handled by selection.
+func (c *Curve) baseMult(r *jacobian, k []byte) {
+	table := c.combTable()
+	var acc, sum, fresh jacobian
+	var t affinePoint
+	c.fp.SetOne(&fresh.z)
+	for i := range table {
+		d := digit(k, i)
+		c.lookup(&t, &table[i], d)
+		c.addMixed(&sum, &acc, &t)
+		fresh.x, fresh.y = t.x, t.y
+		c.selectPoint(&sum, &fresh, &sum, c.fp.IsZero(&acc.z))
+		c.selectPoint(&acc, &acc, &sum, ctEq(d, 0))
+	}
+	*r = acc
+}
+
+// baseMultVar sets r = k·G for a public little-endian scalar k of any value
+// below 2^(8·size).
+func (c *Curve) baseMultVar(r *jacobian, k []byte) {
+	table := c.combTable()
+	var acc jacobian
+	for i := range table {
+		if d := digit(k, i); d != 0 {
+			c.addMixedVar(&acc, &acc, &table[i][d-1])
+		}
+	}
+	*r = acc
+}
+
+const wnafWidth = 5
+
+// wnaf writes the width-w NAF of the little-endian scalar k into out, which
+// must have 8·len(k)+1 entries; every non-zero digit is odd and below 2^(w-1)
+// in absolute value.
+func wnaf(out []int8, k []byte) {
+	nbits := 8 * len(k)
+	bit := func(i int) int { return int(k[i>>3]>>(uint(i)&7)) & 1 }
+	bits := func(i, n int) int {
+		v := 0
+		for j := n - 1; j >= 0; j-- {
+			v = v<<1 | bit(i+j)
+		}
+		return v
+	}
+	for i := range out {
+		out[i] = 0
+	}
+	carry := 0
+	for i := 0; i < nbits; {
+		if bit(i) == carry {
+			i++
+			continue
+		}
+		now := wnafWidth
+		if now > nbits-i {
+			now = nbits - i
+		}
+		word := bits(i, now) + carry
+		carry = (word >> (wnafWidth - 1)) & 1
+		word -= carry << wnafWidth
+		out[i] = int8(word)
+		i += now
+	}
+	out[nbits] = int8(carry)
+}
+
+// scalarMultVar sets r = k·p for a public little-endian scalar k.
+func (c *Curve) scalarMultVar(r, p *jacobian, k []byte) {
+	var tbl [1 << (wnafWidth - 2)]jacobian // p, 3p, 5p, …, 15p
+	var p2 jacobian
+	tbl[0] = *p
+	c.double(&p2, p)
+	for i := 1; i < len(tbl); i++ {
+		c.add(&tbl[i], &tbl[i-1], &p2)
+	}
+	var buf [8*64 + 1]int8
+	digits := buf[:8*len(k)+1]
+	wnaf(digits, k)
+	var acc, t jacobian
+	for i := len(digits) - 1; i >= 0; i-- {
+		if !c.isInfinity(&acc) {
+			c.double(&acc, &acc)
+		}
+		switch d := digits[i]; {
+		case d > 0:
+			c.add(&acc, &acc, &tbl[d/2])
+		case d < 0:
+			c.neg(&t, &tbl[-d/2])
+			c.add(&acc, &acc, &t)
+		}
+	}
+	*r = acc
+}
