@@ -13,6 +13,9 @@
 #   GO, CC           the go command and C compiler (default go, gcc)
 # Exit status: non-zero only when the harness cannot be built or nothing at all
 # was measured; missing measurements are printed as "# note:" lines.
+#
+# The operations measured are those `benchcmp -plan` lists (operations() in
+# bench/cmd/benchcmp/main.go); this script needs no change when one is added.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,35 +69,53 @@ else
 	say "gost engine not found (install libengine-gost-openssl: make deps, or set KEP_GOST_ENGINE); no OpenSSL figures"
 fi
 
-# 3. kep's Go benchmarks: the packages and patterns benchcmp asks for.
-goargs=()
-n=0
-while IFS=$'\t' read -r pkg re; do
-	n=$((n + 1))
-	if [[ ! -d $pkg ]]; then
-		say "$pkg: package not there yet, skipped"
-		continue
-	fi
-	out=$work/go-$n.txt
-	say "go test -bench in $pkg (benchtime $BENCHTIME)"
-	"$GO" test -count=1 -run '^$' -bench "$re" -benchtime "$BENCHTIME" "$pkg" >"$out" 2>&1
-	rc=$?
-	if [[ $rc -ne 0 ]]; then
-		say "go test $pkg failed (status $rc); its last lines:"
-		tail -n 15 "$out" | sed 's/^/    /' >&2
-	fi
-	goargs+=(-go "$out")
-done < <("$work/benchcmp" -plan)
-
-# 4. The OpenSSL harness.
-sslargs=()
-if [[ -n $engine ]]; then
-	say "OpenSSL harness ($engine), ${GOSTBENCH_TIME}s per operation"
-	OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -t "$GOSTBENCH_TIME" >"$work/openssl.txt"
-	rc=$?
-	[[ $rc -ne 0 ]] && say "the OpenSSL harness exited with status $rc"
-	sslargs=(-openssl "$work/openssl.txt")
+# 3. Check that the harness can load the engine.
+if [[ -n $engine ]] && ! OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -check >/dev/null; then
+	say "the OpenSSL harness cannot use $engine; no OpenSSL figures"
+	engine=
 fi
 
+# 4. Measure each operation benchcmp lists, kep's Go benchmark then the harness,
+# back to back so that the ratio sees the same machine conditions. Each
+# package's test binary is built once.
+plan=$("$work/benchcmp" -plan) || exit 1
+declare -A testbin=()
+sslargs=()
+[[ -n $engine ]] && sslargs=(-openssl "$work/openssl.txt")
+say "measuring (go -benchtime $BENCHTIME, OpenSSL ${GOSTBENCH_TIME}s per operation)"
+while IFS=$'\t' read -r op pkg re; do
+	if [[ $pkg != - && -z ${testbin[$pkg]+set} ]]; then
+		testbin[$pkg]=
+		bin=$work/test-${#testbin[@]}
+		if [[ ! -d $pkg ]]; then
+			say "$pkg: package not there yet, its benchmarks are skipped"
+		elif ! "$GO" test -c -o "$bin" "$pkg" >"$work/build.log" 2>&1; then
+			say "$pkg: its tests do not build, its benchmarks are skipped:"
+			tail -n 15 "$work/build.log" | sed 's/^/    /' >&2
+		elif [[ ! -x $bin ]]; then
+			say "$pkg: no test files yet, its benchmarks are skipped"
+		else
+			testbin[$pkg]=$bin
+		fi
+	fi
+	if [[ $pkg != - && -n ${testbin[$pkg]} ]]; then
+		(cd "$pkg" && "${testbin[$pkg]}" -test.run '^$' -test.bench "$re" -test.benchtime "$BENCHTIME") \
+			>"$work/go.last" 2>&1
+		rc=$?
+		cat "$work/go.last" >>"$work/go.txt"
+		if [[ $rc -ne 0 ]]; then
+			say "$op: kep's benchmark failed (status $rc); its last lines:"
+			tail -n 15 "$work/go.last" | sed 's/^/    /' >&2
+		fi
+	fi
+	if [[ -n $engine ]]; then
+		OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -t "$GOSTBENCH_TIME" "$op" >>"$work/openssl.txt"
+		rc=$?
+		[[ $rc -ne 0 ]] && say "$op: the OpenSSL harness exited with status $rc"
+	fi
+done <<<"$plan"
+
 # 5. Compare.
+goargs=()
+[[ -f $work/go.txt ]] && goargs=(-go "$work/go.txt")
 "$work/benchcmp" "${goargs[@]}" "${sslargs[@]}"

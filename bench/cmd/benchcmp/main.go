@@ -14,7 +14,7 @@
 // Usage:
 //
 //	benchcmp -go go-bench.txt [-go more.txt] -openssl harness.txt
-//	benchcmp -plan    # "<package>\t<-bench regexp>" per package, for run.sh
+//	benchcmp -plan    # "<op>\t<package>\t<-test.bench regexp>" per operation, for run.sh
 //
 // The exit status is 1 when nothing at all was measured, 2 on a usage or read
 // error, 0 otherwise (missing measurements are reported as notes).
@@ -22,7 +22,9 @@
 // Adding an operation: add an opSpec to operations() below (its Name must be
 // the op= name the harness prints, Pkg and Bench locate kep's Go benchmark),
 // and add a row with the same name to the ops[] table of gostbench.c. run.sh
-// needs no change: it runs the packages and patterns that -plan prints.
+// needs no change: it measures the operations -plan prints, each first with
+// kep's benchmark and then with the harness. An opSpec with an empty Pkg is an
+// operation kep has no benchmark for yet (kep=-).
 package main
 
 import (
@@ -89,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var goFiles, sslFiles fileList
 	fs.Var(&goFiles, "go", "file with `go test -bench` output (repeatable)")
 	fs.Var(&sslFiles, "openssl", "file with gostbench output (repeatable)")
-	plan := fs.Bool("plan", false, "print `<package>\\t<-bench regexp>` lines for run.sh and exit")
+	plan := fs.Bool("plan", false, "print `<op>\\t<package>\\t<-test.bench regexp>` lines for run.sh and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -99,8 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	specs := operations()
 	if *plan {
-		for _, p := range benchPlan(specs) {
-			fmt.Fprintf(stdout, "%s\t%s\n", p.Pkg, p.Regexp)
+		for _, s := range specs {
+			fmt.Fprintln(stdout, planLine(s))
 		}
 		return 0
 	}
@@ -139,51 +141,21 @@ func readFile(name string, parse func(io.Reader) error) error {
 
 // ---- the benchmark plan ----
 
-// pkgPlan is one `go test -bench` invocation.
-type pkgPlan struct {
-	Pkg    string
-	Regexp string
-}
-
-// benchPlan groups the specs by package, in first-seen order, with a -bench
-// pattern that selects exactly their benchmarks (two levels when every one of
-// the package's benchmarks is a sub-benchmark, so that extra sub-benchmarks
-// such as test-only parameter sets are not run).
-func benchPlan(specs []opSpec) []pkgPlan {
-	var order []string
-	top := map[string][]string{}
-	sub := map[string][]string{}
-	flat := map[string]bool{}
-	for _, s := range specs {
-		if _, ok := top[s.Pkg]; !ok {
-			order = append(order, s.Pkg)
-		}
-		t, rest, hasSub := strings.Cut(s.Bench, "/")
-		top[s.Pkg] = appendUnique(top[s.Pkg], regexp.QuoteMeta(t))
-		if hasSub {
-			sub[s.Pkg] = appendUnique(sub[s.Pkg], regexp.QuoteMeta(rest))
-		} else {
-			flat[s.Pkg] = true
-		}
+// planLine is the line -plan prints for a spec: the operation, kep's package
+// and a -test.bench pattern that selects exactly its benchmark, tab-separated,
+// "-" for the last two when kep has no benchmark for it (Pkg == "").
+// run.sh runs the package's test binary with the pattern, then the harness
+// for the operation, so the two sides of a ratio are measured back to back.
+func planLine(s opSpec) string {
+	if s.Pkg == "" || s.Bench == "" {
+		return s.Name + "\t-\t-"
 	}
-	plans := make([]pkgPlan, 0, len(order))
-	for _, pkg := range order {
-		re := "^Benchmark(" + strings.Join(top[pkg], "|") + ")$"
-		if !flat[pkg] {
-			re += "/^(" + strings.Join(sub[pkg], "|") + ")$"
-		}
-		plans = append(plans, pkgPlan{Pkg: pkg, Regexp: re})
+	parts := strings.Split(s.Bench, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
-	return plans
-}
-
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
+	parts[0] = "^Benchmark" + strings.TrimPrefix(parts[0], "^")
+	return s.Name + "\t" + s.Pkg + "\t" + strings.Join(parts, "/")
 }
 
 // ---- measurements ----
@@ -481,7 +453,7 @@ func report(w io.Writer, specs []opSpec, kep, ssl *results) bool {
 			}
 			missingByPkg[r.pkg] = append(missingByPkg[r.pkg], r.label)
 		default:
-			notes = append(notes, fmt.Sprintf("kep %s: no Go benchmark for it (add an opSpec in bench/cmd/benchcmp)", r.name))
+			notes = append(notes, fmt.Sprintf("kep %s: no kep benchmark is mapped to it (Pkg and Bench of its opSpec in bench/cmd/benchcmp)", r.name))
 		}
 		switch {
 		case sok:
@@ -502,7 +474,7 @@ func report(w io.Writer, specs []opSpec, kep, ssl *results) bool {
 			}
 		}
 		if len(missing) == total {
-			notes = append(notes, fmt.Sprintf("kep: no results from %s (package or benchmarks not there yet, or go test failed)", pkg))
+			notes = append(notes, fmt.Sprintf("kep: no results from %s (package or benchmarks not there yet, or its tests do not build)", pkg))
 			continue
 		}
 		for _, m := range missing {
