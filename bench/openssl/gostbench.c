@@ -29,7 +29,9 @@
  * Adding an operation: write a setup/iter/teardown triple (setup prepares
  * everything that is not to be timed, iter does one timed unit of work) and
  * add a row to the ops[] table below; the name is the key benchcmp matches
- * against kep's Go benchmark of the same operation.
+ * against kep's Go benchmark of the same operation. bench/run.sh runs the
+ * operations `benchcmp -plan` lists, so also add an opSpec with the same name
+ * to operations() in bench/cmd/benchcmp/main.go (see bench/README.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
