@@ -5,9 +5,8 @@
 // SubjectPublicKeyInfo: the algorithm is id-tc26-gost3410-12-256 or -512 with
 // parameters SEQUENCE { publicKeyParamSet, digestParamSet OPTIONAL }, and the
 // BIT STRING holds a DER OCTET STRING of X || Y, each little-endian.
-// digestParamSet is written for the CryptoPro 256-bit sets and omitted for the
-// tc26 sets, as RFC 9215 requires and the gost engine does; it is accepted in
-// either form when parsing.
+// digestParamSet is written exactly as the gost engine writes it (see
+// needsDigestParamSet) and accepted present or absent when parsing.
 //
 // PKCS#8: the privateKey OCTET STRING holds the little-endian scalar. The gost
 // engine writes the bare scalar; RFC 9215 wraps it in an inner OCTET STRING and
@@ -156,17 +155,30 @@ func marshalAlgorithm(b *cryptobyte.Builder, ps *gost3410.ParamSet) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddASN1ObjectIdentifier(ps.OID)
 			if needsDigestParamSet(ps) {
-				b.AddASN1ObjectIdentifier(OIDStreebog256)
+				if ps.Size() == 64 {
+					b.AddASN1ObjectIdentifier(OIDStreebog512)
+				} else {
+					b.AddASN1ObjectIdentifier(OIDStreebog256)
+				}
 			}
 		})
 	})
 }
 
-// needsDigestParamSet reports RFC 9215's rule: digestParamSet is present with
-// the CryptoPro 256-bit sets (OIDs under 1.2.643.2.2) and absent otherwise.
+// needsDigestParamSet says whether the AlgorithmIdentifier of a key on ps
+// carries digestParamSet. RFC 9215 requires it with the CryptoPro 256-bit
+// sets and says it SHOULD be omitted otherwise; the gost engine and CryptoPro
+// also write it for the two 512-bit sets that predate RFC 9215 (tc26-512-A
+// and -B), and kep writes what they write so its keys and requests are
+// byte-for-byte what the peers produce.
 func needsDigestParamSet(ps *gost3410.ParamSet) bool {
-	cryptoPro := asn1.ObjectIdentifier{1, 2, 643, 2, 2}
-	return ps.Size() == 32 && len(ps.OID) > len(cryptoPro) && ps.OID[:len(cryptoPro)].Equal(cryptoPro)
+	switch ps {
+	case gost3410.CryptoProA, gost3410.CryptoProB, gost3410.CryptoProC,
+		gost3410.CryptoProXchA, gost3410.CryptoProXchB,
+		gost3410.TC26512A, gost3410.TC26512B:
+		return true
+	}
+	return false
 }
 
 // MarshalPKIXPublicKey returns the DER SubjectPublicKeyInfo of pub as a
