@@ -5,9 +5,11 @@
 //
 // Both generated functions compute r = L(P(S(x))) for a state x held as 64
 // bytes: word k of r is the XOR over j of lpsTab[j][byte k of word j of x]
-// (see lpsTab). Bytes k and k+1 of word j are read with one 16-bit load, so a
-// pair of output words costs eight loads, sixteen table look-ups and sixteen
-// shifts or zero-extensions; the state never passes through a loop or a slice.
+// (see lpsTab). The words of r are computed four at a time: bytes k..k+3 of
+// word j come from one 32-bit load and are split with shifts, so the loads,
+// which limit the speed, are the 64 table look-ups and 16 loads of the state.
+// This measured faster than 8- or 16-bit loads of the state (go test -bench
+// Streebog, amd64). Everything is unrolled: no loops, slices or bounds checks.
 package main
 
 import (
@@ -60,15 +62,17 @@ func lpsData(t *[8][256]uint64, x *[64]byte, k *[8]uint64, xs *[64]byte) {
 // body writes the 64 look-ups that leave word k of L(P(S(x))) in rk.
 func body(b *bytes.Buffer) {
 	b.WriteString("var w uint32\nvar r0, r1, r2, r3, r4, r5, r6, r7 uint64\n")
-	for k := 0; k < 8; k += 2 {
+	for k := 0; k < 8; k += 4 {
 		for j := range 8 {
 			op := "^="
 			if j == 0 {
 				op = "="
 			}
-			fmt.Fprintf(b, "w = uint32(binary.LittleEndian.Uint16(x[%d:]))\n", 8*j+k)
+			fmt.Fprintf(b, "w = binary.LittleEndian.Uint32(x[%d:])\n", 8*j+k)
 			fmt.Fprintf(b, "r%d %s t[%d][uint8(w)]\n", k, op, j)
-			fmt.Fprintf(b, "r%d %s t[%d][w>>8]\n", k+1, op, j)
+			fmt.Fprintf(b, "r%d %s t[%d][uint8(w>>8)]\n", k+1, op, j)
+			fmt.Fprintf(b, "r%d %s t[%d][uint8(w>>16)]\n", k+2, op, j)
+			fmt.Fprintf(b, "r%d %s t[%d][w>>24]\n", k+3, op, j)
 		}
 	}
 }
