@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 
 	"github.com/kepkit/kep/gost/internal/field"
 )
@@ -96,32 +97,55 @@ func (pub *PublicKey) VerifyDigest(digest, sig []byte) error {
 		return fmt.Errorf("%w: r", ErrSignatureRange)
 	}
 	c.digestScalar(&e, digest)
-	c.fq.Inv(&v, &e)
+	c.invVar(&v, &e)
 	c.fq.Mul(&z1, &s, &v)
 	c.fq.Mul(&z2, &r, &v)
 	c.fq.Neg(&z2, &z2)
-	z1b, z2b := make([]byte, n), make([]byte, n)
-	c.fq.BytesLE(z1b, &z1)
-	c.fq.BytesLE(z2b, &z2)
+	var z1b, z2b [64]byte
+	c.fq.BytesLE(z1b[:n], &z1)
+	c.fq.BytesLE(z2b[:n], &z2)
 
 	var sum, qz, qj jacobian
-	c.baseMultVar(&sum, z1b)
+	c.baseMultVar(&sum, z1b[:n])
 	c.setAffine(&qj, &pub.pt)
-	c.scalarMultVar(&qz, &qj, z2b)
+	c.scalarMultVar(&qz, &qj, z2b[:n])
 	c.add(&sum, &sum, &qz)
-	if c.isInfinity(&sum) {
-		return ErrVerification
-	}
-	var pt affinePoint
-	c.toAffine(&pt, &sum)
-	xb := make([]byte, n)
-	c.fp.BytesLE(xb, &pt.x)
-	var rr fe
-	c.fq.Reduce(&rr, xb)
-	if c.fq.Equal(&rr, &r) != 1 {
+	if c.isInfinity(&sum) || !c.xModQIs(&sum, sig[n:]) {
 		return ErrVerification
 	}
 	return nil
+}
+
+// invVar sets z = x⁻¹ mod q for public x ≠ 0, faster than Fermat's
+// constant-time exponentiation.
+func (c *Curve) invVar(z, x *fe) {
+	var b [64]byte
+	n := c.size
+	c.fq.BytesBE(b[:n], x)
+	v := new(big.Int).SetBytes(b[:n])
+	v.ModInverse(v, c.q)
+	if err := c.fq.SetBig(z, v); err != nil {
+		panic("gost3410: inverse out of range") // unreachable: ModInverse returns a value below q
+	}
+}
+
+// xModQIs reports whether the affine x of the finite point pt, reduced mod q,
+// equals rBE, without an inversion: x = X/Z² is one of r, r+q, r+2q, … below p,
+// so it suffices to test X = cand·Z² for each candidate.
+func (c *Curve) xModQIs(pt *jacobian, rBE []byte) bool {
+	var z2, t, cand fe
+	c.fp.Sqr(&z2, &pt.z)
+	v := new(big.Int).SetBytes(rBE)
+	for ; v.Cmp(c.p) < 0; v.Add(v, c.q) {
+		if err := c.fp.SetBig(&cand, v); err != nil {
+			return false
+		}
+		c.fp.Mul(&t, &cand, &z2)
+		if c.fp.Equal(&t, &pt.x) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // Verify reports whether sig is a valid signature of digest by pub.
