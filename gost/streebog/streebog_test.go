@@ -425,3 +425,18 @@ func FuzzStreebog(f *testing.F) {
 		}
 	})
 }
+
+func TestAllocs(t *testing.T) {
+	msg := make([]byte, 1000)
+	out := make([]byte, 0, Size512)
+	h := New512()
+	if n := testing.AllocsPerRun(10, func() {
+		Sum256(msg)
+		Sum512(msg)
+		h.Reset()
+		h.Write(msg)
+		h.Sum(out[:0])
+	}); n != 0 {
+		t.Errorf("%v allocations per hash, want 0", n)
+	}
+}
