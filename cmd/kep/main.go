@@ -16,6 +16,9 @@ const (
 	exitOK    = 0
 	exitFail  = 1 // the operation ran and the answer is negative (or some inputs failed)
 	exitUsage = 2 // bad flags or arguments, unreadable input
+	// exitIndeterminate: the answer could not be reached (e.g. no chain to a
+	// trusted root, revocation unknown).
+	exitIndeterminate = 3
 )
 
 // exitError carries an exit code with the error shown to the user.
@@ -37,7 +40,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newHashCmd())
+	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd())
 	return root
 }
 

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/pem"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/atomicfile"
+	"github.com/kepkit/kep/sign"
+)
+
+func newSignCmd() *cobra.Command {
+	var keyFile, certFile, out, digest, cosign string
+	var chain []string
+	var attached, pemOut, noAttrs bool
+	cmd := &cobra.Command{
+		Use:   "sign --key KEY.pem --cert CERT.pem [--chain F]... [--attached] [--pem] [-o OUT] FILE",
+		Short: "Sign a file: CMS/CAdES-BES with GOST, RSA or ECDSA",
+		Long: `Sign FILE with a private key and its certificate (OpenSSL formats: PKCS#8 keys as
+openssl genpkey writes them, PEM or DER certificates). The signature is detached by
+default and goes to FILE.sig (DER); --attached embeds the content, --pem writes PEM.
+--cosign SIG adds a signer to an existing signature (written back to SIG unless -o).
+The output file is replaced atomically: a failed run never leaves a partial file.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := args[0]
+			if keyFile == "" || certFile == "" {
+				return usageErr("--key and --cert are required")
+			}
+			keyPEM, err := os.ReadFile(keyFile)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			signer, err := certs.ParsePrivateKey(keyPEM)
+			if err != nil {
+				return usageErr("%s: %v", keyFile, err)
+			}
+			certList, err := readCertFiles([]string{certFile})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			extra, err := readCertFiles(chain)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			opts := sign.Options{Attached: attached, Chain: append(certList[1:], extra...), NoSignedAttributes: noAttrs}
+			if digest != "" {
+				if opts.Digest, err = certs.DigestByName(digest); err != nil {
+					return usageErr("%v", err)
+				}
+			}
+			in, err := os.Open(file)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer in.Close()
+			var der []byte
+			if cosign != "" {
+				existing, err := os.ReadFile(cosign)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				der, err = sign.Cosign(cmd.Context(), pemOrDER(existing), in, signer, certList[0], opts)
+				if err != nil {
+					return &exitError{code: exitFail, err: err}
+				}
+				if out == "" {
+					out = cosign
+				}
+			} else {
+				der, err = sign.Sign(cmd.Context(), in, signer, certList[0], opts)
+				if err != nil {
+					return &exitError{code: exitFail, err: err}
+				}
+			}
+			if out == "" {
+				out = file + ".sig"
+			}
+			data := der
+			if pemOut {
+				data = pem.EncodeToMemory(&pem.Block{Type: "CMS", Bytes: der})
+			}
+			if out == "-" {
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&keyFile, "key", "", "private key file (PKCS#8 PEM or DER, as openssl genpkey writes)")
+	f.StringVar(&certFile, "cert", "", "signer's certificate (PEM or DER; further certificates in it are included)")
+	f.StringArrayVar(&chain, "chain", nil, "further certificates to include (repeatable)")
+	f.BoolVar(&attached, "attached", false, "embed the content in the signature")
+	f.BoolVar(&pemOut, "pem", false, "write PEM instead of DER")
+	f.BoolVar(&noAttrs, "no-signed-attributes", false, "plain PKCS#7-style signature without CAdES attributes")
+	f.StringVarP(&out, "output", "o", "", "output file (default FILE.sig; - for standard output)")
+	f.StringVar(&digest, "digest", "", "digest: streebog256, streebog512, sha256, … (default: the key's)")
+	f.StringVar(&cosign, "cosign", "", "add a signer to this existing signature")
+	return cmd
+}
+
+// pemOrDER returns the DER inside a PEM block, or data unchanged.
+func pemOrDER(data []byte) []byte {
+	if b, _ := pem.Decode(data); b != nil {
+		return b.Bytes
+	}
+	return data
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/atomicfile"
+	"github.com/kepkit/kep/verify"
+)
+
+func newVerifyCmd() *cobra.Command {
+	var content, at, extract, lang, profile, purpose string
+	var trust, inter, crls []string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify [--content FILE] [--trust CA]... [--crl FILE]... [--at RFC3339] [--json] SIG",
+		Short: "Verify a CMS/CAdES signature and report every check",
+		Long: `Verify SIG (DER, BER or PEM; attached or detached with --content) against the
+trusted roots given with --trust, at the time --at (default now; never the
+signer's own signing time). Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED,
+3 INDETERMINATE, 2 usage or I/O error. --json prints the machine-readable report.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sig, err := os.ReadFile(args[0])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			opts := verify.Options{}
+			if opts.Roots, err = readCertFiles(trust); err != nil {
+				return usageErr("%v", err)
+			}
+			if opts.Intermediates, err = readCertFiles(inter); err != nil {
+				return usageErr("%v", err)
+			}
+			if opts.CRLs, err = readCRLFiles(crls); err != nil {
+				return usageErr("%v", err)
+			}
+			if at != "" {
+				if opts.At, err = time.Parse(time.RFC3339, at); err != nil {
+					return usageErr("--at: %v", err)
+				}
+			}
+			switch profile {
+			case "cms":
+			case "cades-bes":
+				opts.Profile = verify.ProfileCAdESBES
+			default:
+				return usageErr("--profile: cms or cades-bes")
+			}
+			if opts.Purpose, err = parsePurpose(purpose); err != nil {
+				return usageErr("%v", err)
+			}
+			if content != "" {
+				f, err := os.Open(content)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				defer f.Close()
+				opts.Content = f
+			}
+			rep, err := verify.Verify(cmd.Context(), pemOrDER(sig), opts)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := printReport(cmd.OutOrStdout(), rep, asJSON, lang); err != nil {
+				return err
+			}
+			if extract != "" {
+				if rep.Detached || rep.Content == nil {
+					return usageErr("--extract: the signature is detached, there is no content to extract")
+				}
+				if err := atomicfile.WriteFile(extract, rep.Content, 0o644); err != nil {
+					return usageErr("%v", err)
+				}
+			}
+			switch rep.Indication {
+			case verify.TotalPassed:
+				return nil
+			case verify.TotalFailed:
+				return &exitError{code: exitFail, err: fmt.Errorf("signature %s", joinIndication(rep))}
+			default:
+				return &exitError{code: exitIndeterminate, err: fmt.Errorf("signature %s", joinIndication(rep))}
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&content, "content", "", "the signed file, for a detached signature")
+	f.StringArrayVar(&trust, "trust", nil, "trusted root certificate file (repeatable)")
+	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
+	f.StringArrayVar(&crls, "crl", nil, "CRL file used offline (repeatable)")
+	f.StringVar(&at, "at", "", "validation time, RFC 3339 (default now)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&extract, "extract", "", "write the content of an attached signature to this file")
+	f.StringVar(&lang, "lang", defaultLang(), "language of the summary: ru or en")
+	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature) or cades-bes (require CAdES-BES attributes)")
+	f.StringVar(&purpose, "purpose", "sign", "certificate purpose: sign, login or any")
+	return cmd
+}
+
+func parsePurpose(s string) (certs.Purpose, error) {
+	switch s {
+	case "sign", "":
+		return certs.PurposeSigning, nil
+	case "login":
+		return certs.PurposeLogin, nil
+	case "any":
+		return certs.PurposeAny, nil
+	}
+	return 0, fmt.Errorf("--purpose: sign, login or any, not %q", s)
+}
+
+func printReport(w io.Writer, rep *verify.Report, asJSON bool, lang string) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	_, err := io.WriteString(w, rep.Summary(lang))
+	return err
+}
+
+func joinIndication(rep *verify.Report) string {
+	if rep.SubIndication != "" {
+		return rep.Indication + "/" + rep.SubIndication
+	}
+	if len(rep.Signers) > 0 && rep.Signers[0].SubIndication != "" {
+		return rep.Indication + "/" + rep.Signers[0].SubIndication
+	}
+	return rep.Indication
+}

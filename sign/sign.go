@@ -1,0 +1,248 @@
+// Package sign builds CMS SignedData (RFC 5652) with CAdES-BES signed
+// attributes (contentType, messageDigest, signingTime, signingCertificateV2)
+// over any crypto.Signer — a GOST key in memory, a PKCS#11 token, the
+// software token — and the signer's certificate chain.
+//
+// The output is DER with sorted SET OF elements, so strict verifiers accept
+// it. Detached signatures stream the content through the digest in constant
+// memory; attached ones hold the content in memory (up to cms.MaxSize), so
+// sign multi-gigabyte files detached. The ESS certificate hash uses the
+// signature's digest: Streebog-256 for GOST-256 keys, Streebog-512 for
+// GOST-512, SHA-256 for RSA and ECDSA.
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/cms"
+)
+
+// Options controls a signature. The zero value makes a detached CAdES-BES
+// signature with the key's default digest, the current time and only the
+// signer's certificate included.
+type Options struct {
+	// Attached puts the content inside the signature.
+	Attached bool
+	// Digest overrides the digest (certs.DefaultDigestFor the key when nil).
+	Digest *certs.Digest
+	// Chain lists further certificates to include (intermediates, root).
+	Chain []*certs.Certificate
+	// SigningTime is the signingTime attribute (time.Now when zero).
+	SigningTime time.Time
+	// NoSignedAttributes makes a plain PKCS#7-style signature of the content
+	// digest with no attributes, for peers that need it; not CAdES.
+	NoSignedAttributes bool
+	// Rand is the randomness for the signer (crypto/rand when nil).
+	Rand io.Reader
+}
+
+// Errors.
+var (
+	ErrKeyMismatch  = errors.New("sign: the signer's key is not the certificate's key")
+	ErrDetachedOnly = errors.New("sign: a precomputed digest can only make a detached signature")
+)
+
+// Sign reads content and returns a DER CMS SignedData signed by signer, whose
+// certificate is cert.
+func Sign(ctx context.Context, content io.Reader, signer crypto.Signer, cert *certs.Certificate, opts Options) ([]byte, error) {
+	d, err := pickDigest(signer, cert, opts)
+	if err != nil {
+		return nil, err
+	}
+	var kept bytes.Buffer
+	var keep io.Writer // nil for a detached signature
+	if opts.Attached {
+		keep = &kept
+	}
+	sum, err := Digest(ctx, content, d, keep)
+	if err != nil {
+		return nil, err
+	}
+	sd := &cms.SignedData{Version: 1, EContentType: cms.OIDData}
+	if opts.Attached {
+		sd.EContent = kept.Bytes()
+	}
+	if err := addSigner(sd, sum, d, signer, cert, opts); err != nil {
+		return nil, err
+	}
+	return sd.Marshal()
+}
+
+// SignDigest returns a detached signature for content whose digest under
+// opts.Digest (or the key's default) is digest — for hash-on-page signing and
+// files hashed elsewhere.
+func SignDigest(digest []byte, signer crypto.Signer, cert *certs.Certificate, opts Options) ([]byte, error) {
+	if opts.Attached {
+		return nil, ErrDetachedOnly
+	}
+	d, err := pickDigest(signer, cert, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(digest) != d.Size {
+		return nil, fmt.Errorf("sign: digest has %d bytes, %s has %d", len(digest), d.Name, d.Size)
+	}
+	sd := &cms.SignedData{Version: 1, EContentType: cms.OIDData}
+	if err := addSigner(sd, digest, d, signer, cert, opts); err != nil {
+		return nil, err
+	}
+	return sd.Marshal()
+}
+
+// Cosign adds a signer to an existing SignedData (BER or DER). content is the
+// detached content; it is not read when the signature is attached. Existing
+// signers are kept byte for byte.
+func Cosign(ctx context.Context, existing []byte, content io.Reader, signer crypto.Signer, cert *certs.Certificate, opts Options) ([]byte, error) {
+	sd, err := cms.Parse(existing)
+	if err != nil {
+		return nil, err
+	}
+	d, err := pickDigest(signer, cert, opts)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case sd.EContent != nil:
+		content = bytes.NewReader(sd.EContent)
+	case content == nil:
+		return nil, errors.New("sign: the signature is detached; its content is needed to cosign")
+	}
+	sum, err := Digest(ctx, content, d, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := addSigner(sd, sum, d, signer, cert, opts); err != nil {
+		return nil, err
+	}
+	return sd.Marshal()
+}
+
+// Digest hashes r with d in constant memory, copying the bytes to keep when
+// it is not nil, and stops early when ctx is done.
+func Digest(ctx context.Context, r io.Reader, d *certs.Digest, keep io.Writer) ([]byte, error) {
+	h := d.New()
+	w := io.Writer(h)
+	if keep != nil {
+		w = io.MultiWriter(h, keep)
+	}
+	buf := make([]byte, 1<<20)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			if keep != nil && total > cms.MaxSize {
+				return nil, fmt.Errorf("sign: attached content over %d bytes; sign it detached", cms.MaxSize)
+			}
+			w.Write(buf[:n])
+		}
+		if err == io.EOF {
+			return h.Sum(nil), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sign: reading content: %w", err)
+		}
+	}
+}
+
+func pickDigest(signer crypto.Signer, cert *certs.Certificate, opts Options) (*certs.Digest, error) {
+	if cert == nil || cert.PublicKey == nil {
+		return nil, errors.New("sign: no signer certificate (or its key could not be read)")
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	pub, ok := signer.Public().(equaler)
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, ErrKeyMismatch
+	}
+	if opts.Digest != nil {
+		return opts.Digest, nil
+	}
+	return certs.DefaultDigestFor(cert.PublicKey), nil
+}
+
+// addSigner signs and appends one SignerInfo, its digest algorithm and its
+// certificates (without duplicates).
+func addSigner(sd *cms.SignedData, contentDigest []byte, d *certs.Digest, signer crypto.Signer, cert *certs.Certificate, opts Options) error {
+	sigAlg, err := certs.SignatureAlgorithmFor(cert.PublicKey, d)
+	if err != nil {
+		return err
+	}
+	digestAlg := pkix.AlgorithmIdentifier{Algorithm: d.OID}
+	si := cms.SignerInfo{
+		Version:            1,
+		IssuerAndSerial:    &cms.IssuerAndSerial{RawIssuer: cert.RawIssuer, Serial: cert.SerialNumber},
+		DigestAlgorithm:    digestAlg,
+		SignatureAlgorithm: sigAlg,
+	}
+	toSign := contentDigest
+	if !opts.NoSignedAttributes {
+		when := opts.SigningTime
+		if when.IsZero() {
+			when = time.Now()
+		}
+		ess, err := cms.MarshalSigningCertificateV2(cms.ESSCertIDv2{
+			HashAlgorithm: digestAlg,
+			CertHash:      d.Sum(cert.Raw),
+			IssuerSerial:  &cms.IssuerAndSerial{RawIssuer: cert.RawIssuer, Serial: cert.SerialNumber},
+		})
+		if err != nil {
+			return err
+		}
+		si.SignedAttrs = []cms.Attribute{
+			{Type: cms.OIDAttrContentType, Values: [][]byte{cms.MarshalOID(sd.EContentType)}},
+			{Type: cms.OIDAttrSigningTime, Values: [][]byte{cms.MarshalTime(when)}},
+			{Type: cms.OIDAttrMessageDigest, Values: [][]byte{cms.MarshalOctets(contentDigest)}},
+			{Type: cms.OIDAttrSigningCertV2, Values: [][]byte{ess}},
+		}
+		set, err := cms.MarshalAttributes(si.SignedAttrs)
+		if err != nil {
+			return err
+		}
+		toSign = d.Sum(set)
+	}
+	sig, err := certs.SignDigest(signer, opts.Rand, d, toSign)
+	if err != nil {
+		return fmt.Errorf("sign: the signer refused: %w", err)
+	}
+	si.Signature = sig
+	sd.SignerInfos = append(sd.SignerInfos, si)
+
+	if !hasAlg(sd.DigestAlgorithms, digestAlg) {
+		sd.DigestAlgorithms = append(sd.DigestAlgorithms, digestAlg)
+	}
+	for _, c := range append([]*certs.Certificate{cert}, opts.Chain...) {
+		if !hasCert(sd.Certificates, c.Raw) {
+			sd.Certificates = append(sd.Certificates, c.Raw)
+		}
+	}
+	return nil
+}
+
+func hasAlg(algs []pkix.AlgorithmIdentifier, a pkix.AlgorithmIdentifier) bool {
+	for _, x := range algs {
+		if x.Algorithm.Equal(a.Algorithm) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasCert(list [][]byte, raw []byte) bool {
+	for _, c := range list {
+		if bytes.Equal(c, raw) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,557 @@
+// Package verify checks CMS/CAdES signatures and reports the result in a
+// machine-readable form: a top-level indication and, for every signer, an
+// indication, a sub-indication (the names of ETSI EN 319 102-1 as EU DSS uses
+// them) and the list of checks that were run, each with a stable code.
+//
+// Every check runs even after another failed, so a report is complete. The
+// validation time is Options.At, or now; the signer's own signingTime is
+// reported and compared with the certificate's validity but is never the
+// validation time.
+//
+// Check codes: FORMAT, CONTENT, SIGNER_CERTIFICATE, SIGNING_CERTIFICATE_REF
+// (ESS signingCertificate[V2]), CONTENT_TYPE, MESSAGE_DIGEST, SIGNATURE,
+// ALGORITHM_PROTECTION (RFC 6211), SIGNED_ATTRIBUTES (unknown ones), SIGNING_TIME,
+// CHAIN (with the chain's own checks in the report's chain field).
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/cms"
+)
+
+// Indications (ETSI EN 319 102-1).
+const (
+	TotalPassed   = "TOTAL_PASSED"
+	TotalFailed   = "TOTAL_FAILED"
+	Indeterminate = "INDETERMINATE"
+)
+
+// Sub-indications this package produces itself; chain validation adds its own
+// (certs package doc).
+const (
+	FormatFailure             = "FORMAT_FAILURE"
+	HashFailure               = "HASH_FAILURE"
+	SigCryptoFailure          = "SIG_CRYPTO_FAILURE"
+	SignedDataNotFound        = "SIGNED_DATA_NOT_FOUND"
+	NoSigningCertificateFound = "NO_SIGNING_CERTIFICATE_FOUND"
+	CryptoConstraintsFailure  = "CRYPTO_CONSTRAINTS_FAILURE"
+	SigConstraintsFailure     = "SIG_CONSTRAINTS_FAILURE"
+)
+
+// Check statuses.
+const (
+	Passed     = "passed"
+	Failed     = "failed"
+	Warning    = "warning"
+	NotChecked = "not_checked"
+)
+
+// Profile selects how strictly CAdES attributes are required.
+type Profile int
+
+const (
+	// ProfileCMS accepts any RFC 5652 signature; a missing ESS
+	// signingCertificate attribute is a warning.
+	ProfileCMS Profile = iota
+	// ProfileCAdESBES requires signed attributes with signingCertificate(V2)
+	// and signingTime.
+	ProfileCAdESBES
+)
+
+// Options controls a verification. The zero value is strict: no trust
+// anchors means no chain can be found (INDETERMINATE), never "skip the chain".
+type Options struct {
+	Roots         []*certs.Certificate
+	Intermediates []*certs.Certificate // besides those inside the signature
+	CRLs          []*certs.CRL
+	// At is the validation time (time.Now when zero).
+	At time.Time
+	// Content is the detached content; ignored for attached signatures.
+	Content io.Reader
+	// Purpose of the signer's certificate (zero value: signing).
+	Purpose certs.Purpose
+	Profile Profile
+}
+
+// Check is one check's outcome.
+type Check struct {
+	Code   string `json:"code"`
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// CertInfo identifies a certificate in a report.
+type CertInfo struct {
+	Subject      string    `json:"subject"`
+	Issuer       string    `json:"issuer"`
+	Serial       string    `json:"serial"`
+	Thumbprint   string    `json:"thumbprint"`
+	NotBefore    time.Time `json:"notBefore"`
+	NotAfter     time.Time `json:"notAfter"`
+	KeyAlgorithm string    `json:"keyAlgorithm"`
+}
+
+// SignerReport is the outcome for one signer.
+type SignerReport struct {
+	Index              int                `json:"index"`
+	Indication         string             `json:"indication"`
+	SubIndication      string             `json:"subIndication,omitempty"`
+	Checks             []Check            `json:"checks"`
+	Signer             *certs.Qualified   `json:"signer,omitempty"`
+	Certificate        *CertInfo          `json:"certificate,omitempty"`
+	SigningTime        *time.Time         `json:"signingTime,omitempty"`
+	DigestAlgorithm    string             `json:"digestAlgorithm"`
+	SignatureAlgorithm string             `json:"signatureAlgorithm"`
+	Chain              *certs.ChainResult `json:"chain,omitempty"`
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	Indication     string         `json:"indication"`
+	SubIndication  string         `json:"subIndication,omitempty"`
+	ValidationTime time.Time      `json:"validationTime"`
+	Detached       bool           `json:"detached"`
+	ContentType    string         `json:"contentType,omitempty"`
+	Checks         []Check        `json:"checks,omitempty"`
+	Signers        []SignerReport `json:"signers"`
+	// Content is the encapsulated content of an attached signature.
+	Content []byte `json:"-"`
+}
+
+// Verify checks the CMS signature sig (BER or DER). The error is non-nil only
+// when the detached content cannot be read; everything about the signature
+// itself is in the report.
+func Verify(ctx context.Context, sig []byte, opts Options) (*Report, error) {
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	rep := &Report{ValidationTime: at.UTC()}
+	sd, err := cms.Parse(sig)
+	if err != nil {
+		rep.fail(FormatFailure, Check{Code: "FORMAT", Status: Failed, Detail: err.Error()})
+		return rep, nil
+	}
+	rep.Checks = append(rep.Checks, Check{Code: "FORMAT", Status: Passed})
+	rep.ContentType = sd.EContentType.String()
+	rep.Detached = sd.EContent == nil
+	rep.Content = sd.EContent
+	if len(sd.SignerInfos) == 0 {
+		rep.fail(FormatFailure, Check{Code: "FORMAT", Status: Failed, Detail: "the signature has no signers"})
+		return rep, nil
+	}
+
+	// Hash the content once per digest algorithm the signers use.
+	needed := map[string]*certs.Digest{}
+	for _, si := range sd.SignerInfos {
+		if d, err := certs.DigestByOID(si.DigestAlgorithm.Algorithm); err == nil {
+			needed[d.Name] = d
+		}
+	}
+	digests, contentCheck, err := hashContent(ctx, sd, opts.Content, needed)
+	if err != nil {
+		return nil, err
+	}
+	rep.Checks = append(rep.Checks, contentCheck)
+
+	embedded, badCerts := parseEmbedded(sd.Certificates)
+	if badCerts > 0 {
+		rep.Checks = append(rep.Checks, Check{Code: "FORMAT", Status: Warning, Detail: fmt.Sprintf("%d embedded certificate(s) could not be parsed and were ignored", badCerts)})
+	}
+	seen := map[string]bool{}
+	for i := range sd.SignerInfos {
+		sr := verifySigner(&sd.SignerInfos[i], sd, digests, embedded, opts, at)
+		sr.Index = i + 1
+		key := string(sd.SignerInfos[i].Signature)
+		if seen[key] {
+			sr.Checks = append(sr.Checks, Check{Code: "FORMAT", Status: Warning, Detail: "duplicate signer"})
+		}
+		seen[key] = true
+		rep.Signers = append(rep.Signers, sr)
+	}
+	rep.Indication = TotalPassed
+	for _, s := range rep.Signers {
+		switch {
+		case s.Indication == TotalFailed:
+			rep.Indication = TotalFailed
+		case s.Indication == Indeterminate && rep.Indication == TotalPassed:
+			rep.Indication = Indeterminate
+		}
+	}
+	return rep, nil
+}
+
+func (rep *Report) fail(sub string, c Check) {
+	rep.Indication, rep.SubIndication = TotalFailed, sub
+	rep.Checks = append(rep.Checks, c)
+}
+
+// hashContent digests the attached content, or streams the detached content
+// once through every digest needed.
+func hashContent(ctx context.Context, sd *cms.SignedData, detached io.Reader, needed map[string]*certs.Digest) (map[string][]byte, Check, error) {
+	var src io.Reader
+	switch {
+	case sd.EContent != nil:
+		src = bytes.NewReader(sd.EContent)
+	case detached != nil:
+		src = detached
+	default:
+		return nil, Check{Code: "CONTENT", Status: Failed, Detail: "detached signature and no content supplied"}, nil
+	}
+	hashes := map[string]interface {
+		io.Writer
+		Sum([]byte) []byte
+	}{}
+	var ws []io.Writer
+	for name, d := range needed {
+		h := d.New()
+		hashes[name] = h
+		ws = append(ws, h)
+	}
+	w := io.MultiWriter(ws...)
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, Check{}, err
+		}
+		n, err := src.Read(buf)
+		w.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, Check{}, fmt.Errorf("verify: reading content: %w", err)
+		}
+	}
+	out := map[string][]byte{}
+	for name, h := range hashes {
+		out[name] = h.Sum(nil)
+	}
+	detail := "attached"
+	if sd.EContent == nil {
+		detail = "detached, supplied"
+	}
+	return out, Check{Code: "CONTENT", Status: Passed, Detail: detail}, nil
+}
+
+func parseEmbedded(raws [][]byte) ([]*certs.Certificate, int) {
+	var out []*certs.Certificate
+	bad := 0
+	for _, raw := range raws {
+		c, err := certs.ParseCertificate(raw)
+		if err != nil {
+			bad++ // attribute certificates and the like
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, bad
+}
+
+// signerState accumulates a signer's checks and its worst outcome.
+type signerState struct {
+	r *SignerReport
+}
+
+func (s signerState) add(code, status, detail string) {
+	s.r.Checks = append(s.r.Checks, Check{Code: code, Status: status, Detail: detail})
+}
+
+// outcome records a failure's indication unless a worse one is already set:
+// TOTAL_FAILED beats INDETERMINATE, and the first of a kind wins.
+func (s signerState) outcome(ind, sub string) {
+	if s.r.Indication == TotalFailed || (s.r.Indication == Indeterminate && ind == Indeterminate) {
+		return
+	}
+	s.r.Indication, s.r.SubIndication = ind, sub
+}
+
+func verifySigner(si *cms.SignerInfo, sd *cms.SignedData, digests map[string][]byte, embedded []*certs.Certificate, opts Options, at time.Time) SignerReport {
+	r := SignerReport{DigestAlgorithm: si.DigestAlgorithm.Algorithm.String(), SignatureAlgorithm: si.SignatureAlgorithm.Algorithm.String()}
+	st := signerState{&r}
+
+	// Signer identifier and version agree (RFC 5652 5.3).
+	if (si.IssuerAndSerial != nil && si.Version != 1) || (si.SubjectKeyID != nil && si.Version != 3) {
+		st.add("FORMAT", Warning, fmt.Sprintf("SignerInfo version %d does not match its signer identifier", si.Version))
+	}
+
+	d, derr := certs.DigestByOID(si.DigestAlgorithm.Algorithm)
+	if derr == nil {
+		r.DigestAlgorithm = d.Name
+	} else {
+		st.add("SIGNATURE", Failed, derr.Error())
+		st.outcome(Indeterminate, CryptoConstraintsFailure)
+	}
+
+	// Signing certificate.
+	candidates := append(append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...), opts.Roots...)
+	cert := findSigner(si, candidates)
+	if cert == nil {
+		st.add("SIGNER_CERTIFICATE", Failed, "the signer's certificate is neither in the signature nor supplied")
+		st.outcome(Indeterminate, NoSigningCertificateFound)
+	} else {
+		st.add("SIGNER_CERTIFICATE", Passed, cert.Subject.String())
+		q := cert.Qualified
+		r.Signer = &q
+		r.Certificate = &CertInfo{Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), Serial: fmt.Sprintf("%X", cert.SerialNumber),
+			Thumbprint: cert.Thumbprint(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, KeyAlgorithm: cert.KeyAlgorithm}
+	}
+
+	contentDigest, haveContent := []byte(nil), false
+	if d != nil {
+		contentDigest, haveContent = digests[d.Name]
+	}
+	if digests == nil {
+		st.outcome(Indeterminate, SignedDataNotFound)
+	}
+
+	signed := contentDigest // what the signature covers, when no signed attributes
+	if si.RawSignedAttrs != nil {
+		checkSignedAttrs(st, si, sd, cert, d, contentDigest, haveContent, opts, at)
+		if d != nil {
+			signed = d.Sum(si.SignedAttrsForSignature())
+		}
+	} else {
+		if opts.Profile == ProfileCAdESBES {
+			st.add("SIGNED_ATTRIBUTES", Failed, "no signed attributes: not CAdES-BES")
+			st.outcome(TotalFailed, FormatFailure)
+		} else {
+			st.add("SIGNING_CERTIFICATE_REF", Warning, "no signed attributes: a plain CMS signature, not CAdES-BES")
+		}
+		if !haveContent {
+			signed = nil
+		}
+	}
+
+	// The signature itself.
+	switch {
+	case cert == nil || d == nil:
+		st.add("SIGNATURE", NotChecked, "no certificate or digest to check it with")
+	case signed == nil:
+		st.add("SIGNATURE", NotChecked, "the signed content is missing")
+	default:
+		if err := certs.VerifyDigest(cert.PublicKey, si.SignatureAlgorithm, d, signed, si.Signature); err != nil {
+			st.add("SIGNATURE", Failed, err.Error())
+			if errors.Is(err, certs.ErrSignatureInvalid) {
+				st.outcome(TotalFailed, SigCryptoFailure)
+			} else {
+				st.outcome(Indeterminate, CryptoConstraintsFailure)
+			}
+		} else {
+			st.add("SIGNATURE", Passed, "")
+		}
+	}
+
+	// The certificate path.
+	if cert != nil {
+		inter := append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...)
+		chain := certs.Verify(cert, certs.VerifyOptions{Roots: opts.Roots, Intermediates: inter, At: at, Purpose: opts.Purpose, CRLs: opts.CRLs})
+		r.Chain = chain
+		if chain.Indication == TotalPassed {
+			st.add("CHAIN", Passed, "")
+		} else {
+			st.add("CHAIN", Failed, chain.Indication+"/"+chain.SubIndication)
+			st.outcome(chain.Indication, chain.SubIndication)
+		}
+	}
+	if r.Indication == "" {
+		r.Indication = TotalPassed
+	}
+	return r
+}
+
+func findSigner(si *cms.SignerInfo, candidates []*certs.Certificate) *certs.Certificate {
+	for _, c := range candidates {
+		switch {
+		case si.IssuerAndSerial != nil:
+			if bytes.Equal(c.RawIssuer, si.IssuerAndSerial.RawIssuer) && c.SerialNumber.Cmp(si.IssuerAndSerial.Serial) == 0 {
+				return c
+			}
+		case si.SubjectKeyID != nil:
+			if len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.SubjectKeyID) {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+var knownAttrs = []asn1.ObjectIdentifier{
+	cms.OIDAttrContentType, cms.OIDAttrMessageDigest, cms.OIDAttrSigningTime,
+	cms.OIDAttrSigningCertificate, cms.OIDAttrSigningCertV2, cms.OIDAttrAlgProtection,
+	{1, 2, 840, 113549, 1, 9, 15}, // S/MIME capabilities
+}
+
+func checkSignedAttrs(st signerState, si *cms.SignerInfo, sd *cms.SignedData, cert *certs.Certificate, d *certs.Digest, contentDigest []byte, haveContent bool, opts Options, at time.Time) {
+	// contentType: present once, equal to eContentType.
+	if vals, n := si.Attr(cms.OIDAttrContentType); n != 1 || len(vals) != 1 {
+		st.add("CONTENT_TYPE", Failed, fmt.Sprintf("contentType attribute occurs %d times", n))
+		st.outcome(TotalFailed, FormatFailure)
+	} else {
+		var ct asn1.ObjectIdentifier
+		if rest, err := asn1.Unmarshal(vals[0], &ct); err != nil || len(rest) != 0 || !ct.Equal(sd.EContentType) {
+			st.add("CONTENT_TYPE", Failed, "contentType attribute differs from the encapsulated content type")
+			st.outcome(TotalFailed, FormatFailure)
+		} else {
+			st.add("CONTENT_TYPE", Passed, ct.String())
+		}
+	}
+
+	// messageDigest: present once and equal to the content's digest.
+	vals, n := si.Attr(cms.OIDAttrMessageDigest)
+	var md []byte
+	if n == 1 && len(vals) == 1 {
+		if rest, err := asn1.Unmarshal(vals[0], &md); err != nil || len(rest) != 0 {
+			md = nil
+		}
+	}
+	switch {
+	case md == nil:
+		st.add("MESSAGE_DIGEST", Failed, fmt.Sprintf("messageDigest attribute missing or malformed (%d occurrences)", n))
+		st.outcome(TotalFailed, FormatFailure)
+	case !haveContent:
+		st.add("MESSAGE_DIGEST", NotChecked, "the signed content is missing")
+		st.outcome(Indeterminate, SignedDataNotFound)
+	case !bytes.Equal(md, contentDigest):
+		st.add("MESSAGE_DIGEST", Failed, "the content's digest differs from the signed messageDigest: the content was changed")
+		st.outcome(TotalFailed, HashFailure)
+	default:
+		st.add("MESSAGE_DIGEST", Passed, "")
+	}
+
+	// signingCertificateV2 (or v1): once, and matching the chosen certificate.
+	v2, n2 := si.Attr(cms.OIDAttrSigningCertV2)
+	v1, n1 := si.Attr(cms.OIDAttrSigningCertificate)
+	switch {
+	case n1+n2 == 0:
+		if opts.Profile == ProfileCAdESBES {
+			st.add("SIGNING_CERTIFICATE_REF", Failed, "no signingCertificateV2 attribute: not CAdES-BES")
+			st.outcome(TotalFailed, FormatFailure)
+		} else {
+			st.add("SIGNING_CERTIFICATE_REF", Warning, "no signingCertificateV2 attribute: a plain CMS signature, not CAdES-BES")
+		}
+	case n1+n2 > 1 || len(v1)+len(v2) != 1:
+		st.add("SIGNING_CERTIFICATE_REF", Failed, "signingCertificate attribute occurs more than once")
+		st.outcome(TotalFailed, FormatFailure)
+	case cert == nil:
+		st.add("SIGNING_CERTIFICATE_REF", NotChecked, "no signer certificate")
+	default:
+		var ids []cms.ESSCertIDv2
+		var err error
+		if n2 == 1 {
+			ids, err = cms.ParseSigningCertificateV2(v2[0])
+		} else {
+			ids, err = cms.ParseSigningCertificate(v1[0])
+		}
+		if err != nil {
+			st.add("SIGNING_CERTIFICATE_REF", Failed, err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+			break
+		}
+		if msg := matchESS(ids[0], cert); msg != "" {
+			st.add("SIGNING_CERTIFICATE_REF", Failed, msg)
+			st.outcome(Indeterminate, NoSigningCertificateFound)
+		} else {
+			st.add("SIGNING_CERTIFICATE_REF", Passed, "")
+		}
+	}
+
+	// CMSAlgorithmProtection (RFC 6211), when present.
+	if vals, n := si.Attr(cms.OIDAttrAlgProtection); n > 0 {
+		if msg := checkAlgProtection(vals, n, si); msg != "" {
+			st.add("ALGORITHM_PROTECTION", Failed, msg)
+			st.outcome(TotalFailed, FormatFailure)
+		} else {
+			st.add("ALGORITHM_PROTECTION", Passed, "")
+		}
+	}
+
+	// signingTime: reported, and inside the certificate's validity.
+	if vals, n := si.Attr(cms.OIDAttrSigningTime); n == 1 && len(vals) == 1 {
+		t, err := cms.ParseTime(vals[0])
+		switch {
+		case err != nil:
+			st.add("SIGNING_TIME", Failed, err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+		case cert != nil && (t.Before(cert.NotBefore) || t.After(cert.NotAfter)):
+			st.r.SigningTime = &t
+			st.add("SIGNING_TIME", Warning, fmt.Sprintf("claimed signing time %s is outside the certificate's validity", t.UTC().Format(time.RFC3339)))
+		case t.After(at.Add(5 * time.Minute)):
+			st.r.SigningTime = &t
+			st.add("SIGNING_TIME", Warning, fmt.Sprintf("claimed signing time %s is after the validation time", t.UTC().Format(time.RFC3339)))
+		default:
+			st.r.SigningTime = &t
+			st.add("SIGNING_TIME", Passed, t.UTC().Format(time.RFC3339))
+		}
+	} else if n > 1 {
+		st.add("SIGNING_TIME", Failed, "signingTime attribute occurs more than once")
+		st.outcome(TotalFailed, FormatFailure)
+	} else if opts.Profile == ProfileCAdESBES {
+		st.add("SIGNING_TIME", Failed, "no signingTime attribute")
+		st.outcome(TotalFailed, FormatFailure)
+	} else {
+		st.add("SIGNING_TIME", Warning, "no signingTime attribute")
+	}
+
+	var unknown []string
+	for _, a := range si.SignedAttrs {
+		known := false
+		for _, k := range knownAttrs {
+			known = known || a.Type.Equal(k)
+		}
+		if !known {
+			unknown = append(unknown, a.Type.String())
+		}
+	}
+	if len(unknown) > 0 {
+		st.add("SIGNED_ATTRIBUTES", Warning, fmt.Sprintf("unknown signed attributes (not evaluated): %v", unknown))
+	}
+}
+
+// matchESS compares an ESSCertID(v2) with the certificate.
+func matchESS(id cms.ESSCertIDv2, cert *certs.Certificate) string {
+	d, err := certs.DigestByOID(id.HashAlgorithm.Algorithm)
+	if err != nil {
+		return "signingCertificate uses an unknown hash: " + err.Error()
+	}
+	if !bytes.Equal(d.Sum(cert.Raw), id.CertHash) {
+		return "the signingCertificate hash does not match the signer's certificate"
+	}
+	if is := id.IssuerSerial; is != nil {
+		if !bytes.Equal(is.RawIssuer, cert.RawIssuer) || is.Serial.Cmp(cert.SerialNumber) != 0 {
+			return "the signingCertificate issuerSerial does not match the signer's certificate"
+		}
+	}
+	return ""
+}
+
+// checkAlgProtection compares CMSAlgorithmProtection with the SignerInfo.
+func checkAlgProtection(vals [][]byte, n int, si *cms.SignerInfo) string {
+	if n != 1 || len(vals) != 1 {
+		return "CMSAlgorithmProtection occurs more than once"
+	}
+	var ap struct {
+		DigestAlgorithm    pkix.AlgorithmIdentifier
+		SignatureAlgorithm pkix.AlgorithmIdentifier `asn1:"optional,tag:1"`
+		MACAlgorithm       pkix.AlgorithmIdentifier `asn1:"optional,tag:2"`
+	}
+	if rest, err := asn1.Unmarshal(vals[0], &ap); err != nil || len(rest) != 0 {
+		return "malformed CMSAlgorithmProtection"
+	}
+	if !ap.DigestAlgorithm.Algorithm.Equal(si.DigestAlgorithm.Algorithm) {
+		return "CMSAlgorithmProtection names another digest algorithm"
+	}
+	if !ap.SignatureAlgorithm.Algorithm.Equal(si.SignatureAlgorithm.Algorithm) {
+		return "CMSAlgorithmProtection names another signature algorithm"
+	}
+	return ""
+}
