@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // CRL is a certificate revocation list with its signature algorithm as
@@ -28,7 +31,7 @@ func ParseCRL(data []byte) (*CRL, error) {
 	if len(ders) != 1 {
 		return nil, fmt.Errorf("%w: %d CRLs in one input, want 1", ErrMalformed, len(ders))
 	}
-	rl, err := x509.ParseRevocationList(ders[0])
+	rl, err := parseRevocationList(ders[0])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -37,6 +40,43 @@ func ParseCRL(data []byte) (*CRL, error) {
 		return nil, err
 	}
 	return &CRL{RevocationList: rl, SignatureAlgorithmID: alg}, nil
+}
+
+// parseRevocationList is x509.ParseRevocationList that also reads version 1
+// CRLs (no version field, no extensions), which RFC 5280 allows and OpenSSL
+// writes when it adds no CRL extension but crypto/x509 refuses: it parses a
+// copy with the version inserted and points the raw fields back at der, so
+// the signature is checked over the bytes received.
+func parseRevocationList(der []byte) (*x509.RevocationList, error) {
+	s := cryptobyte.String(der)
+	var rest, tbsElem, tbs cryptobyte.String
+	if !s.ReadASN1(&rest, cbasn1.SEQUENCE) || !s.Empty() || !rest.ReadASN1Element(&tbsElem, cbasn1.SEQUENCE) {
+		return x509.ParseRevocationList(der)
+	}
+	if e := tbsElem; !e.ReadASN1(&tbs, cbasn1.SEQUENCE) || tbs.PeekASN1Tag(cbasn1.INTEGER) {
+		return x509.ParseRevocationList(der)
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(1) // v2
+			b.AddBytes(tbs)
+		})
+		b.AddBytes(rest)
+	})
+	v2, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	rl, err := x509.ParseRevocationList(v2)
+	if err != nil {
+		return nil, err
+	}
+	if len(rl.Extensions) > 0 {
+		return nil, errors.New("x509: version 1 CRL with extensions")
+	}
+	rl.Raw, rl.RawTBSRevocationList = der, tbsElem
+	return rl, nil
 }
 
 // CheckSignatureFrom checks that issuer signed the CRL: the CRL's issuer name

@@ -1,0 +1,89 @@
+package certs
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestInteropSignatures checks certificates OpenSSL signs with GOST 256 and
+// 512 (CryptoPro and tc26 sets, twisted Edwards ones included), RSA and
+// ECDSA, and that one flipped signature byte is caught.
+func TestInteropSignatures(t *testing.T) {
+	p := newTestPKI(t)
+	at := time.Now().Add(time.Hour)
+	for _, tc := range []struct{ alg, keyName string }{
+		{"gost256", "GOST R 34.10-2012 256 (cryptopro-a)"},
+		{"gost256b", "GOST R 34.10-2012 256 (cryptopro-b)"},
+		{"gost256tc26a", "GOST R 34.10-2012 256 (tc26-256-a)"},
+		{"gost512", "GOST R 34.10-2012 512 (tc26-512-a)"},
+		{"gost512c", "GOST R 34.10-2012 512 (tc26-512-c)"},
+		{"rsa", "RSA 2048"},
+		{"ec", "ECDSA P-256"},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			root := p.root("/CN=Root "+tc.alg, tc.alg, extRoot)
+			leaf := p.issue(root, "/CN=Leaf of "+tc.alg, "gost256", extLeaf)
+			if root.KeyAlgorithm != tc.keyName {
+				t.Errorf("KeyAlgorithm %q, want %q", root.KeyAlgorithm, tc.keyName)
+			}
+			if err := root.CheckSignatureFrom(root.Certificate); err != nil {
+				t.Errorf("self-signature: %v", err)
+			}
+			if err := leaf.CheckSignatureFrom(root.Certificate); err != nil {
+				t.Errorf("leaf signature: %v", err)
+			}
+			if err := leaf.CheckSignatureFrom(leaf.Certificate); !errors.Is(err, ErrSignatureInvalid) && !errors.Is(err, ErrAlgorithmMismatch) {
+				t.Errorf("leaf checked with its own key: %v", err)
+			}
+			r := Verify(leaf.Certificate, VerifyOptions{Roots: []*Certificate{root.Certificate}, At: at})
+			if r.Indication != TotalPassed {
+				t.Errorf("Verify: %s/%s %v", r.Indication, r.SubIndication, r.Failures())
+			}
+
+			bad := flipLastByte(t, leaf.Raw)
+			if err := bad.CheckSignatureFrom(root.Certificate); !errors.Is(err, ErrSignatureInvalid) {
+				t.Errorf("flipped signature byte: %v, want ErrSignatureInvalid", err)
+			}
+			r = Verify(bad, VerifyOptions{Roots: []*Certificate{root.Certificate}, At: at})
+			if r.Indication != TotalFailed || r.SubIndication != SubSigCryptoFailure {
+				t.Errorf("flipped signature byte: %s/%s, want TOTAL_FAILED/SIG_CRYPTO_FAILURE", r.Indication, r.SubIndication)
+			}
+			wantFailed(t, r, CheckCertSignature)
+		})
+	}
+}
+
+// flipLastByte returns the certificate der with the last byte of its
+// signature flipped.
+func flipLastByte(t *testing.T, der []byte) *Certificate {
+	t.Helper()
+	b := append([]byte(nil), der...)
+	b[len(b)-1] ^= 0x01
+	c, err := ParseCertificate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestGOST2001 checks that GOST R 34.10-2001 keys are read and named but
+// their signatures are refused as unsupported.
+func TestGOST2001(t *testing.T) {
+	p := newTestPKI(t)
+	root := p.root("/CN=Old root", "gost2001", extRoot)
+	if root.KeyAlgorithm != "GOST R 34.10-2001 (cryptopro-a)" {
+		t.Errorf("KeyAlgorithm %q", root.KeyAlgorithm)
+	}
+	if err := root.CheckSignatureFrom(root.Certificate); !errors.Is(err, ErrUnsupportedAlgorithm) {
+		t.Errorf("2001 self-signature: %v, want ErrUnsupportedAlgorithm", err)
+	}
+	leaf := p.issue(root, "/CN=Old leaf", "gost256", extLeaf)
+	if err := leaf.CheckSignatureFrom(root.Certificate); !errors.Is(err, ErrUnsupportedAlgorithm) {
+		t.Errorf("2001 signature: %v, want ErrUnsupportedAlgorithm", err)
+	}
+	r := Verify(leaf.Certificate, VerifyOptions{Roots: []*Certificate{root.Certificate}, At: time.Now().Add(time.Hour)})
+	if r.Indication != Indeterminate || r.SubIndication != SubCryptoConstraintsFailureNoPOE {
+		t.Errorf("Verify: %s/%s", r.Indication, r.SubIndication)
+	}
+}
