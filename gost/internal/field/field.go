@@ -1,0 +1,394 @@
+// Package field implements constant-time arithmetic modulo an odd integer m
+// of at most 512 bits, in Montgomery form, for the GOST R 34.10-2012 curve
+// prime p and group order q.
+//
+// # Representation
+//
+// A modulus below 2^256 is held in n = 4 64-bit limbs, a larger one in n = 8.
+// With R = 2^(64n), an element a is stored as its Montgomery form a·R mod m,
+// fully reduced (below m), in the first n little-endian limbs of an [Elem]; the
+// remaining limbs are zero. Montgomery multiplication computes x·y·R⁻¹ mod m,
+// so the product of two Montgomery forms is the Montgomery form of the
+// product, and addition and subtraction work on the forms directly.
+// Conversions in and out (SetBytesLE, Reduce, BytesLE, ...) multiply by R² mod
+// m or by 1.
+//
+// The moduli may come arbitrarily close to 2^(64n) (2^256−617, 2^512−569):
+// every sum and Montgomery accumulator carries its top bit explicitly.
+//
+// # Constant time
+//
+// Apart from New, SetBig and Big, which are meant for public parameters, no
+// method branches on or indexes memory by the value of an element: carries
+// are propagated with math/bits and results selected with masks. Branches
+// depend only on the limb count, on slice lengths and on the modulus (which is
+// public; Inv's exponent m−2 is derived from it). Errors report only whether
+// an encoding is canonical.
+//
+// The 4- and 8-limb multiplication, squaring, addition and subtraction are
+// straight-line code written by gen.go (arith_gen.go).
+package field
+
+//go:generate go run gen.go
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/big"
+	"math/bits"
+)
+
+// Elem is a field element in Montgomery form as little-endian 64-bit limbs.
+// Only the first Field.Limbs() limbs are used; the rest stay zero.
+type Elem [8]uint64
+
+// Field holds a modulus m and its precomputed Montgomery constants.
+type Field struct {
+	n     int    // limbs: 4 or 8
+	m     Elem   // the modulus
+	m0inv uint64 // -m⁻¹ mod 2^64
+	one   Elem   // R mod m: Montgomery form of 1
+	rr    Elem   // R² mod m: converts into Montgomery form
+	rrr   Elem   // R³ mod m: converts the high half in Reduce
+	mod   *big.Int
+
+	// Inv computes x^(m-2) by a sliding window over the public exponent:
+	// invTab odd powers x, x³, ..., then the steps below.
+	invTab   int
+	invFirst int // the first window's value (odd)
+	invSteps []invStep
+}
+
+// invStep squares the accumulator sq times, then multiplies it by the odd
+// power x^win unless win is 0.
+type invStep struct {
+	sq  int
+	win int
+}
+
+// invWindowMax bounds the window width, so the table of odd powers has at
+// most 2^(invWindowMax-1) entries.
+const invWindowMax = 6
+
+// New returns the field for an odd modulus m > 2 of at most 512 bits; it uses
+// 4 limbs when m < 2^256, else 8.
+func New(m *big.Int) (*Field, error) {
+	if m.Sign() <= 0 || m.Bit(0) == 0 || m.Cmp(big.NewInt(3)) < 0 {
+		return nil, errors.New("field: modulus must be odd and greater than 2")
+	}
+	if m.BitLen() > 512 {
+		return nil, errors.New("field: modulus longer than 512 bits")
+	}
+	f := &Field{n: 4, mod: new(big.Int).Set(m)}
+	if m.BitLen() > 256 {
+		f.n = 8
+	}
+	bigToLimbs(&f.m, m)
+
+	// -m⁻¹ mod 2^64 by Newton iteration: each step doubles the correct bits.
+	m0 := f.m[0]
+	inv := m0 // correct to 3 bits for odd m0
+	for i := 0; i < 5; i++ {
+		inv *= 2 - m0*inv
+	}
+	f.m0inv = -inv
+
+	r := new(big.Int).Lsh(big.NewInt(1), uint(64*f.n))
+	r.Mod(r, m)
+	bigToLimbs(&f.one, r)
+	r2 := new(big.Int).Mul(r, r)
+	bigToLimbs(&f.rr, r2.Mod(r2, m))
+	r3 := new(big.Int).Mul(r2, r)
+	bigToLimbs(&f.rrr, r3.Mod(r3, m))
+
+	f.planInv(new(big.Int).Sub(m, big.NewInt(2)))
+	return f, nil
+}
+
+// planInv chooses the window width that minimises the multiplications for
+// the exponent e and records the schedule.
+func (f *Field) planInv(e *big.Int) {
+	best := -1
+	for w := 1; w <= invWindowMax; w++ {
+		first, steps := slidingWindow(e, w)
+		tab := 1 << (w - 1)
+		cost := tab // the table: x², then tab-1 products
+		for _, s := range steps {
+			if s.win != 0 {
+				cost++
+			}
+		}
+		if best < 0 || cost < best {
+			best = cost
+			f.invTab, f.invFirst, f.invSteps = tab, first, steps
+		}
+	}
+}
+
+// slidingWindow splits e, from its top bit down, into odd windows of at most
+// w bits separated by zeros: e is rebuilt by starting from the value first
+// and, for each step, doubling sq times and adding win.
+func slidingWindow(e *big.Int, w int) (first int, steps []invStep) {
+	sq := 0
+	started := false
+	for i := e.BitLen() - 1; i >= 0; {
+		if e.Bit(i) == 0 {
+			sq++
+			i--
+			continue
+		}
+		lo := max(i-w+1, 0)
+		for e.Bit(lo) == 0 {
+			lo++
+		}
+		win := 0
+		for j := i; j >= lo; j-- {
+			win = win<<1 | int(e.Bit(j))
+		}
+		if !started {
+			first, started = win, true
+		} else {
+			steps = append(steps, invStep{sq: sq + i - lo + 1, win: win})
+		}
+		sq = 0
+		i = lo - 1
+	}
+	if sq > 0 {
+		steps = append(steps, invStep{sq: sq})
+	}
+	return first, steps
+}
+
+// bigToLimbs sets z to the little-endian limbs of 0 ≤ v < 2^512.
+func bigToLimbs(z *Elem, v *big.Int) {
+	var b [64]byte
+	v.FillBytes(b[:])
+	for i := range z {
+		z[i] = binary.BigEndian.Uint64(b[64-8*(i+1):])
+	}
+}
+
+// Limbs returns the number of limbs in use: 4 or 8.
+func (f *Field) Limbs() int { return f.n }
+
+// Size returns the length in bytes of a canonical encoding: 32 or 64.
+func (f *Field) Size() int { return 8 * f.n }
+
+// Modulus returns a copy of m.
+func (f *Field) Modulus() *big.Int { return new(big.Int).Set(f.mod) }
+
+// Mul sets z = x·y·R⁻¹ mod m, the Montgomery form of the product.
+func (f *Field) Mul(z, x, y *Elem) {
+	if f.n == 4 {
+		mul4(z, x, y, f)
+	} else {
+		mul8(z, x, y, f)
+	}
+}
+
+// Sqr sets z = x·x·R⁻¹ mod m.
+func (f *Field) Sqr(z, x *Elem) {
+	if f.n == 4 {
+		sqr4(z, x, f)
+	} else {
+		sqr8(z, x, f)
+	}
+}
+
+// Add sets z = x + y mod m.
+func (f *Field) Add(z, x, y *Elem) {
+	if f.n == 4 {
+		add4(z, x, y, f)
+	} else {
+		add8(z, x, y, f)
+	}
+}
+
+// Sub sets z = x − y mod m.
+func (f *Field) Sub(z, x, y *Elem) {
+	if f.n == 4 {
+		sub4(z, x, y, f)
+	} else {
+		sub8(z, x, y, f)
+	}
+}
+
+// Neg sets z = −x mod m.
+func (f *Field) Neg(z, x *Elem) {
+	var zero Elem
+	f.Sub(z, &zero, x)
+}
+
+// Double sets z = 2x mod m.
+func (f *Field) Double(z, x *Elem) { f.Add(z, x, x) }
+
+// Inv sets z = x^(m−2) mod m, which is x⁻¹ when m is prime (and 0 for x = 0).
+// For a composite m the result is not an inverse. The sequence of squarings
+// and multiplications depends only on m.
+func (f *Field) Inv(z, x *Elem) {
+	// tab[k] = x^(2k+1)
+	var tab [1 << (invWindowMax - 1)]Elem
+	var x2, acc Elem
+	tab[0] = *x
+	f.Sqr(&x2, x)
+	for k := 1; k < f.invTab; k++ {
+		f.Mul(&tab[k], &tab[k-1], &x2)
+	}
+	acc = tab[f.invFirst>>1]
+	for _, s := range f.invSteps {
+		for i := 0; i < s.sq; i++ {
+			f.Sqr(&acc, &acc)
+		}
+		if s.win != 0 {
+			f.Mul(&acc, &acc, &tab[s.win>>1])
+		}
+	}
+	*z = acc
+}
+
+// SetOne sets z to the Montgomery form of 1.
+func (f *Field) SetOne(z *Elem) { *z = f.one }
+
+// SetZero sets z = 0.
+func (f *Field) SetZero(z *Elem) { *z = Elem{} }
+
+// IsZero returns 1 if x == 0, else 0.
+func (f *Field) IsZero(x *Elem) uint64 {
+	var acc uint64
+	for _, v := range x {
+		acc |= v
+	}
+	return 1 ^ (acc|-acc)>>63
+}
+
+// Equal returns 1 if x == y, else 0.
+func (f *Field) Equal(x, y *Elem) uint64 {
+	var acc uint64
+	for i := range x {
+		acc |= x[i] ^ y[i]
+	}
+	return 1 ^ (acc|-acc)>>63
+}
+
+// Select sets z = a if cond == 1 and z = b if cond == 0, without branching.
+// cond must be 0 or 1.
+func Select(z, a, b *Elem, cond uint64) {
+	mask := -cond
+	for i := range z {
+		z[i] = b[i] ^ ((a[i] ^ b[i]) & mask)
+	}
+}
+
+var (
+	errLength = errors.New("field: wrong encoding length")
+	errRange  = errors.New("field: value not below the modulus")
+)
+
+// SetBytesLE sets z to the Montgomery form of the little-endian value b,
+// which must be Size() bytes long and below m; otherwise it returns an error
+// and leaves z unchanged. It runs in time independent of the value.
+func (f *Field) SetBytesLE(z *Elem, b []byte) error {
+	if len(b) != f.Size() {
+		return errLength
+	}
+	var t Elem
+	for i := 0; i < f.n; i++ {
+		t[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return f.setCanonical(z, &t)
+}
+
+// SetBytesBE is SetBytesLE for a big-endian encoding.
+func (f *Field) SetBytesBE(z *Elem, b []byte) error {
+	if len(b) != f.Size() {
+		return errLength
+	}
+	var t Elem
+	for i := 0; i < f.n; i++ {
+		t[i] = binary.BigEndian.Uint64(b[len(b)-8*(i+1):])
+	}
+	return f.setCanonical(z, &t)
+}
+
+// setCanonical sets z to the Montgomery form of t if t < m.
+func (f *Field) setCanonical(z, t *Elem) error {
+	var br uint64
+	for i := 0; i < f.n; i++ {
+		_, br = bits.Sub64(t[i], f.m[i], br)
+	}
+	if br == 0 {
+		return errRange
+	}
+	f.Mul(z, t, &f.rr)
+	return nil
+}
+
+// Reduce sets z to the Montgomery form of b mod m, where b is a little-endian
+// number of up to 2·Size() bytes (shorter inputs are zero-extended). It runs
+// in time independent of the value and panics if len(b) > 2·Size(); callers
+// control the length.
+func (f *Field) Reduce(z *Elem, b []byte) {
+	size := f.Size()
+	if len(b) > 2*size {
+		panic("field: Reduce input longer than twice the element size")
+	}
+	var buf [128]byte
+	copy(buf[:], b)
+	var lo, hi Elem
+	for i := 0; i < f.n; i++ {
+		lo[i] = binary.LittleEndian.Uint64(buf[8*i:])
+		hi[i] = binary.LittleEndian.Uint64(buf[size+8*i:])
+	}
+	// lo·R² ·R⁻¹ + hi·R³·R⁻¹ = (lo + hi·R)·R. Montgomery multiplication
+	// accepts any first operand below R.
+	f.Mul(&lo, &lo, &f.rr)
+	f.Mul(&hi, &hi, &f.rrr)
+	f.Add(z, &lo, &hi)
+}
+
+// BytesLE writes the canonical little-endian encoding of x to out, which
+// must be Size() bytes long.
+func (f *Field) BytesLE(out []byte, x *Elem) {
+	var t Elem
+	f.fromMont(&t, x)
+	out = out[:f.Size()]
+	for i := 0; i < f.n; i++ {
+		binary.LittleEndian.PutUint64(out[8*i:], t[i])
+	}
+}
+
+// BytesBE writes the canonical big-endian encoding of x to out, which must
+// be Size() bytes long.
+func (f *Field) BytesBE(out []byte, x *Elem) {
+	var t Elem
+	f.fromMont(&t, x)
+	out = out[:f.Size()]
+	for i := 0; i < f.n; i++ {
+		binary.BigEndian.PutUint64(out[len(out)-8*(i+1):], t[i])
+	}
+}
+
+// fromMont sets z = x·R⁻¹ mod m, the value whose Montgomery form is x.
+func (f *Field) fromMont(z, x *Elem) {
+	f.Mul(z, x, &Elem{1})
+}
+
+// SetBig sets z to the Montgomery form of v, which must satisfy 0 ≤ v < m.
+// It is meant for public parameters and is not constant time.
+func (f *Field) SetBig(z *Elem, v *big.Int) error {
+	if v.Sign() < 0 || v.Cmp(f.mod) >= 0 {
+		return errRange
+	}
+	var t Elem
+	bigToLimbs(&t, v)
+	f.Mul(z, &t, &f.rr)
+	return nil
+}
+
+// Big returns the value whose Montgomery form is x. It is meant for public
+// parameters and tests and is not constant time.
+func (f *Field) Big(x *Elem) *big.Int {
+	var b [64]byte
+	f.BytesBE(b[:f.Size()], x)
+	return new(big.Int).SetBytes(b[:f.Size()])
+}
