@@ -226,8 +226,13 @@ func ParsePKIXPublicKey(der []byte) (*PublicKeyInfo, error) {
 	var bits asn1.BitString
 	if !s.ReadASN1(&spki, cbasn1.SEQUENCE) || !s.Empty() ||
 		!spki.ReadASN1(&alg, cbasn1.SEQUENCE) ||
-		!alg.ReadASN1ObjectIdentifier(&oid) ||
-		!alg.ReadASN1Element(&params, cbasn1.SEQUENCE) || !alg.Empty() ||
+		!alg.ReadASN1ObjectIdentifier(&oid) {
+		return nil, errors.New("gostkey: malformed SubjectPublicKeyInfo")
+	}
+	if _, err := AlgorithmOf(oid); err != nil {
+		return nil, err
+	}
+	if !alg.ReadASN1Element(&params, cbasn1.SEQUENCE) || !alg.Empty() ||
 		!spki.ReadASN1BitString(&bits) || !spki.Empty() {
 		return nil, errors.New("gostkey: malformed SubjectPublicKeyInfo")
 	}
@@ -273,8 +278,13 @@ func ParsePKCS8PrivateKey(der []byte) (*PrivateKeyInfo, error) {
 	if !s.ReadASN1(&pki, cbasn1.SEQUENCE) || !s.Empty() ||
 		!pki.ReadASN1Integer(&version) || (version != 0 && version != 1) ||
 		!pki.ReadASN1(&alg, cbasn1.SEQUENCE) ||
-		!alg.ReadASN1ObjectIdentifier(&oid) ||
-		!alg.ReadASN1Element(&params, cbasn1.SEQUENCE) || !alg.Empty() ||
+		!alg.ReadASN1ObjectIdentifier(&oid) {
+		return nil, errors.New("gostkey: malformed PKCS#8 PrivateKeyInfo")
+	}
+	if _, err := AlgorithmOf(oid); err != nil {
+		return nil, err
+	}
+	if !alg.ReadASN1Element(&params, cbasn1.SEQUENCE) || !alg.Empty() ||
 		!pki.ReadASN1(&priv, cbasn1.OCTET_STRING) {
 		return nil, errors.New("gostkey: malformed PKCS#8 PrivateKeyInfo")
 	}
