@@ -1,0 +1,46 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/testpki"
+	"github.com/kepkit/kep/sign"
+	"github.com/kepkit/kep/verify"
+)
+
+// FuzzVerify runs the whole verifier on mutated signatures: it must never
+// panic or error (the content is in memory), must always give one of the
+// three indications, and a TOTAL_PASSED report must have every signer passed.
+func FuzzVerify(f *testing.F) {
+	p := testpki.New(f)
+	id := p.Leaf(f, testpki.CryptoProA, "fuzz")
+	content := []byte("fuzz content")
+	for _, attached := range []bool{false, true} {
+		sig, err := sign.Sign(context.Background(), bytes.NewReader(content), id.Signer, id.Cert, sign.Options{Attached: attached})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(sig)
+	}
+	roots := p.Root.Cert
+	f.Fuzz(func(t *testing.T, sig []byte) {
+		rep, err := verify.Verify(context.Background(), sig, verify.Options{Roots: []*certs.Certificate{roots}, Content: bytes.NewReader(content)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch rep.Indication {
+		case verify.TotalPassed:
+			for _, s := range rep.Signers {
+				if s.Indication != verify.TotalPassed {
+					t.Fatal("TOTAL_PASSED with a signer that did not pass")
+				}
+			}
+		case verify.TotalFailed, verify.Indeterminate:
+		default:
+			t.Fatalf("indication %q", rep.Indication)
+		}
+	})
+}
