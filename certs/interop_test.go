@@ -41,6 +41,14 @@ func TestInteropSignatures(t *testing.T) {
 				t.Errorf("Verify: %s/%s %v", r.Indication, r.SubIndication, r.Failures())
 			}
 
+			if root.PublicKey != nil && root.Certificate.PublicKey == nil { // GOST: s || r, not r || s
+				half := len(leaf.Signature) / 2
+				swapped := append(append([]byte(nil), leaf.Signature[half:]...), leaf.Signature[:half]...)
+				if err := VerifyMessage(root.PublicKey, leaf.SignatureAlgorithmID, leaf.RawTBSCertificate, swapped); !errors.Is(err, ErrSignatureInvalid) {
+					t.Errorf("r || s accepted: %v", err)
+				}
+			}
+
 			bad := flipLastByte(t, leaf.Raw)
 			if err := bad.CheckSignatureFrom(root.Certificate); !errors.Is(err, ErrSignatureInvalid) {
 				t.Errorf("flipped signature byte: %v, want ErrSignatureInvalid", err)
