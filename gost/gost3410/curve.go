@@ -27,6 +27,10 @@ type Curve struct {
 
 	combOnce sync.Once
 	comb     [][combRow]affinePoint // comb[i][d-1] = d·16^i·G, affine
+
+	// ed is set for the curves with a twisted Edwards form, which then
+	// compute in Edwards coordinates (edwards.go).
+	ed *edParams
 }
 
 // combRow is the number of non-zero 4-bit digits: one table entry each.
@@ -84,7 +88,43 @@ func newCurve(s *curveSpec) (*Curve, error) {
 	if !c.onCurve(&c.g) {
 		return nil, errors.New("base point is not on the curve")
 	}
+	if c.ed, err = newEdParams(c); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// mulBaseAffine sets out = k·G in Weierstrass affine form, in constant time,
+// for a little-endian scalar 0 < k < q.
+func (c *Curve) mulBaseAffine(out *affinePoint, k []byte) {
+	if c.ed != nil {
+		var p edPoint
+		c.edBaseMult(&p, k)
+		c.edToWeierstrass(out, &p)
+		return
+	}
+	var p jacobian
+	c.baseMult(&p, k)
+	c.toAffine(out, &p)
+}
+
+// combinationXModQIs reports whether the point z1·G + z2·Q is finite and its
+// affine x reduced mod q equals the big-endian rBE (the verification equation).
+func (c *Curve) combinationXModQIs(z1, z2 []byte, pub *PublicKey, rBE []byte) bool {
+	if c.ed != nil {
+		var sum, qz, qe edPoint
+		c.edBaseMultVar(&sum, z1)
+		c.edSetAffine(&qe, pub.ed)
+		c.edScalarMultVar(&qz, &qe, z2)
+		c.edAdd(&sum, &sum, &qz)
+		return !c.edIsIdentity(&sum) && c.edXModQIs(&sum, rBE)
+	}
+	var sum, qz, qj jacobian
+	c.baseMultVar(&sum, z1)
+	c.setAffine(&qj, &pub.pt)
+	c.scalarMultVar(&qz, &qj, z2)
+	c.add(&sum, &sum, &qz)
+	return !c.isInfinity(&sum) && c.xModQIs(&sum, rBE)
 }
 
 // onCurve reports whether y² = x³ + ax + b.

@@ -251,6 +251,26 @@ func TestScalarMultAgree(t *testing.T) {
 			if a1 != a2 || a1 != a3 {
 				t.Fatalf("%s: k=%s: comb, variable comb and wNAF disagree", ps.Name, hex.EncodeToString(k))
 			}
+			// The public entry point (Edwards arithmetic on the Edwards sets).
+			var a4 affinePoint
+			c.mulBaseAffine(&a4, k)
+			if a4 != a1 {
+				t.Fatalf("%s: k=%s: mulBaseAffine disagrees with the Weierstrass comb", ps.Name, hex.EncodeToString(k))
+			}
+			if c.ed != nil {
+				var ge, r4, r5 edPoint
+				var g4 edAffine
+				c.edFromWeierstrass(&g4, &c.g)
+				c.edSetAffine(&ge, &g4)
+				c.edScalarMultVar(&r4, &ge, k)
+				c.edBaseMultVar(&r5, k)
+				var a5, a6 affinePoint
+				c.edToWeierstrass(&a5, &r4)
+				c.edToWeierstrass(&a6, &r5)
+				if a5 != a1 || a6 != a1 {
+					t.Fatalf("%s: k=%s: Edwards wNAF or variable comb disagrees", ps.Name, hex.EncodeToString(k))
+				}
+			}
 			if !c.onCurve(&a1) {
 				t.Fatalf("%s: result not on curve", ps.Name)
 			}

@@ -13,6 +13,7 @@ import (
 type PublicKey struct {
 	params *ParamSet
 	pt     affinePoint
+	ed     *edAffine // the point in Edwards form, for the Edwards sets
 }
 
 // PrivateKey is a GOST R 34.10 private key. It implements crypto.Signer.
@@ -59,7 +60,16 @@ func NewPublicKey(ps *ParamSet, raw []byte) (*PublicKey, error) {
 			return nil, ErrPointOrder
 		}
 	}
+	pub.prepare()
 	return pub, nil
+}
+
+// prepare caches the Edwards form of the point on Edwards curves.
+func (pub *PublicKey) prepare() {
+	if c := pub.params.curve; c.ed != nil {
+		pub.ed = new(edAffine)
+		c.edFromWeierstrass(pub.ed, &pub.pt)
+	}
 }
 
 // Params returns the key's parameter set.
@@ -98,10 +108,9 @@ func NewPrivateKey(ps *ParamSet, raw []byte) (*PrivateKey, error) {
 		return nil, ErrZeroKey
 	}
 	c.fq.BytesLE(k.dBytes, &k.d)
-	var p jacobian
-	c.baseMult(&p, k.dBytes)
 	k.pub = &PublicKey{params: ps}
-	c.toAffine(&k.pub.pt, &p)
+	c.mulBaseAffine(&k.pub.pt, k.dBytes)
+	k.pub.prepare()
 	return k, nil
 }
 

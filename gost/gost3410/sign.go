@@ -57,10 +57,8 @@ func (k *PrivateKey) signWithNonce(e, nonce *fe) []byte {
 	c := k.params.curve
 	kb := make([]byte, c.size)
 	c.fq.BytesLE(kb, nonce)
-	var rp jacobian
 	var ra affinePoint
-	c.baseMult(&rp, kb)
-	c.toAffine(&ra, &rp)
+	c.mulBaseAffine(&ra, kb)
 	xb := make([]byte, c.size)
 	c.fp.BytesLE(xb, &ra.x)
 	var r, s, t fe
@@ -105,12 +103,7 @@ func (pub *PublicKey) VerifyDigest(digest, sig []byte) error {
 	c.fq.BytesLE(z1b[:n], &z1)
 	c.fq.BytesLE(z2b[:n], &z2)
 
-	var sum, qz, qj jacobian
-	c.baseMultVar(&sum, z1b[:n])
-	c.setAffine(&qj, &pub.pt)
-	c.scalarMultVar(&qz, &qj, z2b[:n])
-	c.add(&sum, &sum, &qz)
-	if c.isInfinity(&sum) || !c.xModQIs(&sum, sig[n:]) {
+	if !c.combinationXModQIs(z1b[:n], z2b[:n], pub, sig[n:]) {
 		return ErrVerification
 	}
 	return nil
