@@ -53,7 +53,7 @@ signer's own signing time). Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED,
 			default:
 				return usageErr("--profile: cms or cades-bes")
 			}
-			if opts.Purpose, err = parsePurpose(purpose); err != nil {
+			if opts.Purpose, err = certs.ParsePurpose(purpose); err != nil {
 				return usageErr("%v", err)
 			}
 			if content != "" {
@@ -101,18 +101,6 @@ signer's own signing time). Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED,
 	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature) or cades-bes (require CAdES-BES attributes)")
 	f.StringVar(&purpose, "purpose", "sign", "certificate purpose: sign, login or any")
 	return cmd
-}
-
-func parsePurpose(s string) (certs.Purpose, error) {
-	switch s {
-	case "sign", "":
-		return certs.PurposeSigning, nil
-	case "login":
-		return certs.PurposeLogin, nil
-	case "any":
-		return certs.PurposeAny, nil
-	}
-	return 0, fmt.Errorf("--purpose: sign, login or any, not %q", s)
 }
 
 func printReport(w io.Writer, rep *verify.Report, asJSON bool, lang string) error {
