@@ -56,6 +56,11 @@ func (rep *Report) Summary(lang string) string {
 				fmt.Fprintf(&b, ": %s", c.Detail)
 			}
 			b.WriteByte('\n')
+			if c.Code == "CHAIN" && s.Chain != nil {
+				for _, f := range s.Chain.Failures() {
+					fmt.Fprintf(&b, "      %s %s (%s): %s\n", mark(f.Status), f.Code, f.Subject, f.Detail)
+				}
+			}
 		}
 	}
 	return b.String()
