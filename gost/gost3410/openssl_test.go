@@ -12,18 +12,6 @@ import (
 	"github.com/kepkit/kep/internal/ossltest"
 )
 
-// opensslSets maps kep's names to the gost engine's genpkey options. The
-// tc26-512-test and gost2001-test sets are not offered by the engine; the
-// RFC 7091 examples cover them.
-var opensslSets = []struct{ name, alg, paramset string }{
-	{"cryptopro-a", "gost2012_256", "A"}, {"cryptopro-b", "gost2012_256", "B"},
-	{"cryptopro-c", "gost2012_256", "C"}, {"cryptopro-xcha", "gost2012_256", "XA"},
-	{"cryptopro-xchb", "gost2012_256", "XB"}, {"tc26-256-a", "gost2012_256", "TCA"},
-	{"tc26-256-b", "gost2012_256", "TCB"}, {"tc26-256-c", "gost2012_256", "TCC"},
-	{"tc26-256-d", "gost2012_256", "TCD"}, {"tc26-512-a", "gost2012_512", "A"},
-	{"tc26-512-b", "gost2012_512", "B"}, {"tc26-512-c", "gost2012_512", "C"},
-}
-
 // TestOpenSSLInterop signs digests with OpenSSL's gost engine and verifies
 // them with kep, and the reverse, on every set the engine offers; then does
 // the same over whole messages with `openssl dgst -sign/-verify`, which ties
@@ -35,23 +23,23 @@ func TestOpenSSLInterop(t *testing.T) {
 		perSet = 3
 	}
 	total := 0
-	for _, s := range opensslSets {
-		ps, err := gost3410.ParamSetByName(s.name)
+	for _, s := range ossltest.GOSTKeys {
+		ps, err := gost3410.ParamSetByName(s.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		keyPEM := o.MustRun(t, nil, "genpkey", "-algorithm", s.alg, "-pkeyopt", "paramset:"+s.paramset)
+		keyPEM := o.MustRun(t, nil, append([]string{"genpkey"}, s.GenpkeyArgs()...)...)
 		block, _ := pem.Decode(keyPEM)
 		if block == nil {
-			t.Fatalf("%s: no PEM from genpkey", s.name)
+			t.Fatalf("%s: no PEM from genpkey", s.Name)
 		}
 		info, err := gostkey.ParsePKCS8PrivateKey(block.Bytes)
 		if err != nil {
-			t.Fatalf("%s: %v", s.name, err)
+			t.Fatalf("%s: %v", s.Name, err)
 		}
 		priv := info.Key
-		keyFile := o.WriteFile(t, s.name+".key", keyPEM)
-		pubFile := o.WriteFile(t, s.name+".pub", o.MustRun(t, keyPEM, "pkey", "-pubout"))
+		keyFile := o.WriteFile(t, s.Name+".key", keyPEM)
+		pubFile := o.WriteFile(t, s.Name+".pub", o.MustRun(t, keyPEM, "pkey", "-pubout"))
 		n := ps.Size()
 		for i := 0; i < perSet; i++ {
 			digest := randBytes(t, n)
@@ -59,7 +47,7 @@ func TestOpenSSLInterop(t *testing.T) {
 			// OpenSSL signs, kep verifies.
 			sig := o.MustRun(t, nil, "pkeyutl", "-sign", "-inkey", keyFile, "-in", dFile)
 			if err := priv.PublicKey().VerifyDigest(digest, sig); err != nil {
-				t.Fatalf("%s: kep rejects OpenSSL's signature %x: %v", s.name, sig, err)
+				t.Fatalf("%s: kep rejects OpenSSL's signature %x: %v", s.Name, sig, err)
 			}
 			// kep signs, OpenSSL verifies.
 			ours, err := priv.Sign(nil, digest, nil)
@@ -68,7 +56,7 @@ func TestOpenSSLInterop(t *testing.T) {
 			}
 			sFile := o.WriteFile(t, "s.bin", ours)
 			if out, err := o.Run(nil, "pkeyutl", "-verify", "-pubin", "-inkey", pubFile, "-in", dFile, "-sigfile", sFile); err != nil || !strings.Contains(string(out), "Verified Successfully") {
-				t.Fatalf("%s: OpenSSL rejects kep's signature: %v %s", s.name, err, out)
+				t.Fatalf("%s: OpenSSL rejects kep's signature: %v %s", s.Name, err, out)
 			}
 			total += 2
 		}
@@ -79,7 +67,7 @@ func TestOpenSSLInterop(t *testing.T) {
 		dFile := o.WriteFile(t, "d.bin", digest)
 		sFile := o.WriteFile(t, "s.bin", ours)
 		if _, err := o.Run(nil, "pkeyutl", "-verify", "-pubin", "-inkey", pubFile, "-in", dFile, "-sigfile", sFile); err == nil {
-			t.Fatalf("%s: OpenSSL accepts a changed signature", s.name)
+			t.Fatalf("%s: OpenSSL accepts a changed signature", s.Name)
 		}
 
 		// Whole messages: hash with Streebog, sign the digest.
@@ -94,7 +82,7 @@ func TestOpenSSLInterop(t *testing.T) {
 			mFile := o.WriteFile(t, "m.bin", msg)
 			sig := o.MustRun(t, nil, "dgst", md, "-sign", keyFile, mFile)
 			if err := priv.PublicKey().VerifyDigest(hash(msg), sig); err != nil {
-				t.Fatalf("%s: message signature by OpenSSL: %v", s.name, err)
+				t.Fatalf("%s: message signature by OpenSSL: %v", s.Name, err)
 			}
 			ours, err := priv.Sign(nil, hash(msg), nil)
 			if err != nil {
@@ -102,7 +90,7 @@ func TestOpenSSLInterop(t *testing.T) {
 			}
 			sFile := o.WriteFile(t, "s.bin", ours)
 			if out, err := o.Run(nil, "dgst", md, "-verify", pubFile, "-signature", sFile, mFile); err != nil || !bytes.Contains(out, []byte("Verified OK")) {
-				t.Fatalf("%s: OpenSSL rejects kep's message signature: %v %s", s.name, err, out)
+				t.Fatalf("%s: OpenSSL rejects kep's message signature: %v %s", s.Name, err, out)
 			}
 			total += 2
 		}

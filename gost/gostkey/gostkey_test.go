@@ -64,16 +64,6 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// opensslSets maps kep's names to the gost engine's genpkey options.
-var opensslSets = []struct{ name, alg, paramset string }{
-	{"cryptopro-a", "gost2012_256", "A"}, {"cryptopro-b", "gost2012_256", "B"},
-	{"cryptopro-c", "gost2012_256", "C"}, {"cryptopro-xcha", "gost2012_256", "XA"},
-	{"cryptopro-xchb", "gost2012_256", "XB"}, {"tc26-256-a", "gost2012_256", "TCA"},
-	{"tc26-256-b", "gost2012_256", "TCB"}, {"tc26-256-c", "gost2012_256", "TCC"},
-	{"tc26-256-d", "gost2012_256", "TCD"}, {"tc26-512-a", "gost2012_512", "A"},
-	{"tc26-512-b", "gost2012_512", "B"}, {"tc26-512-c", "gost2012_512", "C"},
-}
-
 func pemBlock(t *testing.T, data []byte, typ string) []byte {
 	t.Helper()
 	b, _ := pem.Decode(data)
@@ -88,14 +78,14 @@ func pemBlock(t *testing.T, data []byte, typ string) []byte {
 // OpenSSL must derive from kep's PKCS#8 exactly kep's SubjectPublicKeyInfo.
 func TestOpenSSLKeys(t *testing.T) {
 	o := ossltest.New(t)
-	for _, s := range opensslSets {
-		t.Run(s.name, func(t *testing.T) {
-			ps, err := gost3410.ParamSetByName(s.name)
+	for _, s := range ossltest.GOSTKeys {
+		t.Run(s.Name, func(t *testing.T) {
+			ps, err := gost3410.ParamSetByName(s.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i := 0; i < 3; i++ {
-				keyPEM := o.MustRun(t, nil, "genpkey", "-algorithm", s.alg, "-pkeyopt", "paramset:"+s.paramset)
+				keyPEM := o.MustRun(t, nil, append([]string{"genpkey"}, s.GenpkeyArgs()...)...)
 				info, err := gostkey.ParsePKCS8PrivateKey(pemBlock(t, keyPEM, "PRIVATE KEY"))
 				if err != nil {
 					t.Fatalf("parse OpenSSL key: %v", err)

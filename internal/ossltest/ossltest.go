@@ -119,3 +119,23 @@ func (o *OpenSSL) WriteFile(tb testing.TB, name string, data []byte) string {
 	}
 	return p
 }
+
+// GOSTKey names a GOST parameter set the gost engine offers: kep's name and
+// the engine's `openssl genpkey` algorithm and paramset.
+type GOSTKey struct{ Name, Algorithm, ParamSet string }
+
+// GenpkeyArgs returns the genpkey arguments that make a key on the set.
+func (k GOSTKey) GenpkeyArgs() []string {
+	return []string{"-algorithm", k.Algorithm, "-pkeyopt", "paramset:" + k.ParamSet}
+}
+
+// GOSTKeys are every parameter set the gost engine generates keys on. The
+// tc26-512-test and gost2001-test sets are not among them.
+var GOSTKeys = []GOSTKey{
+	{"cryptopro-a", "gost2012_256", "A"}, {"cryptopro-b", "gost2012_256", "B"},
+	{"cryptopro-c", "gost2012_256", "C"}, {"cryptopro-xcha", "gost2012_256", "XA"},
+	{"cryptopro-xchb", "gost2012_256", "XB"}, {"tc26-256-a", "gost2012_256", "TCA"},
+	{"tc26-256-b", "gost2012_256", "TCB"}, {"tc26-256-c", "gost2012_256", "TCC"},
+	{"tc26-256-d", "gost2012_256", "TCD"}, {"tc26-512-a", "gost2012_512", "A"},
+	{"tc26-512-b", "gost2012_512", "B"}, {"tc26-512-c", "gost2012_512", "C"},
+}
