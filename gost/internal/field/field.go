@@ -51,6 +51,11 @@ type Field struct {
 	rr    Elem   // R² mod m: converts into Montgomery form
 	rrr   Elem   // R³ mod m: converts the high half in Reduce
 	mod   *big.Int
+	kind  kind // selects the generated code: limb count and shape of m
+
+	// zero is always 0. The generated 8-limb code ORs it, masked, into
+	// operands to hold products back until they are needed (see gen.go).
+	zero uint64
 
 	// Inv computes x^(m-2) by a sliding window over the public exponent:
 	// invTab odd powers x, x³, ..., then the steps below.
@@ -58,6 +63,18 @@ type Field struct {
 	invFirst int // the first window's value (odd)
 	invSteps []invStep
 }
+
+// kind names the generated arithmetic for a modulus; see gen.go.
+type kind uint8
+
+const (
+	kindGeneric4 kind = iota
+	kindMinus4        // 2^256 − c, c < 2^64
+	kindPlus4         // 2^255 + c, c < 2^64
+	kindGeneric8
+	kindMinus8 // 2^512 − c, c < 2^64
+	kindPlus8  // 2^511 + c, c < 2^64
+)
 
 // invStep squares the accumulator sq times, then multiplies it by the odd
 // power x^win unless win is 0.
@@ -84,6 +101,7 @@ func New(m *big.Int) (*Field, error) {
 		f.n = 8
 	}
 	bigToLimbs(&f.m, m)
+	f.kind = shapeOf(&f.m, f.n)
 
 	// -m⁻¹ mod 2^64 by Newton iteration: each step doubles the correct bits.
 	m0 := f.m[0]
@@ -103,6 +121,27 @@ func New(m *big.Int) (*Field, error) {
 
 	f.planInv(new(big.Int).Sub(m, big.NewInt(2)))
 	return f, nil
+}
+
+// shapeOf classifies the n-limb modulus m.
+func shapeOf(m *Elem, n int) kind {
+	minus, plus := true, m[n-1] == 1<<63
+	for _, w := range m[1 : n-1] {
+		minus = minus && w == ^uint64(0)
+		plus = plus && w == 0
+	}
+	minus = minus && m[n-1] == ^uint64(0)
+	k := kindGeneric4
+	if n == 8 {
+		k = kindGeneric8
+	}
+	switch {
+	case minus:
+		k++
+	case plus:
+		k += 2
+	}
+	return k
 }
 
 // planInv chooses the window width that minimises the multiplications for
@@ -178,40 +217,16 @@ func (f *Field) Size() int { return 8 * f.n }
 func (f *Field) Modulus() *big.Int { return new(big.Int).Set(f.mod) }
 
 // Mul sets z = x·y·R⁻¹ mod m, the Montgomery form of the product.
-func (f *Field) Mul(z, x, y *Elem) {
-	if f.n == 4 {
-		mul4(z, x, y, f)
-	} else {
-		mul8(z, x, y, f)
-	}
-}
+func (f *Field) Mul(z, x, y *Elem) { mul(z, x, y, f) }
 
 // Sqr sets z = x·x·R⁻¹ mod m.
-func (f *Field) Sqr(z, x *Elem) {
-	if f.n == 4 {
-		sqr4(z, x, f)
-	} else {
-		sqr8(z, x, f)
-	}
-}
+func (f *Field) Sqr(z, x *Elem) { sqr(z, x, f) }
 
 // Add sets z = x + y mod m.
-func (f *Field) Add(z, x, y *Elem) {
-	if f.n == 4 {
-		add4(z, x, y, f)
-	} else {
-		add8(z, x, y, f)
-	}
-}
+func (f *Field) Add(z, x, y *Elem) { add(z, x, y, f) }
 
 // Sub sets z = x − y mod m.
-func (f *Field) Sub(z, x, y *Elem) {
-	if f.n == 4 {
-		sub4(z, x, y, f)
-	} else {
-		sub8(z, x, y, f)
-	}
-}
+func (f *Field) Sub(z, x, y *Elem) { sub(z, x, y, f) }
 
 // Neg sets z = −x mod m.
 func (f *Field) Neg(z, x *Elem) {

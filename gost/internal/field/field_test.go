@@ -2,7 +2,6 @@ package field
 
 import (
 	"bytes"
-	"fmt"
 	"math/big"
 	"math/bits"
 	"math/rand/v2"
@@ -42,6 +41,10 @@ var testModuli = []modulus{
 		"7E6D5C4B3A2918F7E6D5C4B3A2918F7E6D5C4B3A2918F7E6D5C4B3A2918F7E6D")},
 	{"2^512-1", pow2(512, -1)},
 	{"2^256+297", pow2(256, 297)},
+	{"2^255+2^64-1", pow2(255, 0).Add(pow2(255, 0), pow2(64, -1))},
+	{"2^256-2^64+1", new(big.Int).Sub(pow2(256, 1), pow2(64, 0))},
+	{"2^511+2^64-1", pow2(511, 0).Add(pow2(511, 0), pow2(64, -1))},
+	{"2^512-2^64+1", new(big.Int).Sub(pow2(512, 1), pow2(64, 0))},
 	{"3", big.NewInt(3)},
 	{"5", big.NewInt(5)},
 	{"2^64-59", pow2(64, -59)},
@@ -204,6 +207,27 @@ func TestNew(t *testing.T) {
 	} {
 		if _, err := New(bad); err == nil {
 			t.Errorf("New(%x) succeeded", bad)
+		}
+	}
+}
+
+// TestKinds checks that the moduli above reach every generated variant.
+func TestKinds(t *testing.T) {
+	want := map[string]kind{
+		"2^256-617": kindMinus4, "2^256-189": kindMinus4, "2^256-1": kindMinus4, "2^256-2^64+1": kindMinus4,
+		"2^255+3225": kindPlus4, "2^255+2^64-1": kindPlus4,
+		"p256C": kindGeneric4, "q256": kindGeneric4, "2^255-19": kindGeneric4, "3": kindGeneric4, "2^64-59": kindGeneric4,
+		"2^512-569": kindMinus8, "2^512-1": kindMinus8, "2^512-2^64+1": kindMinus8,
+		"2^511+111": kindPlus8, "2^511+2^64-1": kindPlus8,
+		"generic512": kindGeneric8, "2^256+297": kindGeneric8,
+	}
+	for _, tm := range testModuli {
+		f, err := New(tm.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, ok := want[tm.name]; ok && f.kind != k {
+			t.Errorf("%s: kind %d, want %d", tm.name, f.kind, k)
 		}
 	}
 }
@@ -594,13 +618,21 @@ func TestMulLooped(t *testing.T) {
 }
 
 var benchModuli = []struct {
-	bits int
+	name string
 	m    *big.Int
-}{{256, pow2(256, -617)}, {512, pow2(512, -569)}}
+}{
+	{"256", pow2(256, -617)},
+	{"512", pow2(512, -569)},
+	{"256plus", pow2(255, 3225)},
+	{"512plus", pow2(511, 111)},
+	{"256generic", hexInt("9B9F605F5A858107AB1EC85E6B41C8AACF846E86789051D37998F7B9022D759B")},
+	{"512generic", hexInt("4531ACD1FE0023C7550D267B6B2FEE80922B14B2FFB90F04D4EB7C09B5D2D15D" +
+		"F1D852741AF4704A0458047E80E4546D35B8336FAC224DD81664BBF528BE6373")},
+}
 
 func benchOp(b *testing.B, op func(f *Field, z, x, y *Elem)) {
 	for _, bm := range benchModuli {
-		b.Run(fmt.Sprint(bm.bits), func(b *testing.B) {
+		b.Run(bm.name, func(b *testing.B) {
 			f, _ := New(bm.m)
 			var x, y Elem
 			f.Reduce(&x, bytes.Repeat([]byte{0x5a}, f.Size()+3))
@@ -638,7 +670,7 @@ func BenchmarkInv(b *testing.B) {
 
 func BenchmarkReduce(b *testing.B) {
 	for _, bm := range benchModuli {
-		b.Run(fmt.Sprint(bm.bits), func(b *testing.B) {
+		b.Run(bm.name, func(b *testing.B) {
 			f, _ := New(bm.m)
 			var z Elem
 			buf := bytes.Repeat([]byte{0xc3}, 2*f.Size())

@@ -1,15 +1,36 @@
 //go:build ignore
 
-// gen writes arith_gen.go: straight-line Montgomery multiplication, squaring,
-// addition and subtraction for 4- and 8-limb moduli. Run it with
+// gen writes arith_gen.go: straight-line Montgomery multiplication and
+// squaring, addition and subtraction for 4- and 8-limb moduli. Run it with
 // `go generate` in this directory.
+//
+// # Shapes
+//
+// Besides a generic modulus, two shapes common among GOST curve primes get
+// their own reduction, chosen in New (see kind):
+//
+//   - minus: m = 2^(64n) − c with c < 2^64 (limbs 1..n−1 all ones), e.g.
+//     2^256 − 617. Then q·m = q·2^(64n) − q·c: one multiplication per
+//     reduction step instead of n.
+//   - plus: m = 2^(64n−1) + c with c < 2^64 (limbs 1..n−2 zero, the top limb
+//     2^63), e.g. 2^255 + 3225. Then q·m = q·c + (q<<63)·2^(64(n−1)).
+//
+// # Carries and scheduling
 //
 // Every carry chain is emitted as consecutive bits.Add64/Sub64 calls with
 // nothing in between, so the compiler keeps the carry in the flags register
-// (ADD/ADC); all products of a row are formed first because MULQ clobbers the
-// flags. The modulus may be as large as 2^(64n)-1, so the accumulators carry
-// one extra word and the final conditional subtraction takes the carry bit
-// into account.
+// (ADD/ADC); the products feeding a chain are formed first because MULQ
+// clobbers the flags. The modulus may come as close to 2^(64n) as it likes,
+// so accumulators carry one extra word and the final conditional subtraction
+// takes the carry bit into account.
+//
+// The compiler schedules the first instruction of a carry chain as late as
+// it can, after every other ready instruction, so products that depend only
+// on the inputs would all be hoisted to the top of the function and spilled.
+// Where that hurts (8 limbs), the operand of the next row of products is
+// made to depend on the current row through an OR with f.zero, a field that
+// is always zero: it costs two instructions per row and holds the products
+// back until the row before them has been consumed.
 package main
 
 import (
@@ -37,6 +58,14 @@ func list(prefix string, from, to int) string {
 	return strings.Join(s, ", ")
 }
 
+func names(prefix string, n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return s
+}
+
 // load declares prefix0..prefix(n-1) from src[0..n-1].
 func (g *gen) load(prefix, src string, n int) {
 	var s []string
@@ -46,8 +75,60 @@ func (g *gen) load(prefix, src string, n int) {
 	g.p("%s := %s", list(prefix, 0, n), strings.Join(s, ", "))
 }
 
-// row emits the products h_j:l_j = a_j*b for the given operand names and
-// folds them into p1..p_k (p0 is l0): the k+1-word value sum a_j*b*2^(64j).
+type shape int
+
+const (
+	generic shape = iota
+	minus
+	plus
+)
+
+var shapeNames = []string{"Generic", "Minus", "Plus"}
+
+type variant struct {
+	n       int
+	s       shape
+	barrier bool
+}
+
+func (v variant) kind() string { return fmt.Sprintf("kind%s%d", shapeNames[v.s], v.n) }
+
+// separate reports whether the variant gets a function of its own rather
+// than a case in the dispatching function. Large bodies compile better on
+// their own; small ones save a call.
+func (v variant) separate() bool { return v.n == 8 }
+
+func (v variant) fn(op string) string { return fmt.Sprintf("%s%s%d", op, shapeNames[v.s], v.n) }
+
+// dispatch emits the function op, which switches on f.kind to the bodies
+// written by body, inline or as functions of their own.
+func (g *gen) dispatch(op, params, args, doc string, variants []variant, body func(variant)) {
+	g.p("%s", doc)
+	g.p("func %s(%s, f *Field) {", op, params)
+	g.p("switch f.kind {")
+	for _, v := range variants {
+		g.p("case %s:", v.kind())
+		if v.separate() {
+			g.p("%s(%s, f)", v.fn(op), args)
+		} else {
+			body(v)
+		}
+	}
+	g.p("}")
+	g.p("}")
+	g.p("")
+	for _, v := range variants {
+		if v.separate() {
+			g.p("func %s(%s, f *Field) {", v.fn(op), params)
+			body(v)
+			g.p("}")
+			g.p("")
+		}
+	}
+}
+
+// row emits the products h_j:l_j = a_j*b and folds them into p1..p_k (p0
+// is l0): the (k+1)-word value sum a_j*b*2^(64j).
 func (g *gen) row(as []string, b string) {
 	k := len(as)
 	for j, a := range as {
@@ -64,12 +145,55 @@ func (g *gen) row(as []string, b string) {
 	g.p("p%d, _ = bits.Add64(h%d, 0, c)", k, k-1)
 }
 
-// finalSub emits z = t - m if t (n words t[0..n-1] plus the bit top) >= m,
-// else z = t, without branches.
-func (g *gen) finalSub(n int, t func(int) string, top string) {
+// qrow emits the n+1 words of mq*m and returns them as expressions. When
+// pend is set it is added into the top word, which cannot overflow: mq*m <
+// 2^(64(n+1)) − 2^(64n).
+func (g *gen) qrow(v variant, pend bool) []string {
+	n := v.n
+	q := make([]string, n+1)
+	switch v.s {
+	case generic:
+		g.row(names("m", n), "mq")
+		q[0] = "l0"
+		for j := 1; j <= n; j++ {
+			q[j] = fmt.Sprintf("p%d", j)
+		}
+	case minus:
+		// mq*m = mq*2^(64n) − mq*c; below word 2 that is 0 − (qh:ql), above
+		// it the borrow of that subtraction, then mq minus the borrow.
+		g.p("qh, ql = bits.Mul64(mq, cc)")
+		g.p("l0, b = bits.Sub64(0, ql, 0)")
+		g.p("p1, b = bits.Sub64(0, qh, b)")
+		g.p("p2 = -b")
+		g.p("p%d = mq - b", n)
+		q[0], q[1] = "l0", "p1"
+		for j := 2; j < n; j++ {
+			q[j] = "p2"
+		}
+		q[n] = fmt.Sprintf("p%d", n)
+	case plus:
+		// mq*m = mq*c + (mq<<63)*2^(64(n-1)) + (mq>>1)*2^(64n)
+		g.p("p1, l0 = bits.Mul64(mq, cc)")
+		g.p("p%d = mq >> 1", n)
+		q[0], q[1] = "l0", "p1"
+		for j := 2; j < n-1; j++ {
+			q[j] = "0"
+		}
+		q[n-1] = "mq << 63"
+		q[n] = fmt.Sprintf("p%d", n)
+	}
+	if pend {
+		g.p("p%d += pend", n)
+	}
+	return q
+}
+
+// finalSub emits z = t − m if t (n words plus the bit top) ≥ m, else z = t,
+// without branches.
+func (g *gen) finalSub(n int, t func(int) string, top string, m func(int) string) {
 	g.p("var br uint64")
 	for i := 0; i < n; i++ {
-		g.p("s%d, br := bits.Sub64(%s, m%d, br)", i, t(i), i)
+		g.p("s%d, br := bits.Sub64(%s, %s, br)", i, t(i), m(i))
 	}
 	g.p("_, br = bits.Sub64(%s, 0, br)", top)
 	g.p("keep := -br")
@@ -78,34 +202,57 @@ func (g *gen) finalSub(n int, t func(int) string, top string) {
 	}
 }
 
-func names(prefix string, n int) []string {
-	s := make([]string, n)
-	for i := range s {
-		s[i] = fmt.Sprintf("%s%d", prefix, i)
+// prologue loads what the reduction needs and declares the scratch words.
+func (g *gen) prologue(v variant, extra string) {
+	n := v.n
+	if v.s == generic {
+		g.load("m", "f.m", n)
 	}
-	return s
+	switch v.s {
+	case minus:
+		g.p("cc := -f.m[0]")
+	case plus:
+		g.p("cc := f.m[0]")
+	}
+	g.p("inv := f.m0inv")
+	if v.barrier {
+		g.p("zero := f.zero")
+	}
+	decl := fmt.Sprintf("%s, %s, %s, c, mq", list("h", 0, n), list("l", 0, n), list("p", 1, n+1))
+	if v.s == minus {
+		decl += ", qh, ql, b"
+	}
+	g.p("var %s, %s uint64", extra, decl)
 }
 
-func (g *gen) header(n int) {
-	g.load("m", "f.m", n)
-	g.p("inv := f.m0inv")
+// modWord returns the expression for limb i of m in the final subtraction.
+func modWord(v variant) func(int) string {
+	return func(i int) string {
+		switch {
+		case v.s == generic:
+			return fmt.Sprintf("m%d", i)
+		case i == 0:
+			return "f.m[0]"
+		case v.s == minus:
+			return "^uint64(0)"
+		case i == v.n-1:
+			return "1 << 63"
+		}
+		return "0"
+	}
 }
 
 // mul emits CIOS Montgomery multiplication: for each word y_i, t += x*y_i,
 // then t = (t + (t_0*inv mod 2^64)*m) / 2^64. t stays below x+m < 2^(64n+1):
 // n words plus the bit t_n between iterations, n+2 words within one.
-func (g *gen) mul(n int) {
-	bits := 64 * n
-	g.p("// mul%d sets z = x*y*2^-%d mod m for a modulus m of %d limbs. y must be", n, bits, n)
-	g.p("// below m, x below 2^%d; z is fully reduced and may alias x or y.", bits)
-	g.p("func mul%d(z, x, y *Elem, f *Field) {", n)
+func (g *gen) mul(v variant) {
+	n := v.n
 	g.load("x", "x", n)
-	g.header(n)
-	g.p("var %s, %s, %s, %s, c, v, mq uint64", list("t", 0, n+2), list("h", 0, n), list("l", 0, n), list("p", 1, n+1))
+	g.prologue(v, list("t", 0, n+2)+", vy")
+	g.p("vy = y[0]")
 	for i := 0; i < n; i++ {
 		g.p("// word %d of y", i)
-		g.p("v = y[%d]", i)
-		g.row(names("x", n), "v")
+		g.row(names("x", n), "vy")
 		if i == 0 {
 			g.p("t0 = l0")
 			for j := 1; j <= n; j++ {
@@ -119,10 +266,17 @@ func (g *gen) mul(n int) {
 			g.p("t%d = c", n+1)
 		}
 		g.p("mq = t0 * inv")
-		g.row(names("m", n), "mq")
-		g.p("_, c = bits.Add64(t0, l0, 0)")
+		q := g.qrow(v, false)
+		if i+1 < n {
+			if v.barrier {
+				g.p("vy = y[%d] | (p1 & zero)", i+1)
+			} else {
+				g.p("vy = y[%d]", i+1)
+			}
+		}
+		g.p("_, c = bits.Add64(t0, %s, 0)", q[0])
 		for j := 1; j <= n; j++ {
-			g.p("t%d, c = bits.Add64(t%d, p%d, c)", j-1, j, j)
+			g.p("t%d, c = bits.Add64(t%d, %s, c)", j-1, j, q[j])
 		}
 		if i == 0 {
 			g.p("t%d = c", n)
@@ -130,23 +284,21 @@ func (g *gen) mul(n int) {
 			g.p("t%d, _ = bits.Add64(t%d, 0, c)", n, n+1)
 		}
 	}
-	g.finalSub(n, func(i int) string { return fmt.Sprintf("t%d", i) }, fmt.Sprintf("t%d", n))
-	g.p("}")
-	g.p("")
+	g.finalSub(n, func(i int) string { return fmt.Sprintf("t%d", i) }, fmt.Sprintf("t%d", n), modWord(v))
 }
 
 // sqr emits squaring by separated operand scanning: the 2n-word square from
 // n(n-1)/2 cross products (doubled) and n diagonal squares, then a
 // word-by-word Montgomery reduction whose carry out of word i+n is held in
-// pend and folded into the next row's top word (which is at most 2^64-2).
-func (g *gen) sqr(n int) {
-	bits := 64 * n
-	g.p("// sqr%d sets z = x*x*2^-%d mod m for a modulus m of %d limbs and x < m;", n, bits, n)
-	g.p("// z may alias x.")
-	g.p("func sqr%d(z, x *Elem, f *Field) {", n)
+// pend and folded into the next row's top word.
+func (g *gen) sqr(v variant) {
+	n := v.n
 	g.load("x", "x", n)
-	g.header(n)
-	g.p("var %s, %s, %s, %s, c, mq, pend uint64", list("r", 0, 2*n), list("h", 0, n), list("l", 0, n), list("p", 1, n+1))
+	extra := list("r", 0, 2*n) + ", pend"
+	if v.barrier {
+		extra += ", vx"
+	}
+	g.prologue(v, extra)
 	g.p("// cross products x_i*x_j, i < j")
 	for i := 0; i < n-1; i++ {
 		var as []string
@@ -154,7 +306,12 @@ func (g *gen) sqr(n int) {
 			as = append(as, fmt.Sprintf("x%d", j))
 		}
 		k := len(as)
-		g.row(as, fmt.Sprintf("x%d", i))
+		op := fmt.Sprintf("x%d", i)
+		if v.barrier && i > 0 {
+			g.p("vx = x%d | (r%d & zero)", i, 2*i-1)
+			op = "vx"
+		}
+		g.row(as, op)
 		if i == 0 {
 			g.p("r1 = l0")
 			for t := 1; t <= k; t++ {
@@ -176,7 +333,12 @@ func (g *gen) sqr(n int) {
 	g.p("r1 <<= 1")
 	g.p("// add the squares x_i^2")
 	for i := 0; i < n; i++ {
-		g.p("h%d, l%d = bits.Mul64(x%d, x%d)", i, i, i, i)
+		if v.barrier {
+			g.p("vx = x%d | (r%d & zero)", i, 2*n-1)
+			g.p("h%d, l%d = bits.Mul64(vx, vx)", i, i)
+		} else {
+			g.p("h%d, l%d = bits.Mul64(x%d, x%d)", i, i, i, i)
+		}
 	}
 	g.p("r0 = l0")
 	g.p("r1, c = bits.Add64(r1, h0, 0)")
@@ -191,40 +353,29 @@ func (g *gen) sqr(n int) {
 	g.p("// Montgomery reduction")
 	for i := 0; i < n; i++ {
 		g.p("mq = r%d * inv", i)
-		g.row(names("m", n), "mq")
-		if i > 0 {
-			g.p("p%d += pend", n)
-		}
-		g.p("_, c = bits.Add64(r%d, l0, 0)", i)
+		q := g.qrow(v, i > 0)
+		g.p("_, c = bits.Add64(r%d, %s, 0)", i, q[0])
 		for j := 1; j <= n; j++ {
-			g.p("r%d, c = bits.Add64(r%d, p%d, c)", i+j, i+j, j)
+			g.p("r%d, c = bits.Add64(r%d, %s, c)", i+j, i+j, q[j])
 		}
 		g.p("pend = c")
 	}
-	g.finalSub(n, func(i int) string { return fmt.Sprintf("r%d", n+i) }, "pend")
-	g.p("}")
-	g.p("")
+	g.finalSub(n, func(i int) string { return fmt.Sprintf("r%d", n+i) }, "pend", modWord(v))
 }
 
 // add emits z = x + y mod m: the n-word sum with its carry, minus m when
 // that does not borrow.
 func (g *gen) add(n int) {
-	g.p("// add%d sets z = x + y mod m for a modulus m of %d limbs and x, y < m.", n, n)
-	g.p("func add%d(z, x, y *Elem, f *Field) {", n)
 	g.load("m", "f.m", n)
 	g.p("var c uint64")
 	for i := 0; i < n; i++ {
 		g.p("t%d, c := bits.Add64(x[%d], y[%d], c)", i, i, i)
 	}
-	g.finalSub(n, func(i int) string { return fmt.Sprintf("t%d", i) }, "c")
-	g.p("}")
-	g.p("")
+	g.finalSub(n, func(i int) string { return fmt.Sprintf("t%d", i) }, "c", func(i int) string { return fmt.Sprintf("m%d", i) })
 }
 
-// sub emits z = x - y mod m: the n-word difference, plus m when it borrowed.
+// sub emits z = x − y mod m: the n-word difference, plus m when it borrowed.
 func (g *gen) sub(n int) {
-	g.p("// sub%d sets z = x - y mod m for a modulus m of %d limbs and x, y < m.", n, n)
-	g.p("func sub%d(z, x, y *Elem, f *Field) {", n)
 	g.p("var br uint64")
 	for i := 0; i < n; i++ {
 		g.p("t%d, br := bits.Sub64(x[%d], y[%d], br)", i, i, i)
@@ -234,11 +385,13 @@ func (g *gen) sub(n int) {
 	for i := 0; i < n; i++ {
 		g.p("z[%d], c = bits.Add64(t%d, f.m[%d]&mask, c)", i, i, i)
 	}
-	g.p("}")
-	g.p("")
 }
 
 func main() {
+	variants := []variant{
+		{4, generic, false}, {4, minus, false}, {4, plus, false},
+		{8, generic, true}, {8, minus, true}, {8, plus, true},
+	}
 	var g gen
 	g.p("// Code generated by gen.go; DO NOT EDIT.")
 	g.p("")
@@ -246,12 +399,25 @@ func main() {
 	g.p("")
 	g.p(`import "math/bits"`)
 	g.p("")
-	for _, n := range []int{4, 8} {
-		g.mul(n)
-		g.sqr(n)
-		g.add(n)
-		g.sub(n)
-	}
+	g.dispatch("mul", "z, x, y *Elem", "z, x, y", "// mul sets z = x*y*R^-1 mod m. y must be below m and x below R; z is\n// fully reduced and may alias x or y.", variants, g.mul)
+	g.dispatch("sqr", "z, x *Elem", "z, x", "// sqr sets z = x*x*R^-1 mod m for x < m; z may alias x.", variants, g.sqr)
+	g.p("// add sets z = x + y mod m for x, y < m.")
+	g.p("func add(z, x, y *Elem, f *Field) {")
+	g.p("if f.n == 4 {")
+	g.add(4)
+	g.p("} else {")
+	g.add(8)
+	g.p("}")
+	g.p("}")
+	g.p("")
+	g.p("// sub sets z = x − y mod m for x, y < m.")
+	g.p("func sub(z, x, y *Elem, f *Field) {")
+	g.p("if f.n == 4 {")
+	g.sub(4)
+	g.p("} else {")
+	g.sub(8)
+	g.p("}")
+	g.p("}")
 	src, err := format.Source(g.Bytes())
 	if err != nil {
 		os.WriteFile("arith_gen.go", g.Bytes(), 0o644)
