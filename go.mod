@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/ddulesov/gogost v1.0.0
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/crypto v0.58.0
 )

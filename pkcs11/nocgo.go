@@ -1,0 +1,9 @@
+//go:build !cgo
+
+package pkcs11
+
+// loadCryptoki reports that this binary cannot load C libraries: Open and
+// Discover return ErrCryptokiNeedsCgo.
+func loadCryptoki(path string) (cryptoki, error) {
+	return nil, ErrCryptokiNeedsCgo
+}
