@@ -25,8 +25,14 @@
 // public; Inv's exponent m−2 is derived from it). Errors report only whether
 // an encoding is canonical.
 //
+// # Code
+//
 // The 4- and 8-limb multiplication, squaring, addition and subtraction are
-// straight-line code written by gen.go (arith_gen.go).
+// straight-line code written by gen.go (arith_gen.go). Multiplication and
+// squaring come in three flavours per limb count, picked once in New: a
+// generic one, and cheaper Montgomery reductions (one 64-bit product per
+// word instead of n) for moduli 2^(64n) − c and 2^(64n−1) + c with c < 2^64,
+// the shape of most GOST curve primes.
 package field
 
 //go:generate go run gen.go
