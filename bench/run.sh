@@ -11,16 +11,21 @@
 #   GOSTBENCH_TIME   the harness's seconds per operation (overrides the above)
 #   KEP_GOST_ENGINE  path of the gost engine (gost.so); searched for otherwise
 #   GO, CC           the go command and C compiler (default go, gcc)
+#   OPENSSL          the openssl command that makes the CMS fixtures (default openssl)
 # Exit status: non-zero only when the harness cannot be built or nothing at all
 # was measured; missing measurements are printed as "# note:" lines.
 #
 # The operations measured are those `benchcmp -plan` lists (operations() in
 # bench/cmd/benchcmp/main.go); this script needs no change when one is added.
+# For the cms-verify/<name> operations it first makes the signatures both sides
+# verify (step 4) and gives their directory to kep's benchmark as
+# KEP_BENCH_CMS_DIR and to the harness as -cms.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 CC=${CC:-gcc}
+OPENSSL=${OPENSSL:-openssl}
 BENCHTIME=${BENCHTIME:-1s}
 if [[ -z ${GOSTBENCH_TIME:-} ]]; then
 	GOSTBENCH_TIME=1
@@ -46,7 +51,7 @@ mv -f "$build/gostbench.$$" "$build/gostbench"
 engine=${KEP_GOST_ENGINE:-}
 if [[ -z $engine ]]; then
 	dirs=()
-	d=$(openssl version -e 2>/dev/null) && d=${d#*\"} && dirs+=("${d%\"*}")
+	d=$("$OPENSSL" version -e 2>/dev/null) && d=${d#*\"} && dirs+=("${d%\"*}")
 	d=$("$CC" -print-multiarch 2>/dev/null) && [[ -n $d ]] && dirs+=("/usr/lib/$d/engines-3")
 	dirs+=(/usr/lib/*-linux-gnu/engines-3 /usr/lib64/engines-3 /usr/lib/engines-3)
 	for d in "${dirs[@]}"; do
@@ -75,10 +80,59 @@ if [[ -n $engine ]] && ! OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" 
 	engine=
 fi
 
-# 4. Measure each operation benchcmp lists, kep's Go benchmark then the harness,
+plan=$("$work/benchcmp" -plan) || exit 1
+
+# 4. CMS fixtures for the cms-verify/<name> operations, made once and verified
+# by both sides: <name>/root.pem, leaf.pem, sig.der (detached SignedData from
+# `openssl cms -sign` with its default signed attributes) and content.bin
+# (32 bytes). The GOST chains need the engine; the RSA one does not.
+cmsdir=$work/cms
+# make_cms_fixture NAME "ROOT genpkey args" ROOT_MD "LEAF genpkey args" CMS_MD
+make_cms_fixture() {
+	local d=$cmsdir/$1 rootkey=$2 rootmd=$3 leafkey=$4 cmsmd=$5 conf=()
+	[[ -n $engine ]] && conf=(env "OPENSSL_CONF=$work/openssl-gost.cnf")
+	mkdir -p "$d" || return 1
+	printf '%s\n' '[req]' 'distinguished_name=dn' '[dn]' '[v3]' 'basicConstraints=critical,CA:TRUE' \
+		'keyUsage=critical,keyCertSign,cRLSign' 'subjectKeyIdentifier=hash' >"$d/req.cnf" &&
+	printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,nonRepudiation' \
+		'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid' >"$d/leaf.ext" &&
+	head -c 32 /dev/urandom >"$d/content.bin" &&
+	# shellcheck disable=SC2086 # the key arguments are word lists
+	"${conf[@]}" "$OPENSSL" genpkey $rootkey -out "$d/root.key" &&
+	"${conf[@]}" "$OPENSSL" req -new -x509 -key "$d/root.key" "-$rootmd" -days 3650 -subj "/CN=kep bench root $1/O=kep/C=RU" \
+		-config "$d/req.cnf" -extensions v3 -out "$d/root.pem" &&
+	"${conf[@]}" "$OPENSSL" genpkey $leafkey -out "$d/leaf.key" &&
+	"${conf[@]}" "$OPENSSL" req -new -key "$d/leaf.key" -subj "/CN=kep bench signer $1/O=kep/C=RU" -config "$d/req.cnf" -out "$d/leaf.csr" &&
+	"${conf[@]}" "$OPENSSL" x509 -req -in "$d/leaf.csr" -CA "$d/root.pem" -CAkey "$d/root.key" "-$rootmd" -days 3650 \
+		-set_serial 1001 -extfile "$d/leaf.ext" -out "$d/leaf.pem" &&
+	"${conf[@]}" "$OPENSSL" cms -sign -binary -md "$cmsmd" -signer "$d/leaf.pem" -inkey "$d/leaf.key" \
+		-in "$d/content.bin" -outform DER -out "$d/sig.der"
+}
+gost256key="-algorithm gost2012_256 -pkeyopt paramset:A"
+while IFS=$'\t' read -r op _; do
+	[[ $op == cms-verify/* ]] || continue
+	name=${op#cms-verify/}
+	case $name in
+	gost256) args=("$gost256key" md_gost12_256 "$gost256key" md_gost12_256) ;;
+	gost512) args=("$gost256key" md_gost12_256 "-algorithm gost2012_512 -pkeyopt paramset:A" md_gost12_512) ;;
+	rsa) args=("-algorithm RSA -pkeyopt rsa_keygen_bits:2048" sha256 "-algorithm RSA -pkeyopt rsa_keygen_bits:2048" sha256) ;;
+	*) say "$op: no CMS fixture recipe in bench/run.sh"; continue ;;
+	esac
+	if [[ -z $engine && $name == gost* ]]; then
+		say "$op: no gost engine, no fixture; kep's benchmark will fail"
+		continue
+	fi
+	if ! make_cms_fixture "$name" "${args[@]}" >"$work/cms.log" 2>&1; then
+		say "$op: cannot make the CMS fixture with $OPENSSL; its last lines:"
+		tail -n 15 "$work/cms.log" | sed 's/^/    /' >&2
+		rm -rf "${cmsdir:?}/$name"
+	fi
+done <<<"$plan"
+export KEP_BENCH_CMS_DIR=$cmsdir
+
+# 5. Measure each operation benchcmp lists, kep's Go benchmark then the harness,
 # back to back so that the ratio sees the same machine conditions. Each
 # package's test binary is built once.
-plan=$("$work/benchcmp" -plan) || exit 1
 declare -A testbin=()
 sslargs=()
 [[ -n $engine ]] && sslargs=(-openssl "$work/openssl.txt")
@@ -109,13 +163,13 @@ while IFS=$'\t' read -r op pkg re; do
 		fi
 	fi
 	if [[ -n $engine ]]; then
-		OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -t "$GOSTBENCH_TIME" "$op" >>"$work/openssl.txt"
+		OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -t "$GOSTBENCH_TIME" -cms "$cmsdir" "$op" >>"$work/openssl.txt"
 		rc=$?
 		[[ $rc -ne 0 ]] && say "$op: the OpenSSL harness exited with status $rc"
 	fi
 done <<<"$plan"
 
-# 5. Compare.
+# 6. Compare.
 goargs=()
 [[ -f $work/go.txt ]] && goargs=(-go "$work/go.txt")
 "$work/benchcmp" "${goargs[@]}" "${sslargs[@]}"

@@ -8,8 +8,11 @@
  * The gost engine is loaded through the OpenSSL configuration named by
  * OPENSSL_CONF (bench/run.sh writes one); nothing here names the engine.
  *
- * Usage: gostbench [-t SECONDS] [-l] [-check] [OP ...]
+ * Usage: gostbench [-t SECONDS] [-cms DIR] [-l] [-check] [OP ...]
  *   -t SECONDS   measuring time per operation (default: $GOSTBENCH_TIME or 1.0)
+ *   -cms DIR     the CMS fixtures for the cms-verify/ operations (default:
+ *                $KEP_BENCH_CMS_DIR): DIR/<name>/root.pem, sig.der (detached
+ *                SignedData, DER) and content.bin; bench/run.sh makes them
  *   -l           list the operation names and units and exit
  *   -check       check that the gost engine is loaded, print the header and exit
  *   OP           run only the named operations; a name ending in "/" selects
@@ -19,12 +22,14 @@
  *   op=streebog256 unit=MB/s value=91.3 iters=91 secs=1.002
  *   op=sign/cryptopro-a unit=ops/s value=15830 iters=15846 secs=1.001
  *   op=sign/tc26-512-c unit=ops/s value=- note=unsupported: <reason to end of line>
+ *   op=cms-verify/rsa unit=ops/s value=- note=skipped: <reason to end of line>
  * MB/s is 10^6 bytes per second (as `go test -bench` prints it). `note=` is
  * always the last field and runs to the end of the line.
  *
- * Exit status: 0 when every selected operation was measured or is reported
- * unsupported by the engine, 1 when some operation failed, 2 on a usage error
- * or when the gost engine is not loaded at all.
+ * Exit status: 0 when every selected operation was measured, is reported
+ * unsupported by the engine or skipped (no CMS fixtures given), 1 when some
+ * operation failed, 2 on a usage error or when the gost engine is not loaded
+ * at all.
  *
  * Adding an operation: write a setup/iter/teardown triple (setup prepares
  * everything that is not to be timed, iter does one timed unit of work) and
@@ -42,17 +47,22 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bio.h>
+#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 /* Result of an operation's setup. */
 enum status {
 	ST_OK = 0,
 	ST_UNSUPPORTED = 1, /* the engine does not offer this operation */
-	ST_ERROR = 2        /* it should work but did not */
+	ST_ERROR = 2,       /* it should work but did not */
+	ST_SKIPPED = 3      /* not measurable in this run (e.g. no CMS fixtures given) */
 };
 
 struct op {
@@ -303,12 +313,146 @@ static int verify_iter(void *state)
 	return EVP_PKEY_verify(s->vctx, s->sig, s->siglen, s->digest, s->digestlen) == 1;
 }
 
+/* ---- CMS: full detached verification (d2i_CMS_ContentInfo + CMS_verify) ---- */
+
+/* The fixture directory: -cms DIR, else $KEP_BENCH_CMS_DIR. */
+static const char *cms_dir;
+
+struct cms_state {
+	X509_STORE *store;      /* the root, purpose any; built once like a verifier's */
+	unsigned char *der;     /* the detached SignedData, DER */
+	long derlen;
+	unsigned char *content; /* the detached content */
+	long contentlen;
+};
+
+static void cms_teardown(void *state)
+{
+	struct cms_state *s = state;
+
+	if (s == NULL)
+		return;
+	X509_STORE_free(s->store);
+	free(s->der);
+	free(s->content);
+	free(s);
+}
+
+/* Reads a whole file into *buf (malloc'd) and *len; returns 0 on success. */
+static int read_file(const char *path, unsigned char **buf, long *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *b = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if (f == NULL)
+		return -1;
+	do {
+		if (n == cap) {
+			unsigned char *nb = realloc(b, cap = cap ? 2 * cap : 4096);
+
+			if (nb == NULL) {
+				free(b);
+				fclose(f);
+				return -1;
+			}
+			b = nb;
+		}
+		r = fread(b + n, 1, cap - n, f);
+		n += r;
+	} while (r > 0);
+	if (ferror(f) || n > (size_t)0x7fffffff) {
+		free(b);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	*buf = b;
+	*len = (long)n;
+	return 0;
+}
+
+static int cms_iter(void *state)
+{
+	struct cms_state *s = state;
+	const unsigned char *p = s->der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, s->derlen);
+	BIO *content = BIO_new_mem_buf(s->content, (int)s->contentlen);
+	int ok = cms != NULL && content != NULL
+		 && CMS_verify(cms, NULL, s->store, content, NULL, CMS_BINARY) == 1;
+
+	BIO_free(content);
+	CMS_ContentInfo_free(cms);
+	return ok;
+}
+
+/* Loads DIR/<arg>/{root.pem,sig.der,content.bin}, builds the store and checks
+ * that the signature verifies once. */
+static enum status cms_setup(const struct op *op, void **state, char *why, size_t whylen)
+{
+	const char *name = op->arg;
+	char path[4096];
+	struct cms_state *s;
+	BIO *bio;
+	X509 *root = NULL;
+	enum status st = ST_ERROR;
+
+	if (cms_dir == NULL || *cms_dir == '\0') {
+		reason(why, whylen, "no CMS fixtures: pass -cms DIR or set KEP_BENCH_CMS_DIR (bench/run.sh makes them)");
+		return ST_SKIPPED;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		reason(why, whylen, "out of memory");
+		return ST_ERROR;
+	}
+	snprintf(path, sizeof(path), "%s/%s/sig.der", cms_dir, name);
+	if (read_file(path, &s->der, &s->derlen) != 0) {
+		reason(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s/content.bin", cms_dir, name);
+	if (read_file(path, &s->content, &s->contentlen) != 0) {
+		reason(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s/root.pem", cms_dir, name);
+	bio = BIO_new_file(path, "r");
+	if (bio != NULL)
+		root = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (root == NULL) {
+		reason(why, whylen, "cannot read the root certificate %s", path);
+		goto out;
+	}
+	s->store = X509_STORE_new();
+	if (s->store == NULL || X509_STORE_add_cert(s->store, root) != 1
+	    || X509_VERIFY_PARAM_set_purpose(X509_STORE_get0_param(s->store), X509_PURPOSE_ANY) != 1) {
+		reason(why, whylen, "X509_STORE with %s", path);
+		goto out;
+	}
+	if (!cms_iter(s)) {
+		reason(why, whylen, "CMS_verify of %s/%s/sig.der fails", cms_dir, name);
+		goto out;
+	}
+	st = ST_OK;
+out:
+	X509_free(root); /* the store holds its own reference */
+	if (st == ST_OK)
+		*state = s;
+	else
+		cms_teardown(s);
+	return st;
+}
+
 /* ---- the operation table ---- */
 
 #define HASH_OP(name, md) { name, "MB/s", HASH_BUF, md, hash_setup, hash_iter, hash_teardown }
 #define SIGN_OP(ps, gp) \
 	{ "sign/" ps, "ops/s", 0, &gp, sig_setup, sign_iter, sig_teardown }, \
 	{ "verify/" ps, "ops/s", 0, &gp, sig_setup, verify_iter, sig_teardown }
+/* The fixture DIR/name: root.pem, sig.der, content.bin (see -cms). */
+#define CMS_OP(name) { "cms-verify/" name, "ops/s", 0, name, cms_setup, cms_iter, cms_teardown }
 
 static const struct op ops[] = {
 	HASH_OP("streebog256", "md_gost12_256"),
@@ -325,6 +469,9 @@ static const struct op ops[] = {
 	SIGN_OP("tc26-512-a", gp_tc26_512_a),
 	SIGN_OP("tc26-512-b", gp_tc26_512_b),
 	SIGN_OP("tc26-512-c", gp_tc26_512_c),
+	CMS_OP("gost256"), /* GOST-256 (CryptoPro-A) root -> GOST-256 leaf, md_gost12_256 */
+	CMS_OP("gost512"), /* GOST-256 root -> GOST-512 (tc26-512-A) leaf, md_gost12_512 */
+	CMS_OP("rsa"),     /* RSA-2048 root -> RSA-2048 leaf, sha256 */
 };
 
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
@@ -356,9 +503,9 @@ static int measure(const struct op *op, double secs)
 	st = op->setup(op, &state, why, sizeof(why));
 	if (st != ST_OK) {
 		printf("op=%s unit=%s value=- note=%s: %s\n", op->name, op->unit,
-		       st == ST_UNSUPPORTED ? "unsupported" : "error", why);
+		       st == ST_UNSUPPORTED ? "unsupported" : st == ST_SKIPPED ? "skipped" : "error", why);
 		fflush(stdout);
-		return st == ST_UNSUPPORTED ? 0 : 1;
+		return st == ST_ERROR ? 1 : 0;
 	}
 
 	warm = secs / 10 < 0.2 ? secs / 10 : 0.2;
@@ -397,8 +544,9 @@ fail:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gostbench [-t SECONDS] [-l] [-check] [OP ...]   (OP/ selects a prefix)\n"
-		   "  OPENSSL_CONF must name a config that loads the gost engine.\n");
+	fprintf(f, "usage: gostbench [-t SECONDS] [-cms DIR] [-l] [-check] [OP ...]   (OP/ selects a prefix)\n"
+		   "  OPENSSL_CONF must name a config that loads the gost engine; DIR (or\n"
+		   "  $KEP_BENCH_CMS_DIR) holds the cms-verify fixtures <name>/{root.pem,sig.der,content.bin}.\n");
 }
 
 int main(int argc, char **argv)
@@ -409,6 +557,7 @@ int main(int argc, char **argv)
 
 	if (env != NULL && *env != '\0')
 		secs = strtod(env, NULL);
+	cms_dir = getenv("KEP_BENCH_CMS_DIR");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
 			char *end;
@@ -419,6 +568,8 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "-cms") == 0 && i + 1 < argc) {
+			cms_dir = argv[++i];
 		} else if (strcmp(argv[i], "-l") == 0) {
 			list = 1;
 		} else if (strcmp(argv[i], "-check") == 0) {

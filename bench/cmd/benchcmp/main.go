@@ -61,6 +61,16 @@ var paramSets = []string{
 	"tc26-512-a", "tc26-512-b", "tc26-512-c",
 }
 
+// cmsChains are the chains of the cms-verify/<name> operations: a full
+// detached CMS verification (parse, chain of two, both signatures, 32-byte
+// content hashed) on fixtures bench/run.sh makes once per run and gives both
+// sides (KEP_BENCH_CMS_DIR, gostbench -cms).
+var cmsChains = []string{
+	"gost256", // GOST-256 (CryptoPro-A) root -> GOST-256 leaf
+	"gost512", // GOST-256 root -> GOST-512 (tc26-512-A) leaf
+	"rsa",     // RSA-2048 root -> RSA-2048 leaf
+}
+
 // operations lists the compared operations in the order they are printed.
 func operations() []opSpec {
 	specs := []opSpec{
@@ -71,6 +81,9 @@ func operations() []opSpec {
 		specs = append(specs,
 			opSpec{Name: "sign/" + ps, Pkg: "./gost/gost3410", Bench: "Sign/" + ps, Unit: unitOps},
 			opSpec{Name: "verify/" + ps, Pkg: "./gost/gost3410", Bench: "Verify/" + ps, Unit: unitOps})
+	}
+	for _, c := range cmsChains {
+		specs = append(specs, opSpec{Name: "cms-verify/" + c, Pkg: "./verify", Bench: "CMSVerify/" + c, Unit: unitOps})
 	}
 	return specs
 }

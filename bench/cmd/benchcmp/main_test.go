@@ -125,12 +125,35 @@ BenchmarkStreebog256-2   	 100	  10000000 ns/op	 120.00 MB/s
 		{
 			name:    "operations on one side only",
 			goOut:   []string{"BenchmarkKeyGen/cryptopro-a-2 1000 1000000 ns/op\n"},
-			harness: "op=cms-verify/gost256 unit=ops/s value=1553\n",
+			harness: "op=cms-verify/gost256-3mb unit=ops/s value=26\nop=cms-verify/gost256 unit=ops/s value=1553\n",
 			wantLines: []string{
 				"op=keygen/cryptopro-a kep=1000 openssl=- ratio=-",
+				"op=cms-verify/gost256-3mb kep=- openssl=26 ratio=-",
 				"op=cms-verify/gost256 kep=- openssl=1553 ratio=-",
 			},
-			wantNotes: []string{"kep cms-verify/gost256: no kep benchmark is mapped to it"},
+			wantNotes: []string{
+				"kep cms-verify/gost256-3mb: no kep benchmark is mapped to it",
+				"kep: no results from ./verify",
+			},
+		},
+		{
+			name: "CMS verification",
+			goOut: []string{goHeader + `pkg: github.com/kepkit/kep/verify
+BenchmarkCMSVerify/gost256-2         	    1731	    625000 ns/op
+BenchmarkCMSVerify/gost512-2         	     565	   2000000 ns/op
+BenchmarkCMSVerify/rsa-2             	    3568	    250000 ns/op
+PASS
+`},
+			harness: `op=cms-verify/gost256 unit=ops/s value=2000 iters=2000 secs=1.000
+op=cms-verify/gost512 unit=ops/s value=800 iters=800 secs=1.000
+op=cms-verify/rsa unit=ops/s value=- note=skipped: no CMS fixtures: pass -cms DIR or set KEP_BENCH_CMS_DIR
+`,
+			wantLines: []string{
+				"op=cms-verify/gost256 kep=1600 openssl=2000 ratio=0.80",
+				"op=cms-verify/gost512 kep=500 openssl=800 ratio=0.62",
+				"op=cms-verify/rsa kep=4000 openssl=- ratio=-",
+			},
+			wantNotes: []string{"openssl cms-verify/rsa: skipped: no CMS fixtures"},
 		},
 		{
 			name:      "slow operations keep three digits",
@@ -258,6 +281,9 @@ func TestPlan(t *testing.T) {
 	for _, want := range []string{
 		"streebog256\t./gost/streebog\t^BenchmarkStreebog256$",
 		"verify/tc26-512-c\t./gost/gost3410\t^BenchmarkVerify$/^tc26-512-c$",
+		"cms-verify/gost256\t./verify\t^BenchmarkCMSVerify$/^gost256$",
+		"cms-verify/gost512\t./verify\t^BenchmarkCMSVerify$/^gost512$",
+		"cms-verify/rsa\t./verify\t^BenchmarkCMSVerify$/^rsa$",
 	} {
 		if !slices.Contains(lines, want) {
 			t.Errorf("plan has no line %q:\n%s", want, stdout.String())
