@@ -63,10 +63,11 @@ type Field struct {
 	// operands to hold products back until they are needed (see gen.go).
 	zero uint64
 
-	// Inv computes x^(m-2) by a sliding window over the public exponent:
-	// invTab odd powers x, x³, ..., then the steps below.
+	// Inv computes x^(m-2) by the public schedule planned in planInv:
+	// invTab odd powers x, x³, ..., the accumulator set to x^invFirst,
+	// then invSteps.
 	invTab   int
-	invFirst int // the first window's value (odd)
+	invFirst int // odd
 	invSteps []invStep
 }
 
@@ -82,12 +83,16 @@ const (
 	kindPlus8  // 2^511 + c, c < 2^64
 )
 
-// invStep squares the accumulator sq times, then multiplies it by the odd
-// power x^win unless win is 0.
+// invStep optionally copies the accumulator aside, squares it sq times, then
+// multiplies it by the odd power x^mul of the table (mul > 0) or by the copy
+// (mul == mulSaved), or by nothing (mul == 0).
 type invStep struct {
-	sq  int
-	win int
+	save bool
+	sq   int
+	mul  int
 }
+
+const mulSaved = -1
 
 // invWindowMax bounds the window width, so the table of odd powers has at
 // most 2^(invWindowMax-1) entries.
@@ -150,16 +155,21 @@ func shapeOf(m *Elem, n int) kind {
 	return k
 }
 
-// planInv chooses the window width that minimises the multiplications for
-// the exponent e and records the schedule.
+// planInv plans x^e with as few multiplications as it finds (the number of
+// squarings is always about the bit length of e). It tries fixed-width
+// sliding windows over all of e, and, when e starts with a run of ones (as
+// m−2 does for m = 2^(64n) − c), x^(2^L−1) for the run by repeated doubling
+// of the run length followed by sliding windows over the remaining bits.
 func (f *Field) planInv(e *big.Int) {
 	best := -1
-	for w := 1; w <= invWindowMax; w++ {
-		first, steps := slidingWindow(e, w)
+	try := func(w, first int, steps []invStep) {
 		tab := 1 << (w - 1)
-		cost := tab // the table: x², then tab-1 products
+		cost := tab - 1 // table products
+		if tab > 1 {
+			cost++ // x², a squaring but counted as a multiplication
+		}
 		for _, s := range steps {
-			if s.win != 0 {
+			if s.mul != 0 {
 				cost++
 			}
 		}
@@ -168,15 +178,51 @@ func (f *Field) planInv(e *big.Int) {
 			f.invTab, f.invFirst, f.invSteps = tab, first, steps
 		}
 	}
+	top := e.BitLen()
+	run := 0
+	for run < top && e.Bit(top-1-run) == 1 {
+		run++
+	}
+	for w := 1; w <= invWindowMax; w++ {
+		// the first window of e, then windows below it
+		lo := max(top-w, 0)
+		for e.Bit(lo) == 0 {
+			lo++
+		}
+		first := 0
+		for j := top - 1; j >= lo; j-- {
+			first = first<<1 | int(e.Bit(j))
+		}
+		try(w, first, windows(nil, e, lo, w))
+		if run >= 2 {
+			try(w, 1, windows(onesChain(run), e, top-run, w))
+		}
+	}
 }
 
-// slidingWindow splits e, from its top bit down, into odd windows of at most
-// w bits separated by zeros: e is rebuilt by starting from the value first
-// and, for each step, doubling sq times and adding win.
-func slidingWindow(e *big.Int, w int) (first int, steps []invStep) {
+// onesChain returns the steps that take the accumulator from x to
+// x^(2^L−1): for each bit of L after the first, the exponent 2^k−1 becomes
+// 2^(2k)−1 (square k times, multiply by the saved copy) and, for a one bit,
+// 2^(2k+1)−1 (square, multiply by x).
+func onesChain(l int) []invStep {
+	var steps []invStep
+	k := 1
+	for i := bits.Len(uint(l)) - 2; i >= 0; i-- {
+		steps = append(steps, invStep{save: true, sq: k, mul: mulSaved})
+		k *= 2
+		if l>>i&1 == 1 {
+			steps = append(steps, invStep{sq: 1, mul: 1})
+			k++
+		}
+	}
+	return steps
+}
+
+// windows appends the steps for bits hi−1..0 of e to steps: odd windows of
+// at most w bits, separated by zeros.
+func windows(steps []invStep, e *big.Int, hi, w int) []invStep {
 	sq := 0
-	started := false
-	for i := e.BitLen() - 1; i >= 0; {
+	for i := hi - 1; i >= 0; {
 		if e.Bit(i) == 0 {
 			sq++
 			i--
@@ -190,18 +236,14 @@ func slidingWindow(e *big.Int, w int) (first int, steps []invStep) {
 		for j := i; j >= lo; j-- {
 			win = win<<1 | int(e.Bit(j))
 		}
-		if !started {
-			first, started = win, true
-		} else {
-			steps = append(steps, invStep{sq: sq + i - lo + 1, win: win})
-		}
+		steps = append(steps, invStep{sq: sq + i - lo + 1, mul: win})
 		sq = 0
 		i = lo - 1
 	}
 	if sq > 0 {
 		steps = append(steps, invStep{sq: sq})
 	}
-	return first, steps
+	return steps
 }
 
 // bigToLimbs sets z to the little-endian limbs of 0 ≤ v < 2^512.
@@ -249,19 +291,27 @@ func (f *Field) Double(z, x *Elem) { f.Add(z, x, x) }
 func (f *Field) Inv(z, x *Elem) {
 	// tab[k] = x^(2k+1)
 	var tab [1 << (invWindowMax - 1)]Elem
-	var x2, acc Elem
+	var x2, acc, saved Elem
 	tab[0] = *x
-	f.Sqr(&x2, x)
-	for k := 1; k < f.invTab; k++ {
-		f.Mul(&tab[k], &tab[k-1], &x2)
+	if f.invTab > 1 {
+		f.Sqr(&x2, x)
+		for k := 1; k < f.invTab; k++ {
+			f.Mul(&tab[k], &tab[k-1], &x2)
+		}
 	}
 	acc = tab[f.invFirst>>1]
 	for _, s := range f.invSteps {
+		if s.save {
+			saved = acc
+		}
 		for i := 0; i < s.sq; i++ {
 			f.Sqr(&acc, &acc)
 		}
-		if s.win != 0 {
-			f.Mul(&acc, &acc, &tab[s.win>>1])
+		switch {
+		case s.mul > 0:
+			f.Mul(&acc, &acc, &tab[s.mul>>1])
+		case s.mul == mulSaved:
+			f.Mul(&acc, &acc, &saved)
 		}
 	}
 	*z = acc

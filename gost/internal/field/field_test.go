@@ -388,6 +388,70 @@ func TestInv(t *testing.T) {
 	})
 }
 
+// TestInvPlan runs the exponentiation schedule on exponents instead of
+// elements: it must rebuild e exactly, for random e and for m−2.
+func TestInvPlan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var es []*big.Int
+	for _, tm := range testModuli {
+		es = append(es, new(big.Int).Sub(tm.m, big.NewInt(2)))
+	}
+	for i := 0; i < 300; i++ {
+		e := new(big.Int)
+		for j := rng.IntN(9); j > 0; j-- {
+			e.Lsh(e, 64).Or(e, new(big.Int).SetUint64(rng.Uint64()))
+		}
+		e.Rsh(e, uint(rng.IntN(64)))
+		if rng.IntN(3) == 0 { // a leading run of ones
+			e.Sub(pow2(uint(e.BitLen()+rng.IntN(300)), 0), e)
+		}
+		if e.Sign() > 0 {
+			es = append(es, e)
+		}
+	}
+	for _, e := range es {
+		var f Field
+		f.planInv(e)
+		acc := big.NewInt(int64(f.invFirst))
+		saved := new(big.Int)
+		for _, s := range f.invSteps {
+			if s.save {
+				saved.Set(acc)
+			}
+			acc.Lsh(acc, uint(s.sq))
+			switch {
+			case s.mul > 0:
+				if s.mul%2 == 0 || s.mul >= 2*f.invTab {
+					t.Fatalf("e=%x: table entry %d of %d", e, s.mul, f.invTab)
+				}
+				acc.Add(acc, big.NewInt(int64(s.mul)))
+			case s.mul == mulSaved:
+				acc.Add(acc, saved)
+			}
+		}
+		if acc.Cmp(e) != 0 {
+			t.Fatalf("plan for %x computes %x", e, acc)
+		}
+	}
+	// the run of ones of m−2 for m = 2^(64n) − c costs a few dozen
+	// multiplications at most
+	for _, c := range []struct {
+		m   *big.Int
+		max int
+	}{{pow2(256, -617), 25}, {pow2(512, -569), 30}} {
+		f, _ := New(c.m)
+		muls := f.invTab
+		for _, s := range f.invSteps {
+			if s.mul != 0 {
+				muls++
+			}
+		}
+		if muls > c.max {
+			t.Errorf("Inv mod %x: %d multiplications", c.m, muls)
+		}
+	}
+}
+
 func TestPrimeModuli(t *testing.T) {
 	// the inverse checks above must actually run for the curve moduli
 	for _, tm := range testModuli {
