@@ -23,6 +23,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/cms"
+	"github.com/kepkit/kep/internal/ctxio"
 )
 
 // Options controls a signature. The zero value makes a detached CAdES-BES
@@ -126,34 +127,25 @@ func Cosign(ctx context.Context, existing []byte, content io.Reader, signer cryp
 }
 
 // Digest hashes r with d in constant memory, copying the bytes to keep when
-// it is not nil, and stops early when ctx is done.
+// it is not nil (at most cms.MaxSize of them), and stops early when ctx is done.
 func Digest(ctx context.Context, r io.Reader, d *certs.Digest, keep io.Writer) ([]byte, error) {
 	h := d.New()
 	w := io.Writer(h)
 	if keep != nil {
 		w = io.MultiWriter(h, keep)
+		r = io.LimitReader(r, cms.MaxSize+1)
 	}
-	buf := make([]byte, 1<<20)
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
+	n, err := ctxio.Copy(ctx, w, r)
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil, err
 		}
-		n, err := r.Read(buf)
-		if n > 0 {
-			total += int64(n)
-			if keep != nil && total > cms.MaxSize {
-				return nil, fmt.Errorf("sign: attached content over %d bytes; sign it detached", cms.MaxSize)
-			}
-			w.Write(buf[:n])
-		}
-		if err == io.EOF {
-			return h.Sum(nil), nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sign: reading content: %w", err)
-		}
+		return nil, fmt.Errorf("sign: reading content: %w", err)
 	}
+	if keep != nil && n > cms.MaxSize {
+		return nil, fmt.Errorf("sign: attached content over %d bytes; sign it detached", cms.MaxSize)
+	}
+	return h.Sum(nil), nil
 }
 
 func pickDigest(signer crypto.Signer, cert *certs.Certificate, opts Options) (*certs.Digest, error) {

@@ -21,11 +21,13 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/cms"
+	"github.com/kepkit/kep/internal/ctxio"
 )
 
 // Indications (ETSI EN 319 102-1).
@@ -207,30 +209,15 @@ func hashContent(ctx context.Context, sd *cms.SignedData, detached io.Reader, ne
 	default:
 		return nil, Check{Code: "CONTENT", Status: Failed, Detail: "detached signature and no content supplied"}, nil
 	}
-	hashes := map[string]interface {
-		io.Writer
-		Sum([]byte) []byte
-	}{}
+	hashes := map[string]hash.Hash{}
 	var ws []io.Writer
 	for name, d := range needed {
 		h := d.New()
 		hashes[name] = h
 		ws = append(ws, h)
 	}
-	w := io.MultiWriter(ws...)
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, Check{}, err
-		}
-		n, err := src.Read(buf)
-		w.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, Check{}, fmt.Errorf("verify: reading content: %w", err)
-		}
+	if _, err := ctxio.Copy(ctx, io.MultiWriter(ws...), src); err != nil {
+		return nil, Check{}, fmt.Errorf("verify: reading content: %w", err)
 	}
 	out := map[string][]byte{}
 	for name, h := range hashes {
