@@ -242,10 +242,49 @@ func modWord(v variant) func(int) string {
 	}
 }
 
-// mul emits CIOS Montgomery multiplication: for each word y_i, t += x*y_i,
+// mul emits Montgomery multiplication: by separated operand scanning for 4
+// limbs, where it measured faster, and by coarsely integrated operand
+// scanning (CIOS) for 8 limbs, where the two are level but CIOS needs fewer
+// live words.
+func (g *gen) mul(v variant) {
+	if v.n == 4 {
+		g.mulSOS(v)
+	} else {
+		g.mulCIOS(v)
+	}
+}
+
+// mulSOS emits the 2n-word product x*y row by row (row i adds x*y_i at word
+// i), then the Montgomery reduction of redc. x*y < R*m, so the result before
+// the final subtraction is below 2m.
+func (g *gen) mulSOS(v variant) {
+	n := v.n
+	g.load("x", "x", n)
+	extra := list("r", 0, 2*n) + ", pend, vy"
+	g.prologue(v, extra)
+	for i := 0; i < n; i++ {
+		g.p("vy = y[%d]", i)
+		g.row(names("x", n), "vy")
+		if i == 0 {
+			g.p("r0 = l0")
+			for t := 1; t <= n; t++ {
+				g.p("r%d = p%d", t, t)
+			}
+			continue
+		}
+		g.p("r%d, c = bits.Add64(r%d, l0, 0)", i, i)
+		for t := 1; t < n; t++ {
+			g.p("r%d, c = bits.Add64(r%d, p%d, c)", i+t, i+t, t)
+		}
+		g.p("r%d, _ = bits.Add64(p%d, 0, c)", i+n, n)
+	}
+	g.redc(v)
+}
+
+// mulCIOS emits CIOS Montgomery multiplication: for each word y_i, t += x*y_i,
 // then t = (t + (t_0*inv mod 2^64)*m) / 2^64. t stays below x+m < 2^(64n+1):
 // n words plus the bit t_n between iterations, n+2 words within one.
-func (g *gen) mul(v variant) {
+func (g *gen) mulCIOS(v variant) {
 	n := v.n
 	g.load("x", "x", n)
 	g.prologue(v, list("t", 0, n+2)+", vy")
@@ -288,9 +327,7 @@ func (g *gen) mul(v variant) {
 }
 
 // sqr emits squaring by separated operand scanning: the 2n-word square from
-// n(n-1)/2 cross products (doubled) and n diagonal squares, then a
-// word-by-word Montgomery reduction whose carry out of word i+n is held in
-// pend and folded into the next row's top word.
+// n(n-1)/2 cross products (doubled) and n diagonal squares, then redc.
 func (g *gen) sqr(v variant) {
 	n := v.n
 	g.load("x", "x", n)
@@ -350,6 +387,14 @@ func (g *gen) sqr(v variant) {
 			g.p("r%d, _ = bits.Add64(r%d, h%d, c)", 2*i+1, 2*i+1, i)
 		}
 	}
+	g.redc(v)
+}
+
+// redc emits the word-by-word Montgomery reduction of the 2n-word r (below
+// R*m) and the final subtraction into z. The carry out of word i+n is held
+// in pend and folded into the next row's top word.
+func (g *gen) redc(v variant) {
+	n := v.n
 	g.p("// Montgomery reduction")
 	for i := 0; i < n; i++ {
 		g.p("mq = r%d * inv", i)
