@@ -226,6 +226,23 @@ func TestNegative(t *testing.T) {
 		{"expired at validation time", good, content, roots, now.AddDate(20, 0, 0), verify.Indeterminate, "OUT_OF_BOUNDS_NO_POE"},
 		{"not yet valid at validation time", good, content, roots, now.AddDate(-1, 0, 0), verify.TotalFailed, "NOT_YET_VALID"},
 	}
+	// A CRL of the root that lists the signer: revoked (DSS: REVOKED_NO_POE,
+	// no proof that the signature existed before the revocation).
+	_, crl := p.CRL(t, id)
+	_, emptyCRL := p.CRL(t)
+	for _, tc := range []struct {
+		crl      *certs.CRL
+		ind, sub string
+	}{{crl, verify.Indeterminate, "REVOKED_NO_POE"}, {emptyCRL, verify.TotalPassed, ""}} {
+		rep, err := verify.Verify(context.Background(), good, verify.Options{Roots: roots, Content: bytes.NewReader(content), CRLs: []*certs.CRL{tc.crl}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Indication != tc.ind || rep.Signers[0].SubIndication != tc.sub {
+			t.Errorf("CRL: got %s/%s, want %s/%s\n%s", rep.Indication, rep.Signers[0].SubIndication, tc.ind, tc.sub, rep.Summary("en"))
+		}
+	}
+
 	for _, tc := range cases {
 		opts := verify.Options{Roots: tc.roots, At: tc.at}
 		if tc.content != nil {

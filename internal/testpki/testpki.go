@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/ossltest"
@@ -121,4 +122,44 @@ func (p *PKI) Leaf(t testing.TB, k Key, commonName string) *Identity {
 	p.O.MustRun(t, nil, "x509", "-req", "-in", csr, "-CA", p.Root.CertFile, "-CAkey", p.Root.KeyFile,
 		"-md_gost12_256", "-days", "3650", "-set_serial", fmt.Sprint(1000+p.n), "-extfile", ext, "-out", cert)
 	return p.load(t, k, cert, key)
+}
+
+// CRL has the root issue a CRL, valid for 30 days from now, that lists the
+// given certificates as revoked an hour ago; it returns the CRL's file and
+// its parse.
+func (p *PKI) CRL(t testing.TB, revoked ...*Identity) (string, *certs.CRL) {
+	t.Helper()
+	var index strings.Builder
+	when := time.Now().Add(-time.Hour).UTC().Format("060102150405Z")
+	for _, id := range revoked {
+		serial := fmt.Sprintf("%X", id.Cert.SerialNumber)
+		if len(serial)%2 == 1 {
+			serial = "0" + serial // openssl ca wants whole bytes
+		}
+		fmt.Fprintf(&index, "R\t%s\t%s\t%s\tunknown\t/CN=revoked\n",
+			id.Cert.NotAfter.UTC().Format("060102150405Z"), when, serial)
+	}
+	p.n++
+	name := fmt.Sprintf("crl%d", p.n)
+	indexFile := p.O.WriteFile(t, name+".index", []byte(index.String()))
+	p.O.WriteFile(t, name+".crlnumber", []byte("01\n"))
+	conf := p.O.WriteFile(t, name+".cnf", []byte(fmt.Sprintf(`[ca]
+default_ca = root
+[root]
+database = %s
+crlnumber = %s
+default_md = md_gost12_256
+default_crl_days = 30
+`, indexFile, p.O.Path(name+".crlnumber"))))
+	out := p.O.Path(name + ".pem")
+	p.O.MustRun(t, nil, "ca", "-gencrl", "-config", conf, "-keyfile", p.Root.KeyFile, "-cert", p.Root.CertFile, "-out", out)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := certs.ParseCRL(data)
+	if err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	return out, crl
 }
