@@ -167,7 +167,13 @@ type Module struct {
 // process: load only libraries you trust.
 func Open(ctx context.Context, path string) (*Module, error) {
 	key := moduleKey(path)
-	st, err := acquire(ctx, key, func() (cryptoki, error) { return loadCryptoki(key) })
+	return openModule(ctx, path, key, func() (cryptoki, error) { return loadCryptoki(key) })
+}
+
+// openModule opens the module registered under key, loading it with load
+// on first use.
+func openModule(ctx context.Context, path, key string, load func() (cryptoki, error)) (*Module, error) {
+	st, err := acquire(ctx, key, load)
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +260,9 @@ func (m *Module) Slots(ctx context.Context) ([]SlotInfo, error) {
 }
 
 // Tokens lists the tokens present, including uninitialised ones (see
-// TokenInfo.Initialized). A token removed while it is being listed is left
-// out.
+// TokenInfo.Initialized). A token whose information cannot be read because
+// it is being removed or fails (CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_*,
+// CKR_GENERAL_ERROR…) is left out: it cannot be used.
 func (m *Module) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	var ids []uint
 	if err := ctx.Err(); err != nil {
@@ -278,8 +285,8 @@ func (m *Module) Tokens(ctx context.Context) ([]TokenInfo, error) {
 			ti, err = c.GetTokenInfo(id)
 			return err
 		})
-		if errors.Is(err, ErrTokenNotPresent) || hasCode(err, ck.CKR_SLOT_ID_INVALID) {
-			continue
+		if mayMeanRemoval(err) {
+			continue // pulled out while being listed, or unreadable: not usable
 		}
 		if err != nil {
 			return nil, fmt.Errorf("slot %d: %w", id, err)

@@ -2,6 +2,7 @@ package pkcs11
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -359,8 +360,9 @@ func (t *Token) Identities(ctx context.Context) ([]*Identity, error) {
 }
 
 // FindKey logs in if needed and returns the usable private key with the
-// given CKA_ID: ErrKeyNotFound when there is none, or the Identity's error
-// (ErrKeyMismatch…) when the key exists but may not be used.
+// given CKA_ID. When a certificate has that CKA_ID the key must match it:
+// a mismatched pair gives the Identity's error (ErrKeyMismatch…), not the
+// key. No private key with the ID is ErrKeyNotFound.
 func (t *Token) FindKey(ctx context.Context, id []byte) (*Key, error) {
 	if err := t.ensureLogin(ctx); err != nil {
 		return nil, err
@@ -369,20 +371,28 @@ func (t *Token) FindKey(ctx context.Context, id []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	var why error
+	var certErr, keyErr error
+	var bare *Key
 	for _, x := range ids {
-		if !bytes.Equal(x.ID, id) {
-			continue
-		}
-		if x.Key != nil {
+		switch {
+		case !bytes.Equal(x.ID, id):
+		case x.Certificate != nil && x.Key != nil:
 			return x.Key, nil
-		}
-		if why == nil {
-			why = x.Err
+		case x.Certificate != nil:
+			certErr = cmp.Or(certErr, x.Err)
+		case x.Key != nil:
+			bare = x.Key
+		default:
+			keyErr = cmp.Or(keyErr, x.Err)
 		}
 	}
-	if why != nil {
-		return nil, fmt.Errorf("key %x: %w", id, why)
+	switch {
+	case certErr != nil:
+		return nil, fmt.Errorf("key %x: %w", id, certErr)
+	case bare != nil:
+		return bare, nil
+	case keyErr != nil:
+		return nil, fmt.Errorf("key %x: %w", id, keyErr)
 	}
 	return nil, fmt.Errorf("%w: no private key with CKA_ID %x on token %s", ErrKeyNotFound, id, t.info)
 }
