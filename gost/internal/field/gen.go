@@ -7,11 +7,12 @@
 // # Shapes
 //
 // Besides a generic modulus, two shapes common among GOST curve primes get
-// their own reduction, chosen in New (see kind):
+// their own reduction, chosen in New (see kind). With q the Montgomery
+// quotient word of a reduction step, q·m costs one 64-bit product instead of
+// n:
 //
 //   - minus: m = 2^(64n) − c with c < 2^64 (limbs 1..n−1 all ones), e.g.
-//     2^256 − 617. Then q·m = q·2^(64n) − q·c: one multiplication per
-//     reduction step instead of n.
+//     2^256 − 617. Then q·m = q·2^(64n) − q·c.
 //   - plus: m = 2^(64n−1) + c with c < 2^64 (limbs 1..n−2 zero, the top limb
 //     2^63), e.g. 2^255 + 3225. Then q·m = q·c + (q<<63)·2^(64(n−1)).
 //
