@@ -1,6 +1,7 @@
 package pkcs11
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,8 +183,9 @@ func wellKnown(goos, goarch string, getenv func(string) string) []candidate {
 	}
 	switch goos {
 	case "windows":
-		sys := filepath.Join(getenv("SystemRoot"), "System32")
-		pf := getenv("ProgramFiles")
+		// Joined by hand: the list is the same whatever the host's separator.
+		sys := cmp.Or(getenv("SystemRoot"), `C:\Windows`) + `\System32`
+		pf := cmp.Or(getenv("ProgramFiles"), `C:\Program Files`)
 		add("Rutoken", sys+`\rtPKCS11ECP.dll`)
 		add("JaCarta", sys+`\jcPKCS11-2.dll`)
 		add("SafeNet eToken", sys+`\eTPKCS11.dll`)
