@@ -111,18 +111,27 @@ func (c *Curve) mulBaseAffine(out *affinePoint, k []byte) {
 // combinationXModQIs reports whether the point z1·G + z2·Q is finite and its
 // affine x reduced mod q equals the big-endian rBE (the verification equation).
 func (c *Curve) combinationXModQIs(z1, z2 []byte, pub *PublicKey, rBE []byte) bool {
+	tables := pub.tables.Load()
 	if c.ed != nil {
 		var sum, qz, qe edPoint
 		c.edBaseMultVar(&sum, z1)
-		c.edSetAffine(&qe, pub.ed)
-		c.edScalarMultVar(&qz, &qe, z2)
+		if tables != nil {
+			c.edCombMultVar(&qz, tables.edComb, z2)
+		} else {
+			c.edSetAffine(&qe, pub.ed)
+			c.edScalarMultVar(&qz, &qe, z2)
+		}
 		c.edAdd(&sum, &sum, &qz)
 		return !c.edIsIdentity(&sum) && c.edXModQIs(&sum, rBE)
 	}
 	var sum, qz, qj jacobian
 	c.baseMultVar(&sum, z1)
-	c.setAffine(&qj, &pub.pt)
-	c.scalarMultVar(&qz, &qj, z2)
+	if tables != nil {
+		c.combMultVar(&qz, tables.comb, z2)
+	} else {
+		c.setAffine(&qj, &pub.pt)
+		c.scalarMultVar(&qz, &qj, z2)
+	}
 	c.add(&sum, &sum, &qz)
 	return !c.isInfinity(&sum) && c.xModQIs(&sum, rBE)
 }

@@ -174,48 +174,54 @@ func (c *Curve) edIsIdentity(p *edPoint) bool {
 func (c *Curve) edCombTable() [][combRow]edAffine {
 	ep := c.ed
 	ep.combOnce.Do(func() {
-		f := c.fp
-		windows := 2 * c.size
-		ep.comb = make([][combRow]edAffine, windows)
 		var g edAffine
 		c.edFromWeierstrass(&g, &c.g)
-		var base edPoint
-		c.edSetAffine(&base, &g)
-		pts := make([]edPoint, combRow)
-		zs := make([]fe, combRow)
-		for i := 0; i < windows; i++ {
-			pts[0] = base
-			for j := 1; j < combRow; j++ {
-				c.edAdd(&pts[j], &pts[j-1], &base)
-			}
-			// batch-normalise: one inversion per window
-			acc := pts[0].z
-			zs[0] = acc
-			for j := 1; j < combRow; j++ {
-				f.Mul(&acc, &acc, &pts[j].z)
-				zs[j] = acc
-			}
-			var inv fe
-			f.Inv(&inv, &acc)
-			for j := combRow - 1; j >= 0; j-- {
-				var zinv fe
-				if j > 0 {
-					f.Mul(&zinv, &inv, &zs[j-1])
-					f.Mul(&inv, &inv, &pts[j].z)
-				} else {
-					zinv = inv
-				}
-				e := &ep.comb[i][j]
-				f.Mul(&e.u, &pts[j].x, &zinv)
-				f.Mul(&e.v, &pts[j].y, &zinv)
-				c.edPrepare(e)
-			}
-			for k := 0; k < 4; k++ {
-				c.edDouble(&base, &base)
-			}
-		}
+		ep.comb = c.edBuildComb(&g)
 	})
 	return ep.comb
+}
+
+// edBuildComb returns table[i][d-1] = d·16^i·P in prepared affine form.
+func (c *Curve) edBuildComb(p *edAffine) [][combRow]edAffine {
+	f := c.fp
+	windows := 2 * c.size
+	table := make([][combRow]edAffine, windows)
+	var base edPoint
+	c.edSetAffine(&base, p)
+	pts := make([]edPoint, combRow)
+	zs := make([]fe, combRow)
+	for i := 0; i < windows; i++ {
+		pts[0] = base
+		for j := 1; j < combRow; j++ {
+			c.edAdd(&pts[j], &pts[j-1], &base)
+		}
+		// batch-normalise: one inversion per window
+		acc := pts[0].z
+		zs[0] = acc
+		for j := 1; j < combRow; j++ {
+			f.Mul(&acc, &acc, &pts[j].z)
+			zs[j] = acc
+		}
+		var inv fe
+		f.Inv(&inv, &acc)
+		for j := combRow - 1; j >= 0; j-- {
+			var zinv fe
+			if j > 0 {
+				f.Mul(&zinv, &inv, &zs[j-1])
+				f.Mul(&inv, &inv, &pts[j].z)
+			} else {
+				zinv = inv
+			}
+			e := &table[i][j]
+			f.Mul(&e.u, &pts[j].x, &zinv)
+			f.Mul(&e.v, &pts[j].y, &zinv)
+			c.edPrepare(e)
+		}
+		for k := 0; k < 4; k++ {
+			c.edDouble(&base, &base)
+		}
+	}
+	return table
 }
 
 // edLookup sets out to row[d-1], or to the identity when d == 0, reading
@@ -255,8 +261,10 @@ func (c *Curve) edBaseMult(r *edPoint, k []byte) {
 }
 
 // edBaseMultVar is edBaseMult for public scalars.
-func (c *Curve) edBaseMultVar(r *edPoint, k []byte) {
-	table := c.edCombTable()
+func (c *Curve) edBaseMultVar(r *edPoint, k []byte) { c.edCombMultVar(r, c.edCombTable(), k) }
+
+// edCombMultVar sets r = k·P from P's comb table, for a public scalar.
+func (c *Curve) edCombMultVar(r *edPoint, table [][combRow]edAffine, k []byte) {
 	c.edIdentity(r)
 	for i := range table {
 		if d := digit(k, i); d != 0 {

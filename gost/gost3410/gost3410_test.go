@@ -38,10 +38,22 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				if err := pub.VerifyDigest(digest, sig); err != nil {
 					t.Fatalf("own signature does not verify: %v", err)
 				}
-				// a parsed copy of the public key verifies too
+				// a parsed copy of the public key verifies too, with and
+				// without its precomputed table
 				pub2, err := gost3410.NewPublicKey(ps, pub.Bytes())
 				if err != nil || !pub2.Equal(pub) || !gost3410.Verify(pub2, digest, sig) {
 					t.Fatalf("parsed public key: %v", err)
+				}
+				if i < 3 {
+					pub2.Precompute()
+					if !gost3410.Verify(pub2, digest, sig) {
+						t.Fatal("precomputed key rejects a good signature")
+					}
+					bad := append([]byte(nil), sig...)
+					bad[0] ^= 0x80
+					if gost3410.Verify(pub2, digest, bad) {
+						t.Fatal("precomputed key accepts a changed signature")
+					}
 				}
 				// a changed bit anywhere in digest or signature fails
 				d2 := append([]byte(nil), digest...)
@@ -397,8 +409,16 @@ func BenchmarkSign(b *testing.B) {
 	}
 }
 
-func BenchmarkVerify(b *testing.B) {
-	for _, ps := range gost3410.ParamSets() {
+func BenchmarkVerify(b *testing.B) { benchVerify(b, gost3410.ParamSets(), false) }
+
+// BenchmarkVerifyPrecomputed measures verification with a key whose table
+// Precompute built (a trust anchor's or a CA's key).
+func BenchmarkVerifyPrecomputed(b *testing.B) {
+	benchVerify(b, []*gost3410.ParamSet{gost3410.CryptoProA, gost3410.TC26256A, gost3410.TC26512A}, true)
+}
+
+func benchVerify(b *testing.B, sets []*gost3410.ParamSet, precompute bool) {
+	for _, ps := range sets {
 		b.Run(ps.Name, func(b *testing.B) {
 			priv, err := gost3410.GenerateKey(ps, nil)
 			if err != nil {
@@ -410,6 +430,9 @@ func BenchmarkVerify(b *testing.B) {
 				b.Fatal(err)
 			}
 			pub := priv.PublicKey()
+			if precompute {
+				pub.Precompute()
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 )
 
 // PublicKey is a GOST R 34.10 public key: a point of order q on the set's curve.
@@ -14,6 +16,15 @@ type PublicKey struct {
 	params *ParamSet
 	pt     affinePoint
 	ed     *edAffine // the point in Edwards form, for the Edwards sets
+
+	precomputeOnce sync.Once
+	tables         atomic.Pointer[keyTables] // set by Precompute
+}
+
+// keyTables are a public key's comb tables; one of them is set.
+type keyTables struct {
+	comb   [][combRow]affinePoint
+	edComb [][combRow]edAffine
 }
 
 // PrivateKey is a GOST R 34.10 private key. It implements crypto.Signer.
@@ -62,6 +73,24 @@ func NewPublicKey(ps *ParamSet, raw []byte) (*PublicKey, error) {
 	}
 	pub.prepare()
 	return pub, nil
+}
+
+// Precompute builds a table of multiples of the key (about 120 KB for a
+// 256-bit key, 250–500 KB for 512) that makes later verifications with it
+// about twice as fast. It costs about as much as four verifications, so it
+// pays for keys that verify many signatures: trust anchors and CA keys kept
+// for the life of a process. Safe for concurrent use; later calls do nothing.
+func (pub *PublicKey) Precompute() {
+	pub.precomputeOnce.Do(func() {
+		c := pub.params.curve
+		t := &keyTables{}
+		if c.ed != nil {
+			t.edComb = c.edBuildComb(pub.ed)
+		} else {
+			t.comb = c.buildComb(&pub.pt)
+		}
+		pub.tables.Store(t)
+	})
 }
 
 // prepare caches the Edwards form of the point on Edwards curves.

@@ -8,24 +8,28 @@ package gost3410
 
 // combTable returns comb[i][d-1] = d·16^i·G for every 4-bit window i.
 func (c *Curve) combTable() [][combRow]affinePoint {
-	c.combOnce.Do(func() {
-		windows := 2 * c.size
-		c.comb = make([][combRow]affinePoint, windows)
-		var base jacobian
-		c.setAffine(&base, &c.g)
-		pts := make([]jacobian, combRow)
-		for i := 0; i < windows; i++ {
-			pts[0] = base
-			for j := 1; j < combRow; j++ {
-				c.add(&pts[j], &pts[j-1], &base)
-			}
-			c.toAffineBatch(c.comb[i][:], pts)
-			for k := 0; k < 4; k++ {
-				c.double(&base, &base)
-			}
-		}
-	})
+	c.combOnce.Do(func() { c.comb = c.buildComb(&c.g) })
 	return c.comb
+}
+
+// buildComb returns table[i][d-1] = d·16^i·P for a point P of order q.
+func (c *Curve) buildComb(p *affinePoint) [][combRow]affinePoint {
+	windows := 2 * c.size
+	table := make([][combRow]affinePoint, windows)
+	var base jacobian
+	c.setAffine(&base, p)
+	pts := make([]jacobian, combRow)
+	for i := 0; i < windows; i++ {
+		pts[0] = base
+		for j := 1; j < combRow; j++ {
+			c.add(&pts[j], &pts[j-1], &base)
+		}
+		c.toAffineBatch(table[i][:], pts)
+		for k := 0; k < 4; k++ {
+			c.double(&base, &base)
+		}
+	}
+	return table
 }
 
 // ctEq returns 1 if x == y and 0 otherwise, for values below 2^63.
@@ -81,8 +85,10 @@ func (c *Curve) baseMult(r *jacobian, k []byte) {
 
 // baseMultVar sets r = k·G for a public little-endian scalar k of any value
 // below 2^(8·size).
-func (c *Curve) baseMultVar(r *jacobian, k []byte) {
-	table := c.combTable()
+func (c *Curve) baseMultVar(r *jacobian, k []byte) { c.combMultVar(r, c.combTable(), k) }
+
+// combMultVar sets r = k·P from P's comb table, for a public scalar.
+func (c *Curve) combMultVar(r *jacobian, table [][combRow]affinePoint, k []byte) {
 	var acc jacobian
 	for i := range table {
 		if d := digit(k, i); d != 0 {
