@@ -36,9 +36,11 @@ func CreateCertificateRequest(rand io.Reader, template *x509.CertificateRequest,
 	if !ok {
 		return x509.CreateCertificateRequest(rand, template, signer)
 	}
+	//lint:ignore SA1019 read only to refuse it: the GOST request writes no other attributes
+	legacyAttrs := len(template.Attributes) > 0
 	if template.SignatureAlgorithm != x509.UnknownSignatureAlgorithm || len(template.DNSNames) > 0 ||
 		len(template.EmailAddresses) > 0 || len(template.IPAddresses) > 0 || len(template.URIs) > 0 ||
-		len(template.Extensions) > 0 || len(template.Attributes) > 0 {
+		len(template.Extensions) > 0 || legacyAttrs {
 		return nil, fmt.Errorf("pkcs11: a GOST certificate request takes Subject, RawSubject and ExtraExtensions only (put subjectAltName into ExtraExtensions)")
 	}
 	subject := template.RawSubject

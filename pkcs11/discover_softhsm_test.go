@@ -34,7 +34,7 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := Discovery{
-		Paths:       []string{softhsmModule, "/nonexistent/librtpkcs11ecp.so", notLib, libc},
+		Paths:       []string{softhsmModule, "/nonexistent/librtpkcs11ecp.so", notLib, libc, "libkep-no-such-pkcs11.so"},
 		ConfigFile:  conf,
 		NoWellKnown: true,
 	}.Discover(context.Background())
@@ -50,6 +50,7 @@ func TestDiscover(t *testing.T) {
 		{"/nonexistent/librtpkcs11ecp.so", SourceExplicit, false, "no such file or directory"},
 		{notLib, SourceExplicit, false, "notalib.so"},
 		{libc, SourceExplicit, false, "C_GetFunctionList"},
+		{"libkep-no-such-pkcs11.so", SourceExplicit, false, "cannot open shared object file"}, // searched by the loader
 		{openscModule, SourceConfig, true, ""},
 		{filepath.Join(dir, "missing/libvendor.so"), SourceConfig, false, "no such file"},
 		// real is the same file as softhsmModule: not reported twice.
@@ -76,7 +77,7 @@ func TestDiscover(t *testing.T) {
 	if s := got[0]; s.Info.Manufacturer != "SoftHSM" || len(s.Tokens) != 2 || s.Tokens[0].Label != tokenLabel {
 		t.Errorf("SoftHSM status %+v", s)
 	}
-	if s := got[4]; !strings.Contains(s.Info.Manufacturer, "OpenSC") || len(s.Tokens) != 0 {
+	if s := got[5]; !strings.Contains(s.Info.Manufacturer, "OpenSC") || len(s.Tokens) != 0 {
 		t.Errorf("OpenSC status %+v", s)
 	}
 

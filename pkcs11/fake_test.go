@@ -43,6 +43,7 @@ type fakeToken struct {
 	loggedIn       bool
 	mechs          []uint
 	needsParam     bool // the hash-on-token mechanisms need the Streebog OID parameter
+	readOnly       bool // the token refuses read/write sessions
 	objects        map[uint]*fakeObject
 }
 
@@ -175,11 +176,15 @@ func (f *fakeModule) GetMechanismList(slot uint) ([]uint, error) {
 	return slices.Clone(t.mechs), nil
 }
 
-func (f *fakeModule) OpenSession(slot, _ uint) (uint, error) {
+func (f *fakeModule) OpenSession(slot, flags uint) (uint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, err := f.token("C_OpenSession", slot); err != nil {
+	t, err := f.token("C_OpenSession", slot)
+	if err != nil {
 		return 0, err
+	}
+	if t.readOnly && flags&ck.CKF_RW_SESSION != 0 {
+		return 0, fakeErr("C_OpenSession", ck.CKR_TOKEN_WRITE_PROTECTED)
 	}
 	f.next++
 	f.sessions[f.next] = &fakeSession{slot: slot}

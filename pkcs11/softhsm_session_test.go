@@ -281,6 +281,9 @@ func TestSoftHSMSharedContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if m1.Path() != softhsmModule || m2.Path() != real {
+		t.Fatalf("paths %s, %s", m1.Path(), m2.Path())
+	}
 	if m1.st != m2.st || m1.st.refs != 2 || !m1.st.ownsInit {
 		t.Fatalf("not shared: %p %p refs %d", m1.st, m2.st, m1.st.refs)
 	}

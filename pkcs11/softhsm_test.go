@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"os"
@@ -20,8 +19,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kepkit/kep/certs"
 )
 
 // softhsmModule is where Debian's softhsm2 package puts the module (a
@@ -216,22 +213,4 @@ func (h *softHSM) toolWriteCert(t *testing.T, label, id, name string, der []byte
 		t.Fatal(err)
 	}
 	h.toolLogin(t, label, "--write-object", p, "--type", "cert", "--id", id, "--label", name)
-}
-
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustParseCert(t *testing.T, der []byte) *certs.Certificate {
-	t.Helper()
-	c, err := certs.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

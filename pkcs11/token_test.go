@@ -46,6 +46,11 @@ func TestOpenTokenSelection(t *testing.T) {
 	if _, err := m.OpenSlot(ctx, 9, UI{}); !errors.Is(err, ErrTokenNotPresent) {
 		t.Fatalf("OpenSlot of an empty slot: %v", err)
 	}
+	// A write-protected token gets a read-only session.
+	f.tokens[1].readOnly = true
+	if _, err := m.OpenToken(ctx, Selector{Label: "alpha"}, UI{}); err != nil {
+		t.Fatalf("write-protected token: %v", err)
+	}
 }
 
 // A token pulled out between calls: the failing call and every later one
