@@ -29,8 +29,10 @@ type fakeModule struct {
 	// finalized records C_Finalize; initErr is what C_Initialize returns.
 	finalized bool
 	initErr   error
-	// inits records every C_SignInit mechanism, accepted or not.
-	inits []mechanism
+	// inits records every C_SignInit mechanism, accepted or not;
+	// genPub and genPriv the templates of the last C_GenerateKeyPair.
+	inits           []mechanism
+	genPub, genPriv map[uint][]byte
 }
 
 type fakeToken struct {
@@ -340,8 +342,69 @@ func (f *fakeModule) GetAttributeValue(s, obj, typ uint) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-func (f *fakeModule) GenerateKeyPair(uint, mechanism, []attribute, []attribute) (uint, uint, error) {
-	return 0, 0, fakeErr("C_GenerateKeyPair", ck.CKR_FUNCTION_NOT_SUPPORTED)
+// attrMap turns a template into attribute values as a module stores them.
+func attrMap(tmpl []attribute) map[uint][]byte {
+	m := map[uint][]byte{}
+	for _, a := range tmpl {
+		switch v := a.Value.(type) {
+		case bool:
+			m[a.Type] = []byte{0}
+			if v {
+				m[a.Type] = []byte{1}
+			}
+		case uint:
+			m[a.Type] = ul(v)
+		case string:
+			m[a.Type] = []byte(v)
+		case []byte:
+			m[a.Type] = v
+		default:
+			panic("fake: template value type")
+		}
+	}
+	return m
+}
+
+// GenerateKeyPair makes GOST key pairs only, checking the templates as a
+// GOST token does: key type, mechanism and parameter sizes agree.
+func (f *fakeModule) GenerateKeyPair(s uint, m mechanism, public, private []attribute) (uint, uint, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	const fn = "C_GenerateKeyPair"
+	_, t, err := f.session(fn, s)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !t.loggedIn {
+		return 0, 0, fakeErr(fn, ck.CKR_USER_NOT_LOGGED_IN)
+	}
+	pub, priv := attrMap(public), attrMap(private)
+	f.genPub, f.genPriv = pub, priv
+	kt, bits := uint(CKK_GOSTR3410), 256
+	switch m.Type {
+	case CKM_GOSTR3410_KEY_PAIR_GEN:
+	case CKM_GOSTR3410_512_KEY_PAIR_GEN:
+		kt, bits = CKK_GOSTR3410_512, 512
+	default:
+		return 0, 0, fakeErr(fn, ck.CKR_MECHANISM_INVALID)
+	}
+	if !bytes.Equal(pub[ck.CKA_KEY_TYPE], ul(kt)) || !bytes.Equal(priv[ck.CKA_KEY_TYPE], ul(kt)) {
+		return 0, 0, fakeErr(fn, ck.CKR_TEMPLATE_INCONSISTENT)
+	}
+	ps, err := gostParamSet(kt, pub[CKA_GOSTR3410_PARAMS])
+	if err != nil || ps.BitSize() != bits || !bytes.Equal(pub[CKA_GOSTR3411_PARAMS], gostDigestParams(ps)) {
+		return 0, 0, fakeErr(fn, ck.CKR_TEMPLATE_INCONSISTENT)
+	}
+	key, err := gost3410.GenerateKey(ps, nil)
+	if err != nil {
+		return 0, 0, fakeErr(fn, ck.CKR_FUNCTION_FAILED)
+	}
+	pub[ck.CKA_VALUE] = key.PublicKey().Bytes()
+	f.next++
+	t.objects[f.next] = &fakeObject{attrs: pub}
+	f.next++
+	t.objects[f.next] = &fakeObject{attrs: priv, key: key}
+	return f.next - 1, f.next, nil
 }
 
 func (f *fakeModule) SignInit(s uint, m mechanism, key uint) error {

@@ -275,3 +275,71 @@ func TestGOSTRequestInMemoryKey(t *testing.T) {
 		}
 	}
 }
+
+// GOST key pairs generated on the token: the templates carry the key type,
+// CKA_GOSTR3410_PARAMS and CKA_GOSTR3411_PARAMS on both objects; the key
+// signs and makes a request OpenSSL accepts.
+func TestGOSTGenerateKey(t *testing.T) {
+	o := ossltest.New(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ps   *gost3410.ParamSet // nil: the default
+		want *gost3410.ParamSet
+		mech uint
+	}{
+		{nil, gost3410.CryptoProA, CKM_GOSTR3410_KEY_PAIR_GEN},
+		{gost3410.TC26256B, gost3410.TC26256B, CKM_GOSTR3410_KEY_PAIR_GEN},
+		{gost3410.TC26512A, gost3410.TC26512A, CKM_GOSTR3410_512_KEY_PAIR_GEN},
+	} {
+		t.Run(tc.want.Name, func(t *testing.T) {
+			f := newFakeModule()
+			f.tokens[1] = newFakeToken("gost", 10, tc.mech, raw256, raw512)
+			tok := openFakeToken(t, f, (&recordUI{pins: []string{"123456"}}).ui())
+			k, err := tok.GenerateKey(ctx, KeyOptions{Type: KeyGOST, ParamSet: tc.ps, Label: "new gost"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, ok := k.Public().(*gost3410.PublicKey)
+			if !ok || pub.Params() != tc.want || len(k.ID()) != 16 {
+				t.Fatalf("key %T on %v, id %x", k.Public(), pub.Params(), k.ID())
+			}
+			for name, tmpl := range map[string]map[uint][]byte{"public": f.genPub, "private": f.genPriv} {
+				if !bytes.Equal(tmpl[CKA_GOSTR3410_PARAMS], oidDER(tc.want.OID)) || !bytes.Equal(tmpl[CKA_GOSTR3411_PARAMS], gostDigestParams(tc.want)) ||
+					!bytes.Equal(tmpl[ck.CKA_ID], k.ID()) || string(tmpl[ck.CKA_LABEL]) != "new gost" || !bytes.Equal(tmpl[ck.CKA_TOKEN], []byte{1}) {
+					t.Errorf("%s template %x", name, tmpl)
+				}
+			}
+			for _, a := range []uint{ck.CKA_SENSITIVE, ck.CKA_SIGN, ck.CKA_PRIVATE} {
+				if !bytes.Equal(f.genPriv[a], []byte{1}) {
+					t.Errorf("private template attribute 0x%X = %x", a, f.genPriv[a])
+				}
+			}
+			if !bytes.Equal(f.genPriv[ck.CKA_EXTRACTABLE], []byte{0}) {
+				t.Error("private key extractable")
+			}
+			msg := []byte("generated on the token")
+			sig, err := k.SignMessage(nil, msg, crypto.Hash(0))
+			if err != nil || pub.VerifyDigest(streebogSum(tc.want, msg), sig) != nil {
+				t.Fatalf("signature: %v", err)
+			}
+			csr, err := CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "new gost"}}, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			requestVerify(t, o, tc.want.Name, csr)
+		})
+	}
+	// A token without the mechanism, and the 2001-only parameter set.
+	f := newFakeModule()
+	f.tokens[1] = newFakeToken("gost", 10, CKM_GOSTR3410_KEY_PAIR_GEN)
+	tok := openFakeToken(t, f, (&recordUI{pins: []string{"123456"}}).ui())
+	if _, err := tok.GenerateKey(ctx, KeyOptions{Type: KeyGOST, ParamSet: gost3410.TC26512A}); !errors.Is(err, ErrMechanismInvalid) {
+		t.Fatalf("512-bit key without CKM_GOSTR3410_512_KEY_PAIR_GEN: %v", err)
+	}
+	if _, err := tok.GenerateKey(ctx, KeyOptions{Type: KeyGOST, ParamSet: gost3410.GOST2001Test}); !errors.Is(err, ErrUnsupportedKey) {
+		t.Fatalf("GOST 2001 test set: %v", err)
+	}
+	if f.count("C_Login") != 0 {
+		t.Fatal("refused requests logged in")
+	}
+}
