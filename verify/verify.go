@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/internal/ctxio"
 )
@@ -138,6 +139,7 @@ func Verify(ctx context.Context, sig []byte, opts Options) (*Report, error) {
 		at = time.Now()
 	}
 	rep := &Report{ValidationTime: at.UTC()}
+	precomputeAnchors(opts.Roots)
 	sd, err := cms.Parse(sig)
 	if err != nil {
 		rep.fail(FormatFailure, Check{Code: "FORMAT", Status: Failed, Detail: err.Error()})
@@ -190,6 +192,17 @@ func Verify(ctx context.Context, sig []byte, opts Options) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// precomputeAnchors builds the comb tables of the trust anchors' GOST keys:
+// callers keep their roots for many verifications, and every certificate
+// signature a root checks is then about three times cheaper.
+func precomputeAnchors(roots []*certs.Certificate) {
+	for _, r := range roots {
+		if k, ok := r.PublicKey.(*gost3410.PublicKey); ok {
+			k.Precompute()
+		}
+	}
 }
 
 func (rep *Report) fail(sub string, c Check) {
