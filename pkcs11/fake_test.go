@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	ck "github.com/miekg/pkcs11"
@@ -96,10 +98,14 @@ func (f *fakeModule) add(slot uint, attrs map[uint][]byte, key *gost3410.Private
 
 func ul(v uint) []byte { return binary.NativeEndian.AppendUint64(nil, uint64(v)) }
 
-// openFake opens a Module over f under a registry key of the test's own.
+// fakeKeys numbers the registry keys of fake modules.
+var fakeKeys atomic.Int64
+
+// openFake opens a Module over f under a registry key of its own.
 func openFake(t *testing.T, f *fakeModule) *Module {
 	t.Helper()
-	m, err := openModule(context.Background(), "fake:"+t.Name(), "fake:"+t.Name(), func() (cryptoki, error) { return f, nil })
+	key := fmt.Sprintf("fake:%s:%d", t.Name(), fakeKeys.Add(1))
+	m, err := openModule(context.Background(), key, key, func() (cryptoki, error) { return f, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,6 +171,21 @@ func TestLoginRefusesWithoutCallingToken(t *testing.T) {
 	}
 }
 
+// A token that gives no PIN length range (CK_UNAVAILABLE_INFORMATION, or
+// zero) gets any non-empty PIN.
+func TestLoginUnknownPINRange(t *testing.T) {
+	for _, r := range [][2]uint{{ck.CK_UNAVAILABLE_INFORMATION, ck.CK_UNAVAILABLE_INFORMATION}, {0, 0}} {
+		f := newFakeModule()
+		f.tokens[1] = newFakeToken("rt", 3)
+		f.tokens[1].minPIN, f.tokens[1].maxPIN = r[0], r[1]
+		f.tokens[1].pin = "1"
+		tok := openFakeToken(t, f, (&recordUI{pins: []string{"1"}}).ui())
+		if err := tok.Login(context.Background()); err != nil {
+			t.Fatalf("range %v: %v", r, err)
+		}
+	}
+}
+
 // The PIN slice handed to the package is zeroed after the login.
 func TestLoginZeroesPIN(t *testing.T) {
 	f := newFakeModule()

@@ -253,10 +253,11 @@ func (t *Token) pin(ctx context.Context, ti TokenInfo, key string) ([]byte, erro
 		return nil, err
 	}
 	n := uint(len(pin))
+	known := func(v uint) bool { return v > 0 && v != ck.CK_UNAVAILABLE_INFORMATION }
 	switch {
 	case n == 0:
 		return nil, fmt.Errorf("%w: empty PIN, not sent to the token", ErrPINLenRange)
-	case n < ti.MinPINLen || (ti.MaxPINLen > 0 && ti.MaxPINLen != ck.CK_UNAVAILABLE_INFORMATION && n > ti.MaxPINLen):
+	case known(ti.MinPINLen) && n < ti.MinPINLen, known(ti.MaxPINLen) && n > ti.MaxPINLen:
 		clear(pin)
 		return nil, fmt.Errorf("%w: the token takes PINs of %d to %d bytes; not sent to the token", ErrPINLenRange, ti.MinPINLen, ti.MaxPINLen)
 	}
