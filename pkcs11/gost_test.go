@@ -237,21 +237,33 @@ func TestPublicFromAttributesGOST(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		keyType uint
+		private bool
 		attrs   map[uint][]byte
 		want    bool  // a public key comes out
 		err     error // wanted sentinel; nil with want false: nil key, no error
 	}{
-		{"public object, bare value", CKK_GOSTR3410_512, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: pub.Bytes()}, true, nil},
-		{"public object, OCTET STRING value", CKK_GOSTR3410_512, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: gostkey.MarshalPublicKeyValue(pub), CKA_GOSTR3411_PARAMS: gostDigestParams(gost3410.TC26512B)}, true, nil},
-		{"private object without value", CKK_GOSTR3410_512, map[uint][]byte{CKA_GOSTR3410_PARAMS: params}, false, nil},
-		{"private value sensitive", CKK_GOSTR3410_512, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: nil}, false, nil},
-		{"no params", CKK_GOSTR3410_512, map[uint][]byte{ck.CKA_VALUE: pub.Bytes()}, false, errMissingAttr},
-		{"256 key type, 512 params", CKK_GOSTR3410, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: pub.Bytes()}, false, ErrUnsupportedKey},
-		{"GOST R 34.10-2001", CKK_GOSTR3410, map[uint][]byte{CKA_GOSTR3410_PARAMS: oidDER(gost3410.CryptoProA.OID), CKA_GOSTR3411_PARAMS: oidDER(gostkey.OIDGOST341194)}, false, ErrUnsupportedKey},
-		{"unknown key type", 0x12345, nil, false, ErrUnsupportedKey},
+		{"public object, bare value", CKK_GOSTR3410_512, false, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: pub.Bytes()}, true, nil},
+		{"public object, OCTET STRING value", CKK_GOSTR3410_512, false, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: gostkey.MarshalPublicKeyValue(pub), CKA_GOSTR3411_PARAMS: gostDigestParams(gost3410.TC26512B)}, true, nil},
+		{"public object without value", CKK_GOSTR3410_512, false, map[uint][]byte{CKA_GOSTR3410_PARAMS: params}, false, nil},
+		{"public value sensitive", CKK_GOSTR3410_512, false, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: nil}, false, nil},
+		// A private key's CKA_VALUE is its scalar: never read (the reader fails the test if it is).
+		{"private object", CKK_GOSTR3410_512, true, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: priv.Bytes()}, false, nil},
+		{"no params", CKK_GOSTR3410_512, false, map[uint][]byte{ck.CKA_VALUE: pub.Bytes()}, false, errMissingAttr},
+		{"256 key type, 512 params", CKK_GOSTR3410, false, map[uint][]byte{CKA_GOSTR3410_PARAMS: params, ck.CKA_VALUE: pub.Bytes()}, false, ErrUnsupportedKey},
+		{"GOST R 34.10-2001", CKK_GOSTR3410, true, map[uint][]byte{CKA_GOSTR3410_PARAMS: oidDER(gost3410.CryptoProA.OID), CKA_GOSTR3411_PARAMS: oidDER(gostkey.OIDGOST341194)}, false, ErrUnsupportedKey},
+		{"unknown key type", 0x12345, false, nil, false, ErrUnsupportedKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := publicFromAttributes(tc.keyType, attrs(tc.attrs))
+			get := attrs(tc.attrs)
+			if tc.private {
+				get = func(typ uint) ([]byte, error) {
+					if typ == ck.CKA_VALUE {
+						t.Fatal("CKA_VALUE of a private key read")
+					}
+					return attrs(tc.attrs)(typ)
+				}
+			}
+			got, err := publicFromAttributes(tc.keyType, tc.private, get)
 			switch {
 			case tc.want:
 				if err != nil || !equalKeys(got, pub) {

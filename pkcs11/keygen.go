@@ -132,10 +132,10 @@ func (t *Token) GenerateKey(ctx context.Context, opts KeyOptions) (*Key, error) 
 		if err != nil {
 			return err
 		}
-		if pubObj, err = readKey(c, s, hPub); err != nil {
+		if pubObj, err = readKey(c, s, hPub, ck.CKO_PUBLIC_KEY); err != nil {
 			return err
 		}
-		privObj, err = readKey(c, s, hPriv)
+		privObj, err = readKey(c, s, hPriv, ck.CKO_PRIVATE_KEY)
 		return err
 	})
 	if err != nil {

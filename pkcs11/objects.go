@@ -105,10 +105,12 @@ func isFatal(err error) bool {
 	return mayMeanRemoval(err) || errors.Is(err, ErrClosed)
 }
 
-// publicFromAttributes builds the public key a key object carries. Private
-// keys usually carry only part of it (the RSA modulus and exponent, EC or
-// GOST parameters): pub is nil then, with no error.
-func publicFromAttributes(keyType uint, get attrReader) (crypto.PublicKey, error) {
+// publicFromAttributes builds the public key a key object carries. Of
+// private keys only RSA ones carry it (modulus and exponent); for EC and
+// GOST private keys pub is nil with no error, and their CKA_VALUE, the
+// secret scalar, is never read. A GOST R 34.10-2001 key (CKA_GOSTR3411_PARAMS
+// naming GOST R 34.11-94) is refused whatever its class.
+func publicFromAttributes(keyType uint, private bool, get attrReader) (crypto.PublicKey, error) {
 	switch keyType {
 	case ck.CKK_RSA:
 		n, err := get.optional(ck.CKA_MODULUS)
@@ -121,6 +123,9 @@ func publicFromAttributes(keyType uint, get attrReader) (crypto.PublicKey, error
 		}
 		return rsaPublicKey(n, e)
 	case ck.CKK_EC:
+		if private {
+			return nil, nil // CKA_EC_POINT belongs to the public key object
+		}
 		params, err := get.required(ck.CKA_EC_PARAMS, "CKA_EC_PARAMS")
 		if err != nil {
 			return nil, err
@@ -141,6 +146,9 @@ func publicFromAttributes(keyType uint, get attrReader) (crypto.PublicKey, error
 		}
 		if isGOST2001(digestParams) {
 			return nil, fmt.Errorf("%w: GOST R 34.10-2001 key (withdrawn in 2019)", ErrUnsupportedKey)
+		}
+		if private {
+			return nil, nil // the public point is on the public key object
 		}
 		params, err := get.required(CKA_GOSTR3410_PARAMS, "CKA_GOSTR3410_PARAMS")
 		if err != nil {
@@ -240,8 +248,8 @@ func equalKeys(a, b crypto.PublicKey) bool {
 	return ok && x.Equal(b)
 }
 
-// readKey reads a key object.
-func readKey(c cryptoki, s, h uint) (keyObject, error) {
+// readKey reads a key object of class CKO_PRIVATE_KEY or CKO_PUBLIC_KEY.
+func readKey(c cryptoki, s, h, class uint) (keyObject, error) {
 	get := attrReader(func(typ uint) ([]byte, error) { return c.GetAttributeValue(s, h, typ) })
 	k := keyObject{handle: h}
 	var err error
@@ -265,7 +273,7 @@ func readKey(c cryptoki, s, h uint) (keyObject, error) {
 		return k, err
 	}
 	k.alwaysAuth = len(aa) == 1 && aa[0] != 0
-	k.pub, k.err = publicFromAttributes(k.keyType, get)
+	k.pub, k.err = publicFromAttributes(k.keyType, class == ck.CKO_PRIVATE_KEY, get)
 	if isFatal(k.err) {
 		return k, k.err
 	}
@@ -312,7 +320,7 @@ func (t *Token) objects(ctx context.Context) (privs, pubs []keyObject, certObjs 
 				return err
 			}
 			for _, h := range hs {
-				k, err := readKey(c, s, h)
+				k, err := readKey(c, s, h, class)
 				if err != nil {
 					return err
 				}
