@@ -61,7 +61,12 @@
 //     library share it (reference-counted), and the last Close calls
 //     C_Finalize. Other code in the process that uses the same library
 //     directly shares its login state, and a C_Finalize there ends every
-//     session here.
+//     session here. p11-kit-proxy is such code: it loads the modules
+//     registered with p11-kit into the process, so do not open a module both
+//     directly and through the proxy.
+//   - A key marked CKA_ALWAYS_AUTHENTICATE asks UI.RequestPIN before every
+//     signature (PINRequest.Key names it); keep that prompt distinct from the
+//     token login.
 //   - Calls on one token are serialised; a C call under way cannot be
 //     cancelled, so contexts bound the waiting around it, not the call. A
 //     removed token makes every later call on its Token fail with
