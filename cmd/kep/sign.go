@@ -12,40 +12,35 @@ import (
 )
 
 func newSignCmd() *cobra.Command {
-	var keyFile, certFile, out, digest, cosign string
+	var src signerSource
+	var out, digest, cosign string
 	var chain []string
 	var attached, pemOut, noAttrs bool
 	cmd := &cobra.Command{
-		Use:   "sign --key KEY.pem --cert CERT.pem [--chain F]... [--attached] [--pem] [-o OUT] FILE",
+		Use:   "sign (--key KEY.pem --cert CERT.pem | --module M [--token LABEL] --cert ID|THUMBPRINT) [--chain F]... [--attached] [--pem] [-o OUT] FILE",
 		Short: "Sign a file: CMS/CAdES-BES with GOST, RSA or ECDSA",
 		Long: `Sign FILE with a private key and its certificate (OpenSSL formats: PKCS#8 keys as
-openssl genpkey writes them, PEM or DER certificates). The signature is detached by
-default and goes to FILE.sig (DER); --attached embeds the content, --pem writes PEM.
---cosign SIG adds a signer to an existing signature (written back to SIG unless -o).
-The output file is replaced atomically: a failed run never leaves a partial file.`,
+openssl genpkey writes them, PEM or DER certificates), or with a key on a PKCS#11
+token (--module; --cert is then the hex CKA_ID or the SHA-1 thumbprint CryptoPro
+shows; --token may be left out when one token is present). The token PIN comes
+from --pin-file, KEP_PIN, or a prompt without echo; it is never logged.
+The signature is detached by default and goes to FILE.sig (DER); --attached embeds
+the content, --pem writes PEM. --cosign SIG adds a signer to an existing signature
+(written back to SIG unless -o). The output file is replaced atomically: a failed
+run never leaves a partial file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := args[0]
-			if keyFile == "" || certFile == "" {
-				return usageErr("--key and --cert are required")
-			}
-			keyPEM, err := os.ReadFile(keyFile)
+			signer, cert, withCert, release, err := src.open(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
-				return usageErr("%v", err)
+				return err
 			}
-			signer, err := certs.ParsePrivateKey(keyPEM)
-			if err != nil {
-				return usageErr("%s: %v", keyFile, err)
-			}
-			certList, err := readCertFiles([]string{certFile})
-			if err != nil {
-				return usageErr("%v", err)
-			}
+			defer release()
 			extra, err := readCertFiles(chain)
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			opts := sign.Options{Attached: attached, Chain: append(certList[1:], extra...), NoSignedAttributes: noAttrs}
+			opts := sign.Options{Attached: attached, Chain: append(withCert, extra...), NoSignedAttributes: noAttrs}
 			if digest != "" {
 				if opts.Digest, err = certs.DigestByName(digest); err != nil {
 					return usageErr("%v", err)
@@ -62,7 +57,7 @@ The output file is replaced atomically: a failed run never leaves a partial file
 				if err != nil {
 					return usageErr("%v", err)
 				}
-				der, err = sign.Cosign(cmd.Context(), pemOrDER(existing), in, signer, certList[0], opts)
+				der, err = sign.Cosign(cmd.Context(), pemOrDER(existing), in, signer, cert, opts)
 				if err != nil {
 					return &exitError{code: exitFail, err: err}
 				}
@@ -70,7 +65,7 @@ The output file is replaced atomically: a failed run never leaves a partial file
 					out = cosign
 				}
 			} else {
-				der, err = sign.Sign(cmd.Context(), in, signer, certList[0], opts)
+				der, err = sign.Sign(cmd.Context(), in, signer, cert, opts)
 				if err != nil {
 					return &exitError{code: exitFail, err: err}
 				}
@@ -93,8 +88,11 @@ The output file is replaced atomically: a failed run never leaves a partial file
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keyFile, "key", "", "private key file (PKCS#8 PEM or DER, as openssl genpkey writes)")
-	f.StringVar(&certFile, "cert", "", "signer's certificate (PEM or DER; further certificates in it are included)")
+	f.StringVar(&src.keyFile, "key", "", "private key file (PKCS#8 PEM or DER, as openssl genpkey writes)")
+	f.StringVar(&src.cert, "cert", "", "signer's certificate file (with --key), or its CKA_ID or thumbprint (with --module)")
+	f.StringVar(&src.module, "module", "", "PKCS#11 library of the token (see kep tokens)")
+	f.StringVar(&src.token, "token", "", "token label (may be left out when one token is present)")
+	f.StringVar(&src.pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	f.StringArrayVar(&chain, "chain", nil, "further certificates to include (repeatable)")
 	f.BoolVar(&attached, "attached", false, "embed the content in the signature")
 	f.BoolVar(&pemOut, "pem", false, "write PEM instead of DER")
