@@ -234,5 +234,9 @@ func checkHostname(h string) error {
 	if strings.HasSuffix(h, ".") {
 		return errors.New("trailing dot in the host name")
 	}
+	labels := strings.Split(h, ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return errors.New("numeric top-level label: not a host name, and not an IPv4 address in dotted-quad form")
+	}
 	return nil
 }

@@ -25,7 +25,7 @@ func TestNormalizeOrigin(t *testing.T) {
 	for _, bad := range []string{"", "null", "http://portal.example.ru", "ftp://x.ru", "https://", "https://a.ru/path",
 		"https://a.ru?q", "https://a.ru#f", "https://u:p@a.ru", "https://a.ru:0", "https://a.ru:65536", "https://a.ru:",
 		"https://почта.рф", "https://a..ru", "https://-a.ru", "http://127.0.0.2", "http://localhost.evil.ru", "portal.example.ru",
-		"https://a.ru:08443", "https://a.ru."} {
+		"https://a.ru:08443", "https://a.ru.", "https://127.1", "http://2130706433"} {
 		if got, err := NormalizeOrigin(bad); err == nil {
 			t.Errorf("%q accepted as %q", bad, got)
 		}

@@ -71,7 +71,7 @@ func (m *MemoryStore) Put(ctx context.Context, nonce, origin string, expires tim
 		m.live, m.taken = map[string]memEntry{}, map[string]time.Time{}
 	}
 	now := nowFunc(m.Now)()
-	if now.Sub(m.lastSweep) > time.Minute || len(m.live) > 1<<16 {
+	if now.Sub(m.lastSweep) > time.Minute {
 		m.sweep(now)
 	}
 	if _, ok := m.live[nonce]; ok {
