@@ -27,6 +27,8 @@ type Curve struct {
 
 	combOnce sync.Once
 	comb     [][combRow]affinePoint // comb[i][d-1] = d·16^i·G, affine
+	gOddOnce sync.Once
+	gOdd     []affinePoint // odd multiples of G for verification
 
 	// ed is set for the curves with a twisted Edwards form, which then
 	// compute in Edwards coordinates (edwards.go).
@@ -114,25 +116,25 @@ func (c *Curve) combinationXModQIs(z1, z2 []byte, pub *PublicKey, rBE []byte) bo
 	tables := pub.tables.Load()
 	if c.ed != nil {
 		var sum, qz, qe edPoint
-		c.edBaseMultVar(&sum, z1)
 		if tables != nil {
+			c.edBaseMultVar(&sum, z1)
 			c.edCombMultVar(&qz, tables.edComb, z2)
+			c.edAdd(&sum, &sum, &qz)
 		} else {
 			c.edSetAffine(&qe, pub.ed)
-			c.edScalarMultVar(&qz, &qe, z2)
+			c.edDoubleMultVar(&sum, z1, &qe, z2)
 		}
-		c.edAdd(&sum, &sum, &qz)
 		return !c.edIsIdentity(&sum) && c.edXModQIs(&sum, rBE)
 	}
 	var sum, qz, qj jacobian
-	c.baseMultVar(&sum, z1)
 	if tables != nil {
+		c.baseMultVar(&sum, z1)
 		c.combMultVar(&qz, tables.comb, z2)
+		c.add(&sum, &sum, &qz)
 	} else {
 		c.setAffine(&qj, &pub.pt)
-		c.scalarMultVar(&qz, &qj, z2)
+		c.doubleMultVar(&sum, z1, &qj, z2)
 	}
-	c.add(&sum, &sum, &qz)
 	return !c.isInfinity(&sum) && c.xModQIs(&sum, rBE)
 }
 

@@ -23,6 +23,8 @@ type edParams struct {
 
 	combOnce sync.Once
 	comb     [][combRow]edAffine
+	gOddOnce sync.Once
+	gOdd     []edAffine
 }
 
 // edPoint is (X : Y : Z : T) with u = X/Z, v = Y/Z, uv = T/Z.
@@ -97,7 +99,11 @@ func (c *Curve) edIdentity(r *edPoint) {
 }
 
 // edDouble sets r = 2p (dbl-2008-hwcd with a = 1: 4M + 4S).
-func (c *Curve) edDouble(r, p *edPoint) {
+func (c *Curve) edDouble(r, p *edPoint) { c.edDoubleT(r, p, true) }
+
+// edDoubleT is edDouble that leaves T stale when withT is false: a doubling
+// followed by another doubling does not read T, saving one multiplication.
+func (c *Curve) edDoubleT(r, p *edPoint, withT bool) {
 	f := c.fp
 	var a, b, cc, e, g, ff, h fe
 	f.Sqr(&a, &p.x)
@@ -113,7 +119,9 @@ func (c *Curve) edDouble(r, p *edPoint) {
 	f.Sub(&h, &a, &b)
 	f.Mul(&r.x, &e, &ff)
 	f.Mul(&r.y, &g, &h)
-	f.Mul(&r.t, &e, &h)
+	if withT {
+		f.Mul(&r.t, &e, &h)
+	}
 	f.Mul(&r.z, &ff, &g)
 }
 
@@ -284,7 +292,7 @@ func (c *Curve) edScalarMultVar(r, p *edPoint, k []byte) {
 	}
 	var buf [8*64 + 1]int8
 	digits := buf[:8*len(k)+1]
-	wnaf(digits, k)
+	wnaf(digits, k, wnafWidth)
 	var t edPoint
 	c.edIdentity(r)
 	for i := len(digits) - 1; i >= 0; i-- {
@@ -339,4 +347,73 @@ func (c *Curve) edXModQIs(p *edPoint, rBE []byte) bool {
 		}
 	}
 	return false
+}
+
+// edGOddTable returns G, 3G, …, (2^(gWidth-1)−1)·G in prepared affine form.
+func (c *Curve) edGOddTable() []edAffine {
+	ep := c.ed
+	ep.gOddOnce.Do(func() {
+		f := c.fp
+		n := 1 << (gWidth - 2)
+		var g edAffine
+		c.edFromWeierstrass(&g, &c.g)
+		pts := make([]edPoint, n)
+		var g2 edPoint
+		c.edSetAffine(&pts[0], &g)
+		c.edDouble(&g2, &pts[0])
+		for i := 1; i < n; i++ {
+			c.edAdd(&pts[i], &pts[i-1], &g2)
+		}
+		ep.gOdd = make([]edAffine, n)
+		for i := range pts { // once per curve: plain inversions suffice
+			var zinv fe
+			f.Inv(&zinv, &pts[i].z)
+			f.Mul(&ep.gOdd[i].u, &pts[i].x, &zinv)
+			f.Mul(&ep.gOdd[i].v, &pts[i].y, &zinv)
+			c.edPrepare(&ep.gOdd[i])
+		}
+	})
+	return ep.gOdd
+}
+
+// edDoubleMultVar sets r = z1·G + z2·p for public scalars (Strauss–Shamir,
+// as doubleMultVar).
+func (c *Curve) edDoubleMultVar(r *edPoint, z1 []byte, p *edPoint, z2 []byte) {
+	f := c.fp
+	gTbl := c.edGOddTable()
+	var tbl [1 << (wnafWidth - 2)]edPoint
+	var p2 edPoint
+	tbl[0] = *p
+	c.edDouble(&p2, p)
+	for i := 1; i < len(tbl); i++ {
+		c.edAdd(&tbl[i], &tbl[i-1], &p2)
+	}
+	var b1, b2 [8*64 + 1]int8
+	d1, d2 := b1[:8*len(z1)+1], b2[:8*len(z2)+1]
+	wnaf(d1, z1, gWidth)
+	wnaf(d2, z2, wnafWidth)
+	var t edPoint
+	var ta edAffine
+	c.edIdentity(r)
+	for i := len(d1) - 1; i >= 0; i-- {
+		c.edDoubleT(r, r, d1[i] != 0 || d2[i] != 0)
+		switch d := d2[i]; {
+		case d > 0:
+			c.edAdd(r, r, &tbl[d/2])
+		case d < 0:
+			c.edNeg(&t, &tbl[-d/2])
+			c.edAdd(r, r, &t)
+		}
+		switch d := d1[i]; {
+		case d > 0:
+			c.edAddAffine(r, r, &gTbl[d/2])
+		case d < 0:
+			g := &gTbl[-d/2]
+			f.Neg(&ta.u, &g.u)
+			ta.v = g.v
+			f.Sub(&ta.upv, &g.v, &g.u)
+			f.Neg(&ta.duv, &g.duv)
+			c.edAddAffine(r, r, &ta)
+		}
+	}
 }

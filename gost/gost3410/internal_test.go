@@ -257,6 +257,41 @@ func TestScalarMultAgree(t *testing.T) {
 			if a4 != a1 {
 				t.Fatalf("%s: k=%s: mulBaseAffine disagrees with the Weierstrass comb", ps.Name, hex.EncodeToString(k))
 			}
+			// Strauss–Shamir z1·G + z2·(kG) against the separate products.
+			var k2 fe
+			buf2 := make([]byte, n+16)
+			if err := randomScalar(c, &k2, rand.Reader, buf2); err != nil {
+				t.Fatal(err)
+			}
+			z2 := make([]byte, n)
+			c.fq.BytesLE(z2, &k2)
+			var sep, qz, joint jacobian
+			c.baseMultVar(&sep, k)
+			c.scalarMultVar(&qz, &r1, z2)
+			c.add(&sep, &sep, &qz)
+			c.doubleMultVar(&joint, k, &r1, z2)
+			var as, aj affinePoint
+			if !c.isInfinity(&sep) {
+				c.toAffine(&as, &sep)
+				c.toAffine(&aj, &joint)
+				if as != aj {
+					t.Fatalf("%s: Strauss–Shamir disagrees", ps.Name)
+				}
+			}
+			if c.ed != nil {
+				var pe, je edPoint
+				var pa edAffine
+				c.edFromWeierstrass(&pa, &a1)
+				c.edSetAffine(&pe, &pa)
+				c.edDoubleMultVar(&je, k, &pe, z2)
+				var ae affinePoint
+				if !c.isInfinity(&sep) {
+					c.edToWeierstrass(&ae, &je)
+					if ae != as {
+						t.Fatalf("%s: Edwards Strauss–Shamir disagrees", ps.Name)
+					}
+				}
+			}
 			if c.ed != nil {
 				var ge, r4, r5 edPoint
 				var g4 edAffine
@@ -290,13 +325,14 @@ func TestWNAF(t *testing.T) {
 				k[j] = 0xFF
 			}
 		}
+		w := 4 + i%5 // widths 4…8
 		d := make([]int8, 8*len(k)+1)
-		wnaf(d, k)
+		wnaf(d, k, w)
 		sum := new(big.Int)
 		for j := len(d) - 1; j >= 0; j-- {
 			sum.Lsh(sum, 1)
 			sum.Add(sum, big.NewInt(int64(d[j])))
-			if d[j] != 0 && (d[j]%2 == 0 || d[j] > 15 || d[j] < -15) {
+			if lim := 1<<(w-1) - 1; d[j] != 0 && (d[j]%2 == 0 || int(d[j]) > lim || int(d[j]) < -lim) {
 				t.Fatalf("bad digit %d", d[j])
 			}
 		}

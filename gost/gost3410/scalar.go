@@ -98,12 +98,18 @@ func (c *Curve) combMultVar(r *jacobian, table [][combRow]affinePoint, k []byte)
 	*r = acc
 }
 
-const wnafWidth = 5
+// wnafWidth is the NAF width for a variable point (8 odd multiples);
+// gWidth the width for the base point, whose 64 odd multiples are computed
+// once per curve.
+const (
+	wnafWidth = 5
+	gWidth    = 8
+)
 
 // wnaf writes the width-w NAF of the little-endian scalar k into out, which
 // must have 8·len(k)+1 entries; every non-zero digit is odd and below 2^(w-1)
 // in absolute value.
-func wnaf(out []int8, k []byte) {
+func wnaf(out []int8, k []byte, w int) {
 	nbits := 8 * len(k)
 	bit := func(i int) int { return int(k[i>>3]>>(uint(i)&7)) & 1 }
 	bits := func(i, n int) int {
@@ -122,17 +128,75 @@ func wnaf(out []int8, k []byte) {
 			i++
 			continue
 		}
-		now := wnafWidth
+		now := w
 		if now > nbits-i {
 			now = nbits - i
 		}
 		word := bits(i, now) + carry
-		carry = (word >> (wnafWidth - 1)) & 1
-		word -= carry << wnafWidth
+		carry = (word >> (w - 1)) & 1
+		word -= carry << w
 		out[i] = int8(word)
 		i += now
 	}
 	out[nbits] = int8(carry)
+}
+
+// gOddTable returns G, 3G, 5G, …, (2^(gWidth-1)−1)·G in affine form.
+func (c *Curve) gOddTable() []affinePoint {
+	c.gOddOnce.Do(func() {
+		n := 1 << (gWidth - 2)
+		pts := make([]jacobian, n)
+		var g2 jacobian
+		c.setAffine(&pts[0], &c.g)
+		c.double(&g2, &pts[0])
+		for i := 1; i < n; i++ {
+			c.add(&pts[i], &pts[i-1], &g2)
+		}
+		c.gOdd = make([]affinePoint, n)
+		c.toAffineBatch(c.gOdd, pts)
+	})
+	return c.gOdd
+}
+
+// doubleMultVar sets r = z1·G + z2·p for public scalars by Strauss–Shamir:
+// one chain of doublings, with width-8 NAF additions of G's precomputed odd
+// multiples and width-5 NAF additions of p's.
+func (c *Curve) doubleMultVar(r *jacobian, z1 []byte, p *jacobian, z2 []byte) {
+	gTbl := c.gOddTable()
+	var tbl [1 << (wnafWidth - 2)]jacobian
+	var p2 jacobian
+	tbl[0] = *p
+	c.double(&p2, p)
+	for i := 1; i < len(tbl); i++ {
+		c.add(&tbl[i], &tbl[i-1], &p2)
+	}
+	var b1, b2 [8*64 + 1]int8
+	d1, d2 := b1[:8*len(z1)+1], b2[:8*len(z2)+1]
+	wnaf(d1, z1, gWidth)
+	wnaf(d2, z2, wnafWidth)
+	var acc, t jacobian
+	var ta affinePoint
+	for i := len(d1) - 1; i >= 0; i-- {
+		if !c.isInfinity(&acc) {
+			c.double(&acc, &acc)
+		}
+		switch d := d2[i]; {
+		case d > 0:
+			c.add(&acc, &acc, &tbl[d/2])
+		case d < 0:
+			c.neg(&t, &tbl[-d/2])
+			c.add(&acc, &acc, &t)
+		}
+		switch d := d1[i]; {
+		case d > 0:
+			c.addMixedVar(&acc, &acc, &gTbl[d/2])
+		case d < 0:
+			ta.x = gTbl[-d/2].x
+			c.fp.Neg(&ta.y, &gTbl[-d/2].y)
+			c.addMixedVar(&acc, &acc, &ta)
+		}
+	}
+	*r = acc
 }
 
 // scalarMultVar sets r = k·p for a public little-endian scalar k.
@@ -146,7 +210,7 @@ func (c *Curve) scalarMultVar(r, p *jacobian, k []byte) {
 	}
 	var buf [8*64 + 1]int8
 	digits := buf[:8*len(k)+1]
-	wnaf(digits, k)
+	wnaf(digits, k, wnafWidth)
 	var acc, t jacobian
 	for i := len(digits) - 1; i >= 0; i-- {
 		if !c.isInfinity(&acc) {
