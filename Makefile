@@ -13,6 +13,7 @@ all: build
 build:
 	mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/kep ./cmd/kep
+	$(GO) build -trimpath -buildmode=c-shared -o $(BIN)/kep-pkcs11.so ./pkcs11/module
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
