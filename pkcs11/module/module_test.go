@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kepkit/kep/gost/gostkey"
 	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/gost/gostkey"
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/pkcs11/soft"
 )
