@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509/pkix"
 	"errors"
 	"os"
 	"testing"
 
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/pkcs11"
 	"github.com/kepkit/kep/pkcs11/soft"
@@ -117,10 +121,34 @@ func TestKepPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
+	if err := st.Login([]byte(testPIN)); err != nil {
+		t.Fatal(err)
+	}
 	objs, err := st.Objects()
-	st.Close()
 	if err != nil || len(objs) != 3 {
 		t.Fatalf("soft objects after GenerateKey: %d %v", len(objs), err)
+	}
+
+	// RSA and ECDSA keys made by the soft token sign through CKM_RSA_PKCS and
+	// CKM_ECDSA; the package verifies every signature before returning it.
+	for _, kt := range []pkcs11.KeyType{pkcs11.KeyRSA, pkcs11.KeyECDSA} {
+		obj, err := st.GenerateKey(pkcs11.KeyOptions{Type: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := tok.FindKey(ctx, obj.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := sha256.Sum256(content)
+		sig, err := key.Sign(nil, d[:], crypto.SHA256)
+		if err != nil {
+			t.Fatalf("%T: %v", obj.Public, err)
+		}
+		if err := certs.VerifyDigest(obj.Public, sigAlg(t, obj.Public), certs.DefaultDigestFor(obj.Public), d[:], sig); err != nil {
+			t.Fatalf("%T: %v", obj.Public, err)
+		}
 	}
 
 	// The token goes away mid-session: typed errors, no panic.
@@ -137,4 +165,13 @@ func TestKepPackage(t *testing.T) {
 	if toks, err := m.Tokens(ctx); err != nil || len(toks) != 0 {
 		t.Fatalf("Tokens after removal: %v %v", toks, err)
 	}
+}
+
+func sigAlg(t *testing.T, pub crypto.PublicKey) pkix.AlgorithmIdentifier {
+	t.Helper()
+	a, err := certs.SignatureAlgorithmFor(pub, certs.DefaultDigestFor(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -152,6 +152,9 @@ func marshalKey(signer crypto.Signer) (spki, pkcs8 []byte, err error) {
 			pkcs8, err = gostkey.MarshalPKCS8PrivateKey(k)
 		}
 	case *rsa.PrivateKey, *ecdsa.PrivateKey:
+		if k, ok := k.(*ecdsa.PrivateKey); ok && k.Curve != elliptic.P256() && k.Curve != elliptic.P384() && k.Curve != elliptic.P521() {
+			return nil, nil, fmt.Errorf("%w: ECDSA on %s", pkcs11.ErrUnsupportedKey, k.Curve.Params().Name)
+		}
 		if spki, err = x509.MarshalPKIXPublicKey(signer.Public()); err == nil {
 			pkcs8, err = x509.MarshalPKCS8PrivateKey(k)
 		}
@@ -191,7 +194,7 @@ func (t *Token) ImportKey(signer crypto.Signer, label string, chain ...*certs.Ce
 // GenerateKey makes a key pair on the token (it needs a login):
 // opts.Type pkcs11.KeyGOST (opts.ParamSet, gost3410.CryptoProA when nil),
 // pkcs11.KeyRSA (opts.RSABits, 2048 when zero, at least 2048) or
-// pkcs11.KeyECDSA (opts.Curve, P-256 when nil). opts.ID is the CKA_ID (the
+// pkcs11.KeyECDSA (opts.Curve: P-256 when nil, P-384 or P-521). opts.ID is the CKA_ID (the
 // SHA-1 of the public key value when empty; an ID on the token is
 // ErrExists), opts.Label the label (the ID in hex when empty).
 func (t *Token) GenerateKey(opts pkcs11.KeyOptions) (*Object, error) {

@@ -224,6 +224,9 @@ func TestGenerateSign(t *testing.T) {
 	if _, err := tok.GenerateKey(pkcs11.KeyOptions{Type: pkcs11.KeyRSA, RSABits: 1024}); !errors.Is(err, pkcs11.ErrUnsupportedKey) {
 		t.Fatalf("RSA-1024: %v", err)
 	}
+	if _, err := tok.GenerateKey(pkcs11.KeyOptions{Type: pkcs11.KeyECDSA, Curve: elliptic.P224()}); !errors.Is(err, pkcs11.ErrUnsupportedKey) {
+		t.Fatalf("ECDSA P-224: %v", err)
+	}
 
 	tok2, err := Open(dir)
 	if err != nil {
