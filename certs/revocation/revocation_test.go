@@ -63,8 +63,8 @@ func (r *responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // crlServer serves CRLs by path with an ETag and answers conditional GETs.
 type crlServer struct {
-	mu          sync.Mutex
-	crls        map[string][]byte
+	mu           sync.Mutex
+	crls         map[string][]byte
 	full, not304 int
 }
 
