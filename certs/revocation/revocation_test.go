@@ -1,6 +1,7 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -265,6 +266,23 @@ func TestChecker(t *testing.T) {
 		expect(t, st, err, Unknown, SourceOCSP, SubRevokedNoPOE)
 		if !strings.Contains(st.Detail, "streebog256") {
 			t.Errorf("the Streebog-256 CertID was not tried: %s", st.Detail)
+		}
+	})
+	t.Run("request as openssl ocsp makes it", func(t *testing.T) {
+		for _, c := range []struct {
+			d    *certs.Digest
+			args []string
+		}{{certs.SHA1, nil}, {certs.Streebog256, []string{"-md_gost12_256"}}} {
+			out := f.o.Path("openssl-" + c.d.Name + ".req")
+			args := append(append([]string{"ocsp", "-no_nonce", "-issuer", f.p.Root.CertFile}, c.args...), "-cert", f.o.Path("good.pem"), "-reqout", out)
+			f.o.MustRun(t, nil, args...)
+			id, err := newCertID(c.d, f.good, root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := buildOCSPRequest(id.marshal(), nil), readFile(t, out); !bytes.Equal(got, want) {
+				t.Errorf("%s: request\n%x\nopenssl ocsp\n%x", c.d.Name, got, want)
+			}
 		}
 	})
 	t.Run("ocsp streebog certID", func(t *testing.T) {
