@@ -355,6 +355,18 @@ func TestChecker(t *testing.T) {
 		st, err = (&Checker{Policy: Policy{RequireNonce: true}}).Check(ctx, f.staticLeaf, root)
 		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
 	})
+	t.Run("ocsp responder byKey", func(t *testing.T) {
+		id, err := newCertID(certs.SHA1, f.staticLeaf, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := f.o.WriteFile(t, "bykey.req", buildOCSPRequest(id.marshal(), nil))
+		f.o.MustRun(t, nil, append([]string{"ocsp", "-reqin", in, "-respout", in + ".resp", "-resp_key_id"}, f.ocsp.args...)...)
+		b := readFile(t, in+".resp")
+		f.static.Store(&b)
+		st, err := (&Checker{}).Check(ctx, f.staticLeaf, root)
+		expect(t, st, err, Good, SourceOCSP, "")
+	})
 	t.Run("unreachable responder", func(t *testing.T) {
 		st, err := (&Checker{Policy: Policy{Timeout: 5 * time.Second}}).Check(ctx, f.down, root)
 		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)

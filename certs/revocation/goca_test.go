@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,23 +10,34 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/kepkit/kep/certs"
 )
 
-// TestDeltaCRL checks a complete CRL together with the delta CRL its
-// freshestCRL extension names (an ECDSA CA made with crypto/x509, which
-// writes delta CRLs where `openssl ca` cannot).
-func TestDeltaCRL(t *testing.T) {
+// goCA is an ECDSA CA made with crypto/x509, which writes delta CRLs where
+// `openssl ca` cannot, and a leaf whose CRL and OCSP URLs point at srv.
+type goCA struct {
+	key        *ecdsa.PrivateKey
+	rootX      *x509.Certificate
+	root, leaf *certs.Certificate
+	srv        *crlServer
+	url        string
+}
+
+func newGoCA(t *testing.T, ocspURL string) *goCA {
+	t.Helper()
 	srv := &crlServer{crls: map[string][]byte{}}
 	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	t.Cleanup(hs.Close)
 	now := time.Now()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -40,7 +52,7 @@ func TestDeltaCRL(t *testing.T) {
 	}
 	rootX, _ := x509.ParseCertificate(rootDER)
 	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "delta leaf"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), CRLDistributionPoints: []string{hs.URL + "/base.crl"}}
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), CRLDistributionPoints: []string{hs.URL + "/base.crl"}, OCSPServer: []string{ocspURL}}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, rootX, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -53,13 +65,21 @@ func TestDeltaCRL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &goCA{key: key, rootX: rootX, root: root, leaf: leaf, srv: srv, url: hs.URL}
+}
+
+// TestDeltaCRL checks a complete CRL together with the delta CRL its
+// freshestCRL extension names.
+func TestDeltaCRL(t *testing.T) {
+	ca := newGoCA(t, "")
+	srv, rootX, key, root, leaf, now := ca.srv, ca.rootX, ca.key, ca.root, ca.leaf, time.Now()
 
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(hs.URL + "/delta.crl")) })
+					b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(ca.url + "/delta.crl")) })
 				})
 			})
 		})
@@ -102,4 +122,37 @@ func TestDeltaCRL(t *testing.T) {
 	srv.crls["/base.crl"] = crl(9, 7) // a delta where the complete CRL belongs
 	st, err = (&Checker{}).Check(ctx, leaf, root)
 	expect(t, st, err, Indeterminate, SourceCRL, SubTryLater)
+}
+
+// TestOCSPReference checks responses made by golang.org/x/crypto/ocsp (ECDSA,
+// signed by the CA itself, responder byName).
+func TestOCSPReference(t *testing.T) {
+	var body atomic.Pointer[[]byte]
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(*body.Load()) }))
+	defer hs.Close()
+	ca := newGoCA(t, hs.URL)
+	now := time.Now()
+	for _, c := range []struct {
+		tmpl  ocsp.Response
+		state string
+	}{
+		{ocsp.Response{Status: ocsp.Good}, Good},
+		{ocsp.Response{Status: ocsp.Revoked, RevokedAt: now.Add(-time.Hour), RevocationReason: ocsp.Superseded}, Revoked},
+		{ocsp.Response{Status: ocsp.Unknown}, Unknown},
+		{ocsp.Response{Status: ocsp.Good, IssuerHash: crypto.SHA256}, Indeterminate}, // another CertID
+	} {
+		c.tmpl.SerialNumber, c.tmpl.ThisUpdate, c.tmpl.NextUpdate = ca.leaf.SerialNumber, now.Add(-time.Minute), now.Add(time.Hour)
+		der, err := ocsp.CreateResponse(ca.rootX, ca.rootX, c.tmpl, ca.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body.Store(&der)
+		st, err := (&Checker{Policy: Policy{Mode: ModeOCSP}}).Check(context.Background(), ca.leaf, ca.root)
+		if err != nil || st.State != c.state {
+			t.Fatalf("%+v: %v", st, err)
+		}
+		if c.state == Revoked && st.Reason != "superseded" {
+			t.Errorf("reason %q", st.Reason)
+		}
+	}
 }
