@@ -13,26 +13,33 @@ import (
 	"github.com/kepkit/kep/pkcs11"
 )
 
-// pinUI returns the PIN source for token logins: --pin-file, then KEP_PIN,
-// then a prompt without echo when standard input is a terminal. The PIN is
-// never printed or logged.
+// readPIN returns a PIN from --pin-file, then KEP_PIN, then a prompt without
+// echo when standard input is a terminal. The PIN is never printed or logged.
+func readPIN(pinFile string, stderr io.Writer, prompt string) ([]byte, error) {
+	if pinFile != "" {
+		b, err := os.ReadFile(pinFile)
+		if err != nil {
+			return nil, err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		return []byte(strings.TrimRight(line, "\r")), nil
+	}
+	if p, ok := os.LookupEnv("KEP_PIN"); ok {
+		return []byte(p), nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("a PIN is needed: give --pin-file or set KEP_PIN (standard input is not a terminal)")
+	}
+	fmt.Fprint(stderr, prompt)
+	pin, err := term.ReadPassword(fd)
+	fmt.Fprintln(stderr)
+	return pin, err
+}
+
+// pinUI asks readPIN for token logins, warning before the last tries.
 func pinUI(pinFile string, stderr io.Writer) pkcs11.UI {
 	return pkcs11.UI{RequestPIN: func(_ context.Context, req pkcs11.PINRequest) ([]byte, error) {
-		if pinFile != "" {
-			b, err := os.ReadFile(pinFile)
-			if err != nil {
-				return nil, err
-			}
-			line, _, _ := strings.Cut(string(b), "\n")
-			return []byte(strings.TrimRight(line, "\r")), nil
-		}
-		if p, ok := os.LookupEnv("KEP_PIN"); ok {
-			return []byte(p), nil
-		}
-		fd := int(os.Stdin.Fd())
-		if !term.IsTerminal(fd) {
-			return nil, errors.New("a PIN is needed: give --pin-file or set KEP_PIN (standard input is not a terminal)")
-		}
 		switch {
 		case req.Token.PINFinalTry:
 			fmt.Fprintln(stderr, "WARNING: one more wrong PIN locks the token.")
@@ -43,12 +50,6 @@ func pinUI(pinFile string, stderr io.Writer) pkcs11.UI {
 		if req.Key != "" {
 			what = "key " + req.Key
 		}
-		fmt.Fprintf(stderr, "PIN for %s: ", what)
-		pin, err := term.ReadPassword(fd)
-		fmt.Fprintln(stderr)
-		if err != nil {
-			return nil, err
-		}
-		return pin, nil
+		return readPIN(pinFile, stderr, "PIN for "+what+": ")
 	}}
 }

@@ -17,7 +17,7 @@ func newSignCmd() *cobra.Command {
 	var chain []string
 	var attached, pemOut, noAttrs bool
 	cmd := &cobra.Command{
-		Use:   "sign (--key KEY.pem --cert CERT.pem | --module M [--token LABEL] --cert ID|THUMBPRINT) [--chain F]... [--attached] [--pem] [-o OUT] FILE",
+		Use:   "sign (--key KEY.pem --cert CERT.pem | --module M [--token LABEL] --cert ID|THUMBPRINT | --soft DIR --cert ID|THUMBPRINT) [--chain F]... [--attached] [--pem] [-o OUT] FILE",
 		Short: "Sign a file: CMS/CAdES-BES with GOST, RSA or ECDSA",
 		Long: `Sign FILE with a private key and its certificate (OpenSSL formats: PKCS#8 keys as
 openssl genpkey writes them, PEM or DER certificates), or with a key on a PKCS#11
@@ -92,6 +92,7 @@ run never leaves a partial file.`,
 	f.StringVar(&src.cert, "cert", "", "signer's certificate file (with --key), or its CKA_ID or thumbprint (with --module)")
 	f.StringVar(&src.module, "module", "", "PKCS#11 library of the token (see kep tokens)")
 	f.StringVar(&src.token, "token", "", "token label (may be left out when one token is present)")
+	f.StringVar(&src.softDir, "soft", "", "software token directory (see kep soft)")
 	f.StringVar(&src.pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	f.StringArrayVar(&chain, "chain", nil, "further certificates to include (repeatable)")
 	f.BoolVar(&attached, "attached", false, "embed the content in the signature")

@@ -12,13 +12,15 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11"
+	"github.com/kepkit/kep/pkcs11/soft"
 )
 
-// signerSource says where the signing key is: key and certificate files, or a
-// PKCS#11 token.
+// signerSource says where the signing key is: key and certificate files, a
+// PKCS#11 token, or the software token.
 type signerSource struct {
-	keyFile, cert string // with keyFile: cert is a file; with module: an ID or thumbprint
+	keyFile, cert string // with keyFile: cert is a file; with module or softDir: an ID or thumbprint
 	module, token string
+	softDir       string
 	pinFile       string
 }
 
@@ -26,8 +28,8 @@ type signerSource struct {
 // with it, and a function that releases the token.
 func (s signerSource) open(ctx context.Context, stderr io.Writer) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
 	switch {
-	case s.keyFile != "" && s.module != "":
-		return nil, nil, nil, nil, usageErr("give either --key or --module, not both")
+	case s.keyFile != "" && (s.module != "" || s.softDir != ""), s.module != "" && s.softDir != "":
+		return nil, nil, nil, nil, usageErr("give one of --key, --module or --soft")
 	case s.keyFile != "":
 		if s.cert == "" {
 			return nil, nil, nil, nil, usageErr("--cert is required with --key")
@@ -47,6 +49,8 @@ func (s signerSource) open(ctx context.Context, stderr io.Writer) (crypto.Signer
 		return signer, list[0], list[1:], func() {}, nil
 	case s.module != "":
 		return s.openToken(ctx, stderr)
+	case s.softDir != "":
+		return s.openSoft(stderr)
 	}
 	return nil, nil, nil, nil, usageErr("give --key and --cert, or --module with --cert ID|THUMBPRINT")
 }
@@ -73,10 +77,62 @@ func (s signerSource) openToken(ctx context.Context, stderr io.Writer) (crypto.S
 	return id.Key, id.Certificate, nil, release, nil
 }
 
+func (s signerSource) openSoft(stderr io.Writer) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
+	if s.cert == "" {
+		return nil, nil, nil, nil, usageErr("--cert ID|THUMBPRINT is required with --soft (see kep soft list)")
+	}
+	tok, err := soft.Open(s.softDir)
+	if err != nil {
+		return nil, nil, nil, nil, &exitError{code: exitFail, err: err}
+	}
+	fail := func(err error) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
+		tok.Close()
+		return nil, nil, nil, nil, &exitError{code: exitFail, err: err}
+	}
+	objs, err := tok.Objects()
+	if err != nil {
+		return fail(err)
+	}
+	want := normalizeSelector(s.cert)
+	for _, o := range objs {
+		if o.Certificate == nil || (strings.ToUpper(hex.EncodeToString(o.ID)) != want && o.Certificate.Thumbprint() != want) {
+			continue
+		}
+		info, err := tok.Info()
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case info.PINLocked:
+			return fail(pkcs11.ErrPINLocked)
+		case info.PINFinalTry:
+			fmt.Fprintln(stderr, "WARNING: one more wrong PIN locks the token.")
+		}
+		pin, err := readPIN(s.pinFile, stderr, "PIN for software token "+info.Label+": ")
+		if err != nil {
+			tok.Close()
+			return nil, nil, nil, nil, usageErr("%v", err)
+		}
+		if err := tok.Login(pin); err != nil {
+			return fail(err)
+		}
+		key, err := tok.Signer(o.ID)
+		if err != nil {
+			return fail(err)
+		}
+		return key, o.Certificate, o.Chain, func() { tok.Close() }, nil
+	}
+	return fail(fmt.Errorf("no certificate with id or thumbprint %s in %s (see kep soft list)", s.cert, s.softDir))
+}
+
+func normalizeSelector(sel string) string {
+	return strings.ToUpper(strings.NewReplacer(" ", "", ":", "").Replace(sel))
+}
+
 // findIdentity selects the certificate whose CKA_ID (hex) or SHA-1
 // thumbprint is sel, logging in when the token hides its private keys.
 func findIdentity(ctx context.Context, tok *pkcs11.Token, sel string) (*pkcs11.Identity, error) {
-	want := strings.ToUpper(strings.NewReplacer(" ", "", ":", "").Replace(sel))
+	want := normalizeSelector(sel)
 	id, err := matchIdentity(ctx, tok, want)
 	if err == nil && id.Key == nil && errors.Is(id.Err, pkcs11.ErrNotLoggedIn) {
 		if err := tok.Login(ctx); err != nil {
