@@ -415,11 +415,11 @@ func TestChecker(t *testing.T) {
 			t.Fatalf("%d downloads, want 1", full-full0)
 		}
 		// Fresh in the cache: no request at all.
-		net := &offline{}
-		st, err = (&Checker{CacheDir: dir, HTTP: &http.Client{Transport: net}}).Check(ctx, f.crlRevoked, root)
+		off := &offline{}
+		st, err = (&Checker{CacheDir: dir, HTTP: &http.Client{Transport: off}}).Check(ctx, f.crlRevoked, root)
 		expect(t, st, err, Revoked, SourceCRL, SubRevokedNoPOE)
-		if net.n.Load() != 0 {
-			t.Errorf("%d requests with a fresh cache", net.n.Load())
+		if off.n.Load() != 0 {
+			t.Errorf("%d requests with a fresh cache", off.n.Load())
 		}
 		// Due for revalidation: a conditional GET answered 304.
 		later := func() time.Time { return time.Now().Add(10 * time.Minute) }
@@ -429,10 +429,10 @@ func TestChecker(t *testing.T) {
 			t.Errorf("downloads %d, 304s %d; want 1, 1", full-full0, notModified)
 		}
 		// Revalidation impossible: the cached CRL is still used, with a warning.
-		st, err = (&Checker{CacheDir: dir, HTTP: &http.Client{Transport: net}, Now: later, Policy: Policy{CRLRefresh: time.Nanosecond}}).Check(ctx, f.crlGood, root)
+		st, err = (&Checker{CacheDir: dir, HTTP: &http.Client{Transport: off}, Now: later, Policy: Policy{CRLRefresh: time.Nanosecond}}).Check(ctx, f.crlGood, root)
 		expect(t, st, err, Good, SourceCRL, "")
-		if net.n.Load() != 1 || !strings.Contains(strings.Join(st.Warnings, ";"), "revalidation failed") {
-			t.Errorf("requests %d, warnings %q", net.n.Load(), st.Warnings)
+		if off.n.Load() != 1 || !strings.Contains(strings.Join(st.Warnings, ";"), "revalidation failed") {
+			t.Errorf("requests %d, warnings %q", off.n.Load(), st.Warnings)
 		}
 		// Size limit.
 		st, err = (&Checker{Policy: Policy{MaxCRLSize: 100}}).Check(ctx, f.crlGood, root)
@@ -450,8 +450,8 @@ func TestChecker(t *testing.T) {
 			st, err := (&Checker{Evidence: &Evidence{Dir: dir}, Now: at}).Check(ctx, c.cert, root)
 			expect(t, st, err, c.state, c.source, st.SubIndication)
 		}
-		net := &offline{}
-		replay := &Checker{Evidence: &Evidence{Dir: dir, Replay: true}, HTTP: &http.Client{Transport: net}, Now: at}
+		off := &offline{}
+		replay := &Checker{Evidence: &Evidence{Dir: dir, Replay: true}, HTTP: &http.Client{Transport: off}, Now: at}
 		for _, c := range cases {
 			st, err := replay.Check(ctx, c.cert, root)
 			expect(t, st, err, c.state, c.source, st.SubIndication)
@@ -460,8 +460,8 @@ func TestChecker(t *testing.T) {
 		expect(t, st, err, Good, SourceCRL, "")
 		st, err = replay.Check(ctx, f.unknown, root) // never recorded
 		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
-		if net.n.Load() != 0 {
-			t.Errorf("%d requests in replay mode", net.n.Load())
+		if off.n.Load() != 0 {
+			t.Errorf("%d requests in replay mode", off.n.Load())
 		}
 	})
 	t.Run("mode off and bad calls", func(t *testing.T) {
