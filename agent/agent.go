@@ -1,0 +1,372 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/pkcs11/keystore"
+)
+
+// DefaultPort is where browsers find the agent.
+const DefaultPort = 24321
+
+// ProtocolVersion is the version of the JSON-RPC method set; agent.info
+// reports it.
+const ProtocolVersion = 1
+
+// Config configures an Agent. The zero value of each field is the strict
+// choice: no pre-approved origins, no page PINs, the default limits.
+type Config struct {
+	// Port to listen on (DefaultPort when zero); 0 with EphemeralPort picks a free one.
+	Port          int
+	EphemeralPort bool
+	// Keys are the tokens (required).
+	Keys *keystore.Store
+	// Roots and Intermediates are used by verify and certs.check.
+	Roots, Intermediates []*certs.Certificate
+	// AllowOrigins are approved without asking.
+	AllowOrigins []string
+	// PagePINOrigins may pass the PIN in the request ("pin" param) instead
+	// of the agent's window: for kiosks and automated clients. They are
+	// approved without asking.
+	PagePINOrigins []string
+	// Sites keeps the origins the user approved (in memory when nil).
+	Sites *Sites
+	// UI asks the user (required).
+	UI UI
+	// Audit logs every operation (none when nil).
+	Audit *AuditLog
+	// Limits bound what clients may do.
+	Limits Limits
+	// Version is reported by agent.info.
+	Version string
+	Logger  *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Diagnose, when set, answers agent.diagnose.
+	Diagnose func(ctx context.Context, origin string) (any, error)
+}
+
+// Limits bound the load a client can put on the agent. Zero fields take the
+// defaults given.
+type Limits struct {
+	MaxMessage     int64         // bytes of one WebSocket message (8 MiB)
+	MaxConnections int           // at once (16)
+	MaxInFlight    int           // requests under way per connection (4)
+	MaxRequests    int           // per connection, then it is closed (100000)
+	MaxUploads     int           // open uploads per connection (4)
+	WriteTimeout   time.Duration // for a slow reader (10s)
+	IdleTimeout    time.Duration // without any message or pong (2 minutes)
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxConnections, 16)
+	def(&l.MaxInFlight, 4)
+	def(&l.MaxRequests, 100000)
+	def(&l.MaxUploads, 4)
+	if l.MaxMessage <= 0 {
+		l.MaxMessage = 8 << 20
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 2 * time.Minute
+	}
+	return l
+}
+
+// Agent serves browsers on the loopback interface.
+type Agent struct {
+	cfg     Config
+	limits  Limits
+	log     *slog.Logger
+	sites   *Sites
+	allowed map[string]bool
+	pagePIN map[string]bool
+
+	port      int
+	hosts     map[string]bool // Host headers accepted
+	ownOrigin []string        // the agent's own page origins
+	servers   []*http.Server
+	upgrader  websocket.Upgrader
+	connSem   chan struct{}
+
+	mu      sync.Mutex
+	conns   map[*conn]bool
+	access  map[string]*accessWait // pending consent per origin
+	userOps map[string]chan struct{}
+}
+
+type accessWait struct {
+	done chan struct{}
+	err  error
+}
+
+// New checks cfg and returns an Agent; Listen starts it.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Keys == nil || cfg.UI == nil {
+		return nil, errors.New("agent: Config.Keys and Config.UI are required")
+	}
+	a := &Agent{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, sites: cfg.Sites,
+		allowed: map[string]bool{}, pagePIN: map[string]bool{}, conns: map[*conn]bool{},
+		access: map[string]*accessWait{}, userOps: map[string]chan struct{}{}}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.sites == nil {
+		a.sites = OpenSites("")
+	}
+	for _, list := range []struct {
+		in  []string
+		out map[string]bool
+	}{{cfg.AllowOrigins, a.allowed}, {cfg.PagePINOrigins, a.pagePIN}} {
+		for _, o := range list.in {
+			n, err := CheckOrigin(o)
+			if err != nil {
+				return nil, err
+			}
+			list.out[n] = true
+		}
+	}
+	a.connSem = make(chan struct{}, a.limits.MaxConnections)
+	a.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// The Origin was checked before the upgrade (see serveWS).
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return a, nil
+}
+
+func (a *Agent) now() time.Time {
+	if a.cfg.Now != nil {
+		return a.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Listen binds 127.0.0.1 and [::1] (when the system has IPv6) on the port
+// and serves until ctx ends or Close. It returns once listening.
+func (a *Agent) Listen(ctx context.Context) error {
+	port := a.cfg.Port
+	if port == 0 && !a.cfg.EphemeralPort {
+		port = DefaultPort
+	}
+	l4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("agent: %w (is another kep agent running?)", err)
+	}
+	a.port = l4.Addr().(*net.TCPAddr).Port
+	listeners := []net.Listener{l4}
+	if l6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(a.port))); err == nil {
+		listeners = append(listeners, l6)
+	} else {
+		a.log.Info("not listening on [::1]", "err", err)
+	}
+	p := strconv.Itoa(a.port)
+	a.hosts = map[string]bool{"127.0.0.1:" + p: true, "[::1]:" + p: true, "localhost:" + p: true}
+	a.ownOrigin = []string{"http://127.0.0.1:" + p, "http://[::1]:" + p, "http://localhost:" + p}
+	if pu, ok := a.cfg.UI.(*PageUI); ok {
+		pu.setBase("http://127.0.0.1:"+p, a.ownOrigin)
+	}
+	h := a.Handler()
+	for _, l := range listeners {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
+		a.servers = append(a.servers, srv)
+		go srv.Serve(l)
+	}
+	go a.watchTokens(ctx)
+	go func() {
+		<-ctx.Done()
+		a.Close()
+	}()
+	return nil
+}
+
+// Port is the port the agent listens on.
+func (a *Agent) Port() int { return a.port }
+
+// Close stops the agent and closes every connection.
+func (a *Agent) Close() error {
+	var errs []error
+	for _, s := range a.servers {
+		errs = append(errs, s.Close())
+	}
+	a.mu.Lock()
+	for c := range a.conns {
+		c.ws.Close()
+	}
+	a.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// Handler is the agent's HTTP handler: the discovery endpoint at /, the
+// WebSocket at /ws, the JS client at /kep.js and the agent's own pages at /ui/.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", a.serveWS)
+	mux.HandleFunc("/ui/", a.serveUI)
+	mux.HandleFunc("/kep.js", serveClient)
+	mux.HandleFunc("/kep.d.ts", serveClient)
+	mux.HandleFunc("/", a.serveDiscovery)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// DNS rebinding: a page on evil.example resolved to 127.0.0.1 sends
+		// Host: evil.example.
+		if !a.hosts[r.Host] {
+			http.Error(w, "kep agent: wrong Host", http.StatusMisdirectedRequest)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (a *Agent) serveUI(w http.ResponseWriter, r *http.Request) {
+	pu, ok := a.cfg.UI.(*PageUI)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	pu.serveUI(w, r)
+}
+
+// Discovery is what GET / answers: cheap, for pages checking whether the
+// agent runs (and for Chrome's Local Network Access permission prompt).
+type Discovery struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Protocol int    `json:"protocol"`
+	WS       string `json:"ws"`
+}
+
+func (a *Agent) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	if origin, err := CheckOrigin(r.Header.Get("Origin")); err == nil {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Vary", "Origin")
+		// Chrome's Private/Local Network Access preflight.
+		if r.Header.Get("Access-Control-Request-Private-Network") == "true" || r.Header.Get("Access-Control-Request-Local-Network") == "true" {
+			h.Set("Access-Control-Allow-Private-Network", "true")
+			h.Set("Access-Control-Allow-Local-Network", "true")
+		}
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		h.Set("Access-Control-Allow-Methods", "GET")
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodGet, http.MethodHead:
+		writeJSON(w, http.StatusOK, Discovery{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion,
+			WS: "ws://127.0.0.1:" + strconv.Itoa(a.port) + "/ws"})
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// approved reports whether origin may call more than agent.info.
+func (a *Agent) approved(origin string) bool {
+	return a.allowed[origin] || a.pagePIN[origin] || a.sites.Approved(origin)
+}
+
+// requestAccess asks the user once per origin at a time; concurrent
+// requests of one origin share the answer.
+func (a *Agent) requestAccess(ctx context.Context, origin string) error {
+	if a.approved(origin) {
+		return nil
+	}
+	a.mu.Lock()
+	w, waiting := a.access[origin]
+	if !waiting {
+		w = &accessWait{done: make(chan struct{})}
+		a.access[origin] = w
+	}
+	a.mu.Unlock()
+	if !waiting {
+		go func() {
+			err := a.cfg.UI.Access(context.WithoutCancel(ctx), AccessRequest{Origin: origin})
+			if err == nil {
+				err = a.sites.Approve(origin, a.now())
+			}
+			a.audit(AuditEntry{Origin: origin, Method: "agent.requestAccess", Result: resultOf(err)})
+			a.mu.Lock()
+			w.err = err
+			delete(a.access, origin)
+			a.mu.Unlock()
+			close(w.done)
+		}()
+	}
+	select {
+	case <-w.done:
+		if errors.Is(w.err, ErrDenied) {
+			return rpcError(ReasonConsentDenied, "the user did not allow %s", origin)
+		}
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// userTurn makes operations that need the user take turns per origin, so a
+// page cannot flood the user with windows.
+func (a *Agent) userTurn(ctx context.Context, origin string) (func(), error) {
+	a.mu.Lock()
+	ch, ok := a.userOps[origin]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		a.userOps[origin] = ch
+	}
+	a.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (a *Agent) audit(e AuditEntry) {
+	if e.Time.IsZero() {
+		e.Time = a.now().UTC()
+	}
+	if err := a.cfg.Audit.Log(e); err != nil {
+		a.log.Error("audit log", "err", err)
+	}
+}
+
+func resultOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return toRPCError(err).Data.Reason
+}
+
+// watchTokens sends tokens.changed to approved connections.
+func (a *Agent) watchTokens(ctx context.Context) {
+	for ev := range a.cfg.Keys.Watch(ctx, 2*time.Second) {
+		params := map[string]any{"event": ev.Kind.String(), "token": tokenJSON(keystore.Token{Source: keystore.SourcePKCS11, Info: ev.Token})}
+		a.mu.Lock()
+		for c := range a.conns {
+			if a.approved(c.origin) {
+				go c.notify("tokens.changed", params)
+			}
+		}
+		a.mu.Unlock()
+	}
+}

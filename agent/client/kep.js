@@ -1,0 +1,240 @@
+// kep.js — the browser client of the kep agent (https://github.com/kepkit/kep).
+// A dependency-free ES module: import { connect } from "./kep.js".
+// The agent listens on 127.0.0.1; the page talks JSON-RPC 2.0 over a WebSocket.
+// PINs are entered in the agent's own window, never in the page.
+
+export const DEFAULT_PORT = 24321;
+
+/** An error from the agent or from reaching it; `reason` is a stable code. */
+export class KepError extends Error {
+  constructor(reason, message, data) {
+    super(message || reason);
+    this.name = "KepError";
+    this.reason = reason;
+    this.data = data || {};
+    this.messageRu = (data && data.messageRu) || RU[reason] || "";
+  }
+}
+
+const RU = {
+  AGENT_UNREACHABLE: "Программа kep не запущена на этом компьютере: запустите «kep agent».",
+  AGENT_PORT_BUSY: "Порт kep занят другой программой.",
+  LOCAL_NETWORK_ACCESS_DENIED: "Браузер запретил сайту доступ к программам на этом компьютере: разрешите «доступ к локальной сети» для сайта в настройках браузера.",
+  CONNECTION_CLOSED: "Соединение с kep прервано.",
+};
+
+function b64encode(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** Decodes standard base64 into bytes. */
+export function fromBase64(b64) {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+async function toBytes(data) {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data === "string") return new TextEncoder().encode(data);
+  if (typeof Blob !== "undefined" && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
+  throw new TypeError("data must be a Uint8Array, ArrayBuffer, Blob or string");
+}
+
+async function lnaDenied() {
+  try {
+    for (const name of ["loopback-network", "local-network-access", "local-network"]) {
+      try {
+        const st = await navigator.permissions.query({ name });
+        if (st.state === "denied") return true;
+      } catch (_) { /* unknown permission name in this browser */ }
+    }
+  } catch (_) { /* no Permissions API */ }
+  return false;
+}
+
+/**
+ * Finds the agent: resolves to its discovery document, or rejects with a
+ * KepError whose reason is AGENT_UNREACHABLE, AGENT_PORT_BUSY or
+ * LOCAL_NETWORK_ACCESS_DENIED.
+ */
+export async function discover({ port = DEFAULT_PORT, timeout = 3000 } = {}) {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(), timeout);
+  let r;
+  try {
+    r = await fetch(`http://127.0.0.1:${port}/`, { signal: ctl.signal, cache: "no-store", targetAddressSpace: "loopback" });
+  } catch (e) {
+    if (await lnaDenied()) throw new KepError("LOCAL_NETWORK_ACCESS_DENIED", "local network access denied by the browser");
+    throw new KepError("AGENT_UNREACHABLE", `kep agent is not reachable on port ${port}: ${e}`);
+  } finally {
+    clearTimeout(t);
+  }
+  let doc = null;
+  try { doc = await r.json(); } catch (_) { /* not JSON */ }
+  if (!r.ok || !doc || doc.name !== "kep") throw new KepError("AGENT_PORT_BUSY", `port ${port} answers, but not as kep`);
+  return doc;
+}
+
+/** Connects to the agent. */
+export async function connect({ port = DEFAULT_PORT, timeout = 5000 } = {}) {
+  const doc = await discover({ port, timeout });
+  const url = doc.ws || `ws://127.0.0.1:${port}/ws`;
+  const ws = await new Promise((resolve, reject) => {
+    let sock;
+    try {
+      sock = new WebSocket(url);
+    } catch (e) {
+      reject(new KepError("AGENT_UNREACHABLE", String(e)));
+      return;
+    }
+    const t = setTimeout(() => { sock.close(); reject(new KepError("AGENT_UNREACHABLE", "timeout")); }, timeout);
+    sock.onopen = () => { clearTimeout(t); resolve(sock); };
+    sock.onerror = () => { clearTimeout(t); reject(new KepError("AGENT_UNREACHABLE", "the agent refused the connection (origin not allowed?)")); };
+  });
+  const k = new Kep(ws);
+  k.agent = await k.info();
+  return k;
+}
+
+/** A connection to the agent. */
+export class Kep {
+  constructor(ws) {
+    this.ws = ws;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.listeners = new Map();
+    ws.onmessage = (ev) => this._onMessage(ev.data);
+    ws.onclose = () => {
+      for (const { reject } of this.pending.values()) reject(new KepError("CONNECTION_CLOSED", "connection to kep closed"));
+      this.pending.clear();
+      this._emit("close", {});
+    };
+  }
+
+  _onMessage(text) {
+    let msg;
+    try { msg = JSON.parse(text); } catch (_) { return; }
+    if (msg.id === undefined || msg.id === null) {
+      if (msg.method) this._emit(msg.method, msg.params);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.error) {
+      const d = msg.error.data || {};
+      p.reject(new KepError(d.reason || "INTERNAL_ERROR", msg.error.message, d));
+    } else {
+      p.resolve(msg.result);
+    }
+  }
+
+  _emit(name, params) {
+    for (const fn of this.listeners.get(name) || []) fn(params);
+  }
+
+  /** Subscribes to a notification ("tokens.changed") or "close". */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, []);
+    this.listeners.get(name).push(fn);
+    return () => this.listeners.set(name, this.listeners.get(name).filter((f) => f !== fn));
+  }
+
+  /** Calls a JSON-RPC method. */
+  call(method, params) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.ws.readyState !== WebSocket.OPEN) {
+        reject(new KepError("CONNECTION_CLOSED", "connection to kep closed"));
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params: params || {} }));
+    });
+  }
+
+  info() { return this.call("agent.info"); }
+  /** Asks the user (in the agent's window) to let this site use kep. */
+  requestAccess() { return this.call("agent.requestAccess"); }
+  /** Requests access when the site is not approved yet. */
+  async ensureAccess() {
+    const info = await this.info();
+    if (!info.approved) await this.requestAccess();
+  }
+  diagnose() { return this.call("agent.diagnose"); }
+  async tokens() { return (await this.call("tokens.list")).tokens; }
+  async certificates() { return (await this.call("certs.list")).certificates; }
+  checkCertificate(certId, purpose) { return this.call("certs.check", purpose ? { certId, purpose } : { certId }); }
+
+  /**
+   * Signs a document: CAdES-BES, detached unless detached === false.
+   * Large documents (Blob/File) are sent in chunks; onProgress(sent, total).
+   * Resolves to { cms: Uint8Array, cmsBase64, certId, hashAlg, hash, signingTime }.
+   */
+  async sign({ certId, data, detached = true, description, onProgress, pin }) {
+    const limit = Math.floor(((this.agent && this.agent.maxMessage) || 8 << 20) / 2);
+    const size = typeof Blob !== "undefined" && data instanceof Blob ? data.size : null;
+    let params;
+    if (detached && size !== null && size > limit) {
+      const up = await this.call("upload.begin", { certId, description });
+      const chunk = Math.min(limit, 4 << 20);
+      try {
+        for (let off = 0; off < size; off += chunk) {
+          const part = new Uint8Array(await data.slice(off, off + chunk).arrayBuffer());
+          await this.call("upload.chunk", { uploadId: up.uploadId, data: b64encode(part) });
+          if (onProgress) onProgress(Math.min(off + chunk, size), size);
+        }
+      } catch (e) {
+        this.call("upload.cancel", { uploadId: up.uploadId }).catch(() => {});
+        throw e;
+      }
+      params = { certId, uploadId: up.uploadId };
+    } else {
+      params = { certId, data: b64encode(await toBytes(data)), detached };
+    }
+    if (description) params.description = description;
+    if (pin !== undefined) params.pin = pin;
+    return withBytes(await this.call("sign", params));
+  }
+
+  /** Signs a digest computed elsewhere (detached). hash: bytes or base64. */
+  async signHash({ certId, hash, hashAlg, description, pin }) {
+    const params = { certId, hash: typeof hash === "string" ? hash : b64encode(await toBytes(hash)), hashAlg };
+    if (description) params.description = description;
+    if (pin !== undefined) params.pin = pin;
+    return withBytes(await this.call("sign", params));
+  }
+
+  /** Verifies a CMS signature; data is the detached document. */
+  async verify({ cms, data, purpose }) {
+    const params = { cms: typeof cms === "string" ? cms : b64encode(await toBytes(cms)) };
+    if (data !== undefined) params.data = b64encode(await toBytes(data));
+    if (purpose) params.purpose = purpose;
+    return this.call("verify", params);
+  }
+
+  /**
+   * Signs a relying party's login challenge. format "bound" (default: the
+   * challenge object from the server) or "esia-compatible" (a string).
+   * Resolves to { format, cms } — post it to the server as is.
+   */
+  login({ certId, challenge, format = "bound", pin }) {
+    const params = { certId, challenge, format };
+    if (pin !== undefined) params.pin = pin;
+    return this.call("login.sign", params);
+  }
+
+  close() { this.ws.close(); }
+}
+
+function withBytes(res) {
+  return { ...res, cmsBase64: res.cms, cms: fromBase64(res.cms) };
+}

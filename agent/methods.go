@@ -1,0 +1,544 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/sign"
+	"github.com/kepkit/kep/verify"
+	"github.com/kepkit/kep/verify/login"
+)
+
+// method is a JSON-RPC method of the agent.
+type method struct {
+	// open methods answer origins that were not approved.
+	open bool
+	call func(a *Agent, c *conn, params json.RawMessage) (any, error)
+}
+
+// Methods lists the agent's methods; agent.info reports their names.
+var methods = map[string]method{
+	"agent.info":          {open: true, call: (*Agent).info},
+	"agent.requestAccess": {open: true, call: (*Agent).requestAccessMethod},
+	"agent.diagnose":      {open: true, call: (*Agent).diagnose},
+	"tokens.list":         {call: (*Agent).tokensList},
+	"certs.list":          {call: (*Agent).certsList},
+	"certs.check":         {call: (*Agent).certsCheck},
+	"upload.begin":        {call: (*Agent).uploadBegin},
+	"upload.chunk":        {call: (*Agent).uploadChunk},
+	"upload.cancel":       {call: (*Agent).uploadCancel},
+	"sign":                {call: (*Agent).sign},
+	"verify":              {call: (*Agent).verify},
+	"login.sign":          {call: (*Agent).loginSign},
+}
+
+// methodNames lists the methods, sorted (agent.info cannot read methods
+// itself: it is one of them).
+func methodNames() []string {
+	return append([]string(nil), sortedMethods...)
+}
+
+var sortedMethods []string
+
+func init() {
+	for n := range methods {
+		sortedMethods = append(sortedMethods, n)
+	}
+	sort.Strings(sortedMethods)
+}
+
+func (a *Agent) dispatch(c *conn, req request) (any, error) {
+	m, ok := methods[req.Method]
+	if !ok {
+		return nil, rpcError(ReasonMethodNotFound, "no method %q", req.Method)
+	}
+	if !m.open && !a.approved(c.origin) {
+		return nil, rpcError(ReasonOriginNotApproved, "%s is not approved: call agent.requestAccess first", c.origin)
+	}
+	return m.call(a, c, req.Params)
+}
+
+// decodeParams reads params into v, refusing unknown members.
+func decodeParams(params json.RawMessage, v any) error {
+	if len(params) == 0 || string(params) == "null" {
+		params = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return rpcError(ReasonInvalidParams, "params: %v", err)
+	}
+	return nil
+}
+
+// Info is agent.info's result.
+type Info struct {
+	Name     string   `json:"name"`
+	Version  string   `json:"version"`
+	Protocol int      `json:"protocol"`
+	Origin   string   `json:"origin"`
+	Approved bool     `json:"approved"`
+	PagePIN  bool     `json:"pagePin"`
+	Methods  []string `json:"methods"`
+	// Capabilities: "gost2012-256", "gost2012-512", "rsa", "ecdsa",
+	// "cades-bes", "detached", "attached", "hash", "upload", "login-bound",
+	// "login-esia-compatible".
+	Capabilities []string `json:"capabilities"`
+	MaxMessage   int64    `json:"maxMessage"`
+}
+
+func (a *Agent) info(c *conn, _ json.RawMessage) (any, error) {
+	names := methodNames()
+	return Info{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion, Origin: c.origin,
+		Approved: a.approved(c.origin), PagePIN: a.pagePIN[c.origin], Methods: names,
+		Capabilities: []string{"gost2012-256", "gost2012-512", "rsa", "ecdsa", "cades-bes", "detached", "attached",
+			"hash", "upload", "login-bound", "login-esia-compatible"},
+		MaxMessage: a.limits.MaxMessage}, nil
+}
+
+func (a *Agent) requestAccessMethod(c *conn, _ json.RawMessage) (any, error) {
+	if err := a.requestAccess(c.ctx, c.origin); err != nil {
+		return nil, err
+	}
+	return map[string]bool{"approved": true}, nil
+}
+
+func (a *Agent) diagnose(c *conn, _ json.RawMessage) (any, error) {
+	if a.cfg.Diagnose == nil {
+		return nil, rpcError(ReasonMethodNotFound, "diagnostics are not available in this agent")
+	}
+	return a.cfg.Diagnose(c.ctx, c.origin)
+}
+
+// TokenJSON is a token in tokens.list and tokens.changed.
+type TokenJSON struct {
+	Source       string `json:"source"`
+	Label        string `json:"label"`
+	Serial       string `json:"serial"`
+	Model        string `json:"model"`
+	Manufacturer string `json:"manufacturer"`
+	PINPad       bool   `json:"pinPad"`
+	PINCountLow  bool   `json:"pinCountLow"`
+	PINFinalTry  bool   `json:"pinFinalTry"`
+	PINLocked    bool   `json:"pinLocked"`
+}
+
+func tokenJSON(t keystore.Token) TokenJSON {
+	ti := t.Info
+	return TokenJSON{Source: t.Source, Label: ti.Label, Serial: ti.Serial, Model: ti.Model, Manufacturer: ti.Manufacturer,
+		PINPad: ti.ProtectedAuthPath, PINCountLow: ti.PINCountLow, PINFinalTry: ti.PINFinalTry, PINLocked: ti.PINLocked}
+}
+
+func (a *Agent) tokensList(c *conn, _ json.RawMessage) (any, error) {
+	toks, err := a.cfg.Keys.Tokens(c.ctx)
+	out := []TokenJSON{}
+	for _, t := range toks {
+		out = append(out, tokenJSON(t))
+	}
+	res := map[string]any{"tokens": out}
+	if err != nil {
+		res["errors"] = []string{err.Error()}
+	}
+	return res, nil
+}
+
+// CertJSON is a certificate in certs.list.
+type CertJSON struct {
+	ID           string           `json:"id"` // SHA-1 thumbprint
+	Subject      string           `json:"subject"`
+	Issuer       string           `json:"issuer"`
+	Serial       string           `json:"serial"`
+	NotBefore    time.Time        `json:"notBefore"`
+	NotAfter     time.Time        `json:"notAfter"`
+	KeyAlgorithm string           `json:"keyAlgorithm"`
+	Qualified    *certs.Qualified `json:"qualified"`
+	KeyID        string           `json:"keyId"`
+	Key          string           `json:"key"` // keystore.Key* state
+	CanSign      bool             `json:"canSign"`
+	Token        TokenJSON        `json:"token"`
+	Certificate  string           `json:"certificate"` // base64 DER
+}
+
+func certJSON(e *keystore.Entry) CertJSON {
+	c := e.Certificate
+	return CertJSON{ID: e.ID, Subject: c.SubjectString(), Issuer: c.IssuerString(), Serial: c.SerialHex(),
+		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), KeyAlgorithm: c.KeyAlgorithm, Qualified: &c.Qualified,
+		KeyID: e.HexID(), Key: e.Key, CanSign: e.CanSign(), Token: tokenJSON(e.Token),
+		Certificate: base64.StdEncoding.EncodeToString(c.Raw)}
+}
+
+func (a *Agent) certsList(c *conn, _ json.RawMessage) (any, error) {
+	list, err := a.cfg.Keys.Certificates(c.ctx)
+	out := []CertJSON{}
+	for _, e := range list {
+		out = append(out, certJSON(e))
+	}
+	res := map[string]any{"certificates": out}
+	if err != nil {
+		res["errors"] = []string{err.Error()}
+	}
+	return res, nil
+}
+
+func (a *Agent) certsCheck(c *conn, params json.RawMessage) (any, error) {
+	var p struct {
+		CertID  string `json:"certId"`
+		Purpose string `json:"purpose"`
+	}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	e, err := a.cfg.Keys.Find(c.ctx, p.CertID)
+	if err != nil {
+		return nil, err
+	}
+	purpose := certs.PurposeSigning
+	if p.Purpose != "" {
+		if purpose, err = certs.ParsePurpose(p.Purpose); err != nil {
+			return nil, rpcError(ReasonInvalidParams, "%v", err)
+		}
+	}
+	res := certs.Verify(e.Certificate, certs.VerifyOptions{Roots: a.cfg.Roots,
+		Intermediates: append(append([]*certs.Certificate(nil), a.cfg.Intermediates...), e.Chain...), At: a.now(), Purpose: purpose})
+	return map[string]any{"certId": e.ID, "valid": res.Valid(), "result": res,
+		"summary": map[string]string{"ru": res.Summary("ru"), "en": res.Summary("en")}}, nil
+}
+
+// upload is a document sent in chunks, hashed as it arrives.
+type upload struct {
+	entry  *keystore.Entry
+	digest *certs.Digest
+	h      hash.Hash
+	size   int64
+	desc   string
+	inUse  bool
+}
+
+func (a *Agent) uploadBegin(c *conn, params json.RawMessage) (any, error) {
+	var p struct {
+		CertID      string `json:"certId"`
+		Description string `json:"description"`
+	}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	e, err := a.cfg.Keys.Find(c.ctx, p.CertID)
+	if err != nil {
+		return nil, err
+	}
+	d := certs.DefaultDigestFor(e.Certificate.PublicKey)
+	if d == nil {
+		return nil, rpcError(ReasonUnsupportedKey, "no digest for the key of %s", e.ID)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.uploads) >= a.limits.MaxUploads {
+		return nil, rpcError(ReasonLimit, "more than %d uploads open on this connection", a.limits.MaxUploads)
+	}
+	id := randomHex(12)
+	c.uploads[id] = &upload{entry: e, digest: d, h: d.New(), desc: limitText(p.Description)}
+	return map[string]any{"uploadId": id, "hashAlg": d.Name, "maxChunk": a.limits.MaxMessage * 3 / 4 * 9 / 10}, nil
+}
+
+func (a *Agent) uploadChunk(c *conn, params json.RawMessage) (any, error) {
+	var p struct {
+		UploadID string `json:"uploadId"`
+		Data     []byte `json:"data"`
+	}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.uploads[p.UploadID]
+	if u == nil || u.inUse {
+		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", p.UploadID)
+	}
+	u.h.Write(p.Data)
+	u.size += int64(len(p.Data))
+	return map[string]int64{"received": u.size}, nil
+}
+
+func (a *Agent) uploadCancel(c *conn, params json.RawMessage) (any, error) {
+	var p struct {
+		UploadID string `json:"uploadId"`
+	}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uploads[p.UploadID] == nil {
+		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", p.UploadID)
+	}
+	delete(c.uploads, p.UploadID)
+	return map[string]bool{"cancelled": true}, nil
+}
+
+// takeUpload removes the upload from the connection for signing.
+func (c *conn) takeUpload(id string) (*upload, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.uploads[id]
+	if u == nil || u.inUse {
+		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", id)
+	}
+	delete(c.uploads, id)
+	return u, nil
+}
+
+func limitText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return ' ' // control and bidi characters could disguise what is shown
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
+
+// SignParams are the params of sign.
+type SignParams struct {
+	CertID string `json:"certId"`
+	// One of Data (the document), Hash with HashAlg (its digest), UploadID.
+	Data     []byte `json:"data,omitempty"`
+	Hash     []byte `json:"hash,omitempty"`
+	HashAlg  string `json:"hashAlg,omitempty"`
+	UploadID string `json:"uploadId,omitempty"`
+	// Detached (the default) leaves the document out of the CMS.
+	Detached *bool `json:"detached,omitempty"`
+	// Description names the document in the agent's window.
+	Description string `json:"description,omitempty"`
+	// PIN is accepted only from --page-pin-origin origins.
+	PIN *string `json:"pin,omitempty"`
+}
+
+// SignResult is sign's result.
+type SignResult struct {
+	CMS         []byte    `json:"cms"`
+	CertID      string    `json:"certId"`
+	HashAlg     string    `json:"hashAlg"`
+	Hash        []byte    `json:"hash"`
+	SigningTime time.Time `json:"signingTime"`
+}
+
+func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
+	var p SignParams
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	detached := p.Detached == nil || *p.Detached
+	n := 0
+	for _, set := range []bool{p.Data != nil, p.Hash != nil, p.UploadID != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, rpcError(ReasonInvalidParams, "give exactly one of data, hash (with hashAlg) or uploadId")
+	}
+	if !detached && p.Data == nil {
+		return nil, rpcError(ReasonInvalidParams, "an attached signature needs the document in data")
+	}
+	var (
+		e      *keystore.Entry
+		d      *certs.Digest
+		digest []byte
+		size   int64 = -1
+		desc         = limitText(p.Description)
+		err    error
+	)
+	switch {
+	case p.UploadID != "":
+		u, err := c.takeUpload(p.UploadID)
+		if err != nil {
+			return nil, err
+		}
+		if keystore.NormalizeID(p.CertID) != u.entry.ID {
+			return nil, rpcError(ReasonInvalidParams, "the upload was begun for certificate %s", u.entry.ID)
+		}
+		e, d, digest, size = u.entry, u.digest, u.h.Sum(nil), u.size
+		if desc == "" {
+			desc = u.desc
+		}
+	default:
+		if e, err = a.cfg.Keys.Find(c.ctx, p.CertID); err != nil {
+			return nil, err
+		}
+		d = certs.DefaultDigestFor(e.Certificate.PublicKey)
+		if p.Hash != nil {
+			if d, err = certs.DigestByName(p.HashAlg); err != nil {
+				return nil, rpcError(ReasonInvalidParams, "hashAlg: %v", err)
+			}
+			if len(p.Hash) != d.Size {
+				return nil, rpcError(ReasonInvalidParams, "hash has %d bytes, %s has %d", len(p.Hash), d.Name, d.Size)
+			}
+			digest = p.Hash
+		} else {
+			digest, size = d.Sum(p.Data), int64(len(p.Data))
+		}
+	}
+	if d == nil {
+		return nil, rpcError(ReasonUnsupportedKey, "no digest for the key of %s", e.ID)
+	}
+	opts := sign.Options{Digest: d, Chain: e.Chain, Attached: !detached}
+	var cms []byte
+	err = a.withUser(c, p.PIN, Operation{Kind: OpSign, Origin: c.origin, Entry: e, Description: desc, Size: size,
+		DigestAlg: d.Name, Digest: digest}, func(ctx context.Context, signer crypto.Signer) error {
+		opts.SigningTime = a.now()
+		var err error
+		if detached {
+			cms, err = sign.SignDigest(digest, signer, e.Certificate, opts)
+		} else {
+			cms, err = sign.Sign(ctx, bytes.NewReader(p.Data), signer, e.Certificate, opts)
+		}
+		return err
+	})
+	a.audit(AuditEntry{Origin: c.origin, Method: "sign", CertID: e.ID, Subject: e.Certificate.SubjectString(),
+		DigestAlg: d.Name, Digest: hex.EncodeToString(digest), Description: desc, Result: resultOf(err)})
+	if err != nil {
+		return nil, err
+	}
+	return SignResult{CMS: cms, CertID: e.ID, HashAlg: d.Name, Hash: digest, SigningTime: opts.SigningTime.UTC()}, nil
+}
+
+// withUser asks the user to approve op (with the PIN), then runs fn with
+// the certificate's key.
+func (a *Agent) withUser(c *conn, pagePINParam *string, op Operation, fn func(ctx context.Context, signer crypto.Signer) error) error {
+	if !op.Entry.CanSign() {
+		return rpcError(ReasonKeyUnusable, "certificate %s cannot sign: %v", op.Entry.ID, op.Entry.KeyErr)
+	}
+	if pagePINParam != nil && !a.pagePIN[c.origin] {
+		return rpcError(ReasonPINFromPage, "%s may not pass the PIN: it is entered in the agent's window", c.origin)
+	}
+	ctx := c.ctx
+	var conf Confirmation
+	if pagePINParam != nil {
+		conf = &pagePIN{pin: []byte(*pagePINParam)}
+	} else {
+		release, err := a.userTurn(ctx, c.origin)
+		if err != nil {
+			return err
+		}
+		defer release()
+		op.NeedPIN = !op.Entry.Token.Info.ProtectedAuthPath
+		if conf, err = a.cfg.UI.Confirm(ctx, op); err != nil {
+			return err
+		}
+	}
+	err := a.cfg.Keys.Use(ctx, op.Entry.ID, keystore.UI{RequestPIN: conf.PIN}, func(k keystore.Signer) error {
+		return fn(ctx, k.Signer)
+	})
+	conf.Done(err)
+	return err
+}
+
+func (a *Agent) verify(c *conn, params json.RawMessage) (any, error) {
+	var p struct {
+		CMS     []byte `json:"cms"`
+		Data    []byte `json:"data,omitempty"`
+		Purpose string `json:"purpose,omitempty"`
+	}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	if len(p.CMS) == 0 {
+		return nil, rpcError(ReasonInvalidParams, "cms is required")
+	}
+	opts := verify.Options{Roots: a.cfg.Roots, Intermediates: a.cfg.Intermediates, At: a.now()}
+	if p.Data != nil {
+		opts.Content = bytes.NewReader(p.Data)
+	}
+	if p.Purpose != "" {
+		var err error
+		if opts.Purpose, err = certs.ParsePurpose(p.Purpose); err != nil {
+			return nil, rpcError(ReasonInvalidParams, "%v", err)
+		}
+	}
+	rep, err := verify.Verify(c.ctx, p.CMS, opts)
+	if err != nil {
+		return nil, rpcError(ReasonInvalidParams, "%v", err)
+	}
+	return map[string]any{"report": rep, "summary": map[string]string{"ru": rep.Summary("ru"), "en": rep.Summary("en")}}, nil
+}
+
+// LoginParams are the params of login.sign.
+type LoginParams struct {
+	CertID string `json:"certId"`
+	// Challenge is the relying party's challenge: the JSON object of
+	// verify/login for "bound", a string for "esia-compatible".
+	Challenge json.RawMessage `json:"challenge"`
+	Format    string          `json:"format,omitempty"` // "bound" (default) or "esia-compatible"
+	PIN       *string         `json:"pin,omitempty"`
+}
+
+func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
+	var p LoginParams
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	format := login.FormatBound
+	if p.Format != "" {
+		f, err := login.ParseFormat(p.Format)
+		if err != nil {
+			return nil, rpcError(ReasonInvalidParams, "%v", err)
+		}
+		format = f
+	}
+	e, err := a.cfg.Keys.Find(c.ctx, p.CertID)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		ch  *login.Challenge
+		str string
+	)
+	if format == login.FormatBound {
+		if ch, err = login.ParseChallenge(p.Challenge); err != nil {
+			return nil, rpcError(ReasonInvalidParams, "challenge: %v", err)
+		}
+		// The origin signed is the browser's, never the page's word: a
+		// challenge fetched from another site is refused here.
+		if co, err := login.NormalizeOrigin(ch.Origin); err != nil || co != c.origin {
+			return nil, rpcError(ReasonOriginMismatch, "the challenge is for %q, the page is %s", ch.Origin, c.origin)
+		}
+		ch.Origin = c.origin
+		// Warn before asking for the PIN when the clocks disagree.
+		if skew := a.now().Sub(ch.ServerTime); skew > login.DefaultMaxSkew || skew < -login.DefaultMaxSkew {
+			return nil, &login.SkewError{Skew: skew, MaxSkew: login.DefaultMaxSkew}
+		}
+	} else if err := json.Unmarshal(p.Challenge, &str); err != nil || str == "" {
+		return nil, rpcError(ReasonInvalidParams, "an esia-compatible challenge is a non-empty JSON string")
+	}
+	var cms []byte
+	err = a.withUser(c, p.PIN, Operation{Kind: OpLogin, Origin: c.origin, Entry: e, Size: -1},
+		func(ctx context.Context, signer crypto.Signer) error {
+			client := &login.Client{Now: a.now, Chain: e.Chain}
+			var err error
+			if ch != nil {
+				cms, err = client.Sign(ctx, ch, format, signer, e.Certificate)
+			} else {
+				cms, err = client.SignString(ctx, str, signer, e.Certificate)
+			}
+			return err
+		})
+	a.audit(AuditEntry{Origin: c.origin, Method: "login.sign", CertID: e.ID, Subject: e.Certificate.SubjectString(), Result: resultOf(err)})
+	if err != nil {
+		return nil, err
+	}
+	return login.Response{Format: format, CMS: cms}, nil
+}
+

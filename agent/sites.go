@@ -1,0 +1,190 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kepkit/kep/internal/atomicfile"
+)
+
+// Site is an origin the user allowed to use the agent.
+type Site struct {
+	Origin   string    `json:"origin"`
+	Approved time.Time `json:"approved"`
+}
+
+// Sites is the list of approved origins, kept in a JSON file so that
+// `kep agent sites revoke` in another process takes effect at once: the file
+// is read on every check. The zero path keeps the list in memory only.
+type Sites struct {
+	path string
+	mu   sync.Mutex
+	mem  map[string]Site
+}
+
+// OpenSites uses the file at path (created on the first approval).
+func OpenSites(path string) *Sites { return &Sites{path: path, mem: map[string]Site{}} }
+
+// DefaultSitesFile is kep/agent/sites.json in the user's config directory.
+func DefaultSitesFile() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kep", "agent", "sites.json"), nil
+}
+
+type sitesFile struct {
+	Sites []Site `json:"sites"`
+}
+
+func (s *Sites) load() (map[string]Site, error) {
+	if s.path == "" {
+		out := make(map[string]Site, len(s.mem))
+		for k, v := range s.mem {
+			out[k] = v
+		}
+		return out, nil
+	}
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]Site{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f sitesFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.path, err)
+	}
+	out := map[string]Site{}
+	for _, site := range f.Sites {
+		out[site.Origin] = site
+	}
+	return out, nil
+}
+
+func (s *Sites) store(m map[string]Site) error {
+	if s.path == "" {
+		s.mem = m
+		return nil
+	}
+	f := sitesFile{Sites: []Site{}}
+	for _, site := range m {
+		f.Sites = append(f.Sites, site)
+	}
+	sort.Slice(f.Sites, func(i, j int) bool { return f.Sites[i].Origin < f.Sites[j].Origin })
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(s.path, append(data, '\n'), 0o600)
+}
+
+// Approved reports whether origin is on the list. A list that cannot be
+// read approves nothing.
+func (s *Sites) Approved(origin string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.load()
+	if err != nil {
+		return false
+	}
+	_, ok := m[origin]
+	return ok
+}
+
+// Approve adds origin.
+func (s *Sites) Approve(origin string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.load()
+	if err != nil {
+		return err
+	}
+	m[origin] = Site{Origin: origin, Approved: now.UTC().Truncate(time.Second)}
+	return s.store(m)
+}
+
+// Revoke removes origin; it reports whether it was there.
+func (s *Sites) Revoke(origin string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.load()
+	if err != nil {
+		return false, err
+	}
+	if _, ok := m[origin]; !ok {
+		return false, nil
+	}
+	delete(m, origin)
+	return true, s.store(m)
+}
+
+// List returns the approved sites sorted by origin.
+func (s *Sites) List() ([]Site, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Site, 0, len(m))
+	for _, site := range m {
+		out = append(out, site)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Origin < out[j].Origin })
+	return out, nil
+}
+
+// CheckOrigin validates a browser Origin and returns it normalised
+// (scheme://host[:port], lower case, default port dropped). Allowed: https
+// origins, and http only for loopback pages (localhost, 127.0.0.1, [::1]).
+// Missing and "null" origins (sandboxed frames, file: pages) are refused.
+func CheckOrigin(origin string) (string, error) {
+	if origin == "" || origin == "null" {
+		return "", errors.New("agent: the request has no Origin (or a null one)")
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("agent: malformed Origin %q", origin)
+	}
+	host := u.Hostname()
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(host) {
+			return "", fmt.Errorf("agent: origin %s is not https (only loopback pages may use http)", origin)
+		}
+	default:
+		return "", fmt.Errorf("agent: origin %s: scheme %q not allowed", origin, u.Scheme)
+	}
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	host = strings.ToLower(host)
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	out := u.Scheme + "://" + host
+	if port != "" {
+		out += ":" + port
+	}
+	return out, nil
+}
+
+func isLoopbackHost(h string) bool { return h == "localhost" || h == "127.0.0.1" || h == "::1" }
+

@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kepkit/kep/pkcs11"
+	"github.com/kepkit/kep/pkcs11/keystore"
+)
+
+// UI is how the agent asks its user: a page the agent serves on its own
+// origin (PageUI), a terminal, or a test's own implementation. The requesting
+// page never takes part: it cannot see the PIN or answer for the user.
+type UI interface {
+	// Access asks whether origin may use the agent; nil means yes,
+	// ErrDenied no.
+	Access(ctx context.Context, req AccessRequest) error
+	// Confirm shows op and waits for the user to approve it (with the PIN
+	// when op.NeedPIN). ErrDenied when the user refuses.
+	Confirm(ctx context.Context, op Operation) (Confirmation, error)
+}
+
+// Confirmation is an approved operation under way.
+type Confirmation interface {
+	// PIN answers the token's PIN requests: the PIN given with the approval
+	// first, then, after a wrong PIN (req.Retry), a new one asked for.
+	PIN(ctx context.Context, req keystore.PINRequest) ([]byte, error)
+	// Done tells the user how the operation ended.
+	Done(err error)
+}
+
+// AccessRequest is a site asking to use the agent.
+type AccessRequest struct {
+	Origin string
+}
+
+// Operation kinds.
+const (
+	OpSign  = "sign"
+	OpLogin = "login"
+)
+
+// Operation is what the user is asked to approve.
+type Operation struct {
+	Kind   string // OpSign or OpLogin
+	Origin string // from the browser's Origin header
+	Entry  *keystore.Entry
+	// Description is what the page says the document is; shown as the
+	// site's words, never trusted.
+	Description string
+	Size        int64 // bytes of the document; -1 when only its hash was given
+	DigestAlg   string
+	Digest      []byte
+	// NeedPIN is false for tokens with a PIN pad.
+	NeedPIN bool
+}
+
+// pinWarning says, in Russian, how close the token is to locking its PIN.
+func pinWarning(ti pkcs11.TokenInfo) string {
+	switch {
+	case ti.PINLocked:
+		return "PIN-код заблокирован."
+	case ti.PINFinalTry:
+		return "Осталась последняя попытка: следующий неверный PIN-код заблокирует токен."
+	case ti.PINCountLow:
+		return "Ранее вводился неверный PIN-код: число попыток ограничено."
+	}
+	return ""
+}
+
+// pagePIN is the compatibility mode for origins allowed to pass the PIN
+// themselves (--page-pin-origin): the page's PIN is tried once; a wrong one
+// is reported, never retried.
+type pagePIN struct{ pin []byte }
+
+func (p *pagePIN) PIN(_ context.Context, req keystore.PINRequest) ([]byte, error) {
+	if req.Attempt > 1 || p.pin == nil {
+		if req.Retry != nil {
+			return nil, req.Retry
+		}
+		return nil, fmt.Errorf("%w: the page's PIN was used already", pkcs11.ErrPINIncorrect)
+	}
+	pin := append([]byte(nil), p.pin...)
+	clear(p.pin)
+	p.pin = nil
+	return pin, nil
+}
+
+func (p *pagePIN) Done(error) { clear(p.pin) }
+
+// waitAnswer waits for v on ch, ctx or the timeout.
+func waitAnswer[T any](ctx context.Context, ch <-chan T, timeout time.Duration) (T, error) {
+	var zero T
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case <-t.C:
+		return zero, ErrPromptTimeout
+	}
+}
+
+// userMessage is the Russian text shown for err in the agent's window.
+func userMessage(err error) string {
+	if err == nil {
+		return "Готово."
+	}
+	if errors.Is(err, ErrDenied) {
+		return "Отменено."
+	}
+	e := toRPCError(err)
+	if e.Data != nil && e.Data.MessageRU != "" {
+		return e.Data.MessageRU
+	}
+	return "Ошибка: " + e.Message
+}
