@@ -523,15 +523,15 @@ func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 	} else if err := json.Unmarshal(p.Challenge, &str); err != nil || str == "" {
 		return nil, rpcError(ReasonInvalidParams, "an esia-compatible challenge is a non-empty JSON string")
 	}
-	var cms []byte
+	var resp []byte // the response JSON, {"format","cms"}
 	err = a.withUser(c, p.PIN, Operation{Kind: OpLogin, Origin: c.origin, Entry: e, Size: -1},
 		func(ctx context.Context, signer crypto.Signer) error {
 			client := &login.Client{Now: a.now, Chain: e.Chain}
 			var err error
 			if ch != nil {
-				cms, err = client.Sign(ctx, ch, format, signer, e.Certificate)
+				resp, err = client.Sign(ctx, ch, format, signer, e.Certificate)
 			} else {
-				cms, err = client.SignString(ctx, str, signer, e.Certificate)
+				resp, err = client.SignString(ctx, str, signer, e.Certificate)
 			}
 			return err
 		})
@@ -539,6 +539,6 @@ func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return login.Response{Format: format, CMS: cms}, nil
+	return json.RawMessage(resp), nil
 }
 

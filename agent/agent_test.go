@@ -1,0 +1,438 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/testpki"
+	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/pkcs11/soft"
+	"github.com/kepkit/kep/verify"
+)
+
+const (
+	testPIN    = "1234"
+	siteOrigin = "https://portal.example.ru"
+)
+
+// user plays the person in front of the agent's window: it receives the
+// page's address from PageUI.Open, reads what the page shows through the
+// page's own endpoints and answers as the page's script does.
+type user struct {
+	t       *testing.T
+	mu      sync.Mutex
+	answers []pageAnswer // answered in turn; then the prompt is left alone
+	shown   []promptInfo
+	results []pageOutcome
+	done    chan struct{}
+}
+
+func newUser(t *testing.T, answers ...pageAnswer) *user {
+	return &user{t: t, answers: answers, done: make(chan struct{}, 16)}
+}
+
+func (u *user) open(url string) error {
+	go func() {
+		defer func() { u.done <- struct{}{} }()
+		info, err := httpGetJSON[promptInfo](url + "/info")
+		if err != nil {
+			u.t.Errorf("prompt info: %v", err)
+			return
+		}
+		u.mu.Lock()
+		u.shown = append(u.shown, info)
+		u.mu.Unlock()
+		for {
+			u.mu.Lock()
+			if len(u.answers) == 0 {
+				u.mu.Unlock()
+				return
+			}
+			a := u.answers[0]
+			u.answers = u.answers[1:]
+			u.mu.Unlock()
+			out, err := postAnswer(url, ownOrigin(url), a)
+			if err != nil {
+				u.t.Errorf("answer: %v", err)
+				return
+			}
+			u.mu.Lock()
+			u.results = append(u.results, out)
+			u.mu.Unlock()
+			if out.Status != "retry" {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (u *user) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-u.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the prompt was never shown")
+	}
+}
+
+func ownOrigin(url string) string {
+	i := strings.Index(url[len("http://"):], "/")
+	return url[:len("http://")+i]
+}
+
+func httpGetJSON[T any](url string) (T, error) {
+	var v T
+	r, err := http.Get(url)
+	if err != nil {
+		return v, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("GET %s: %s", url, r.Status)
+	}
+	return v, json.NewDecoder(r.Body).Decode(&v)
+}
+
+func postAnswer(url, origin string, a pageAnswer) (pageOutcome, error) {
+	var out pageOutcome
+	body, _ := json.Marshal(a)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", origin)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(r.Body)
+		return out, fmt.Errorf("POST: %s %s", r.Status, b)
+	}
+	return out, json.NewDecoder(r.Body).Decode(&out)
+}
+
+// fixture is an agent on an ephemeral port with a software token holding
+// a GOST-256 and an RSA identity of a test PKI.
+type fixture struct {
+	agent *Agent
+	pki   *testpki.PKI
+	ids   []*testpki.Identity
+	dir   string
+	ui    *PageUI
+	user  *user
+	sites *Sites
+	audit string
+}
+
+func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	f := &fixture{pki: testpki.New(t)}
+	f.ids = []*testpki.Identity{f.pki.Leaf(t, testpki.TC26256A, "Иванов Иван Иванович"), f.pki.Leaf(t, testpki.RSA2048, "Petrov RSA")}
+	f.dir = t.TempDir()
+	tokDir := filepath.Join(f.dir, "token")
+	if err := soft.Init(tokDir, []byte(testPIN), "agent test"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := soft.Open(tokDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Login([]byte(testPIN)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range f.ids {
+		if _, err := tok.ImportKey(id.Signer, "", id.Cert, f.pki.Root.Cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok.Close()
+	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: tokDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Close() })
+	f.user = newUser(t)
+	f.ui = &PageUI{Open: func(url string) error { return f.user.open(url) }, Timeout: 20 * time.Second}
+	f.sites = OpenSites(filepath.Join(f.dir, "sites.json"))
+	f.audit = filepath.Join(f.dir, "audit.log")
+	audit, err := OpenAuditLog(f.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Keys, cfg.UI, cfg.Sites, cfg.Audit, cfg.EphemeralPort = keys, f.ui, f.sites, audit, true
+	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	cfg.Roots = append(cfg.Roots, f.pki.Root.Cert)
+	if cfg.Version == "" {
+		cfg.Version = "test"
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := a.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.agent = a
+	return f
+}
+
+// expect sets what the simulated user answers next.
+func (f *fixture) expect(answers ...pageAnswer) *user {
+	f.user.mu.Lock()
+	f.user.answers = answers
+	f.user.shown, f.user.results = nil, nil
+	f.user.mu.Unlock()
+	return f.user
+}
+
+func (f *fixture) url(path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", f.agent.Port(), path)
+}
+
+// testLog sends the agent's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// client is a WebSocket JSON-RPC client.
+type client struct {
+	ws     *websocket.Conn
+	mu     sync.Mutex
+	nextID int
+	wait   map[int]chan rpcReply
+	notes  chan notification
+}
+
+type rpcReply struct {
+	Result json.RawMessage `json:"result"`
+	Error  *Error          `json:"error"`
+	ID     *int            `json:"id"`
+	Method string          `json:"method"`
+}
+
+func (f *fixture) dial(t *testing.T, origin string) *client {
+	t.Helper()
+	c, resp, err := f.dialErr(origin, nil)
+	if err != nil {
+		t.Fatalf("dial as %s: %v (%v)", origin, err, resp)
+	}
+	return c
+}
+
+func (f *fixture) dialErr(origin string, header http.Header) (*client, *http.Response, error) {
+	if header == nil {
+		header = http.Header{}
+	}
+	if origin != "" {
+		header.Set("Origin", origin)
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/ws", f.agent.Port()), header)
+	if err != nil {
+		return nil, resp, err
+	}
+	c := &client{ws: ws, wait: map[int]chan rpcReply{}, notes: make(chan notification, 16)}
+	go c.read()
+	return c, resp, nil
+}
+
+func (c *client) read() {
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.mu.Lock()
+			for id, ch := range c.wait {
+				close(ch)
+				delete(c.wait, id)
+			}
+			c.mu.Unlock()
+			return
+		}
+		var r rpcReply
+		if json.Unmarshal(data, &r) != nil {
+			continue
+		}
+		if r.ID == nil {
+			var n notification
+			json.Unmarshal(data, &n)
+			c.notes <- n
+			continue
+		}
+		c.mu.Lock()
+		ch := c.wait[*r.ID]
+		delete(c.wait, *r.ID)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- r
+		}
+	}
+}
+
+// call sends a request and returns the result or the error.
+func (c *client) call(t *testing.T, method string, params any) (json.RawMessage, *Error) {
+	t.Helper()
+	ch := c.send(t, method, params)
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			t.Fatalf("%s: connection closed", method)
+		}
+		return r.Result, r.Error
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s: no reply", method)
+	}
+	return nil, nil
+}
+
+func (c *client) send(t *testing.T, method string, params any) chan rpcReply {
+	t.Helper()
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	ch := make(chan rpcReply, 1)
+	c.wait[id] = ch
+	c.mu.Unlock()
+	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	return ch
+}
+
+func mustCall[T any](t *testing.T, c *client, method string, params any) T {
+	t.Helper()
+	res, e := c.call(t, method, params)
+	if e != nil {
+		t.Fatalf("%s: %v (%+v)", method, e, e.Data)
+	}
+	var v T
+	if err := json.Unmarshal(res, &v); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	return v
+}
+
+func wantReason(t *testing.T, e *Error, reason string) {
+	t.Helper()
+	if e == nil || e.Data == nil || e.Data.Reason != reason {
+		t.Fatalf("error %+v, want reason %s", e, reason)
+	}
+	if e.Code != reasonCodes[reason] {
+		t.Errorf("code %d for %s, want %d", e.Code, reason, reasonCodes[reason])
+	}
+}
+
+// approve runs the consent flow for origin on c.
+func (f *fixture) approve(t *testing.T, c *client) {
+	t.Helper()
+	u := f.expect(pageAnswer{Approve: true})
+	mustCall[map[string]bool](t, c, "agent.requestAccess", nil)
+	u.wait(t)
+}
+
+func TestConsentFlow(t *testing.T) {
+	f := newFixture(t, Config{})
+	c := f.dial(t, siteOrigin)
+
+	info := mustCall[Info](t, c, "agent.info", nil)
+	if info.Approved || info.Origin != siteOrigin || info.Name != "kep" || len(info.Methods) != len(methods) {
+		t.Fatalf("info %+v", info)
+	}
+	for _, m := range []string{"tokens.list", "certs.list", "sign", "login.sign", "verify", "certs.check", "upload.begin"} {
+		_, e := c.call(t, m, map[string]any{})
+		wantReason(t, e, ReasonOriginNotApproved)
+	}
+
+	// Refused: still not approved, and the page says so.
+	u := f.expect(pageAnswer{Approve: false})
+	_, e := c.call(t, "agent.requestAccess", nil)
+	wantReason(t, e, ReasonConsentDenied)
+	u.wait(t)
+	if len(u.shown) != 1 || u.shown[0].Kind != "access" || u.shown[0].Origin != siteOrigin {
+		t.Errorf("shown %+v", u.shown)
+	}
+
+	f.approve(t, c)
+	if !mustCall[Info](t, c, "agent.info", nil).Approved {
+		t.Fatal("not approved after consent")
+	}
+	list := mustCall[map[string][]CertJSON](t, c, "certs.list", nil)["certificates"]
+	if len(list) != 2 {
+		t.Fatalf("%d certificates", len(list))
+	}
+
+	// Kept in the sites file; another connection is approved too; revoking
+	// in the file (as `kep agent sites revoke` does) takes effect at once.
+	if sites, err := OpenSites(filepath.Join(f.dir, "sites.json")).List(); err != nil || len(sites) != 1 || sites[0].Origin != siteOrigin {
+		t.Fatalf("sites file: %+v %v", sites, err)
+	}
+	c2 := f.dial(t, siteOrigin)
+	mustCall[map[string][]TokenJSON](t, c2, "tokens.list", nil)
+	if ok, err := OpenSites(filepath.Join(f.dir, "sites.json")).Revoke(siteOrigin); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	_, e = c2.call(t, "tokens.list", nil)
+	wantReason(t, e, ReasonOriginNotApproved)
+}
+
+func TestSignWithPINInAgentPage(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	c := f.dial(t, siteOrigin)
+	doc := []byte("Договор № 1 от 24.11.2026")
+	o := f.pki.O
+	docFile := o.WriteFile(t, "doc.txt", doc)
+
+	for _, id := range f.ids {
+		u := f.expect(pageAnswer{Approve: true, PIN: testPIN})
+		res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id.Cert.Thumbprint(), "data": doc, "description": "Договор\u202e.exe"})
+		u.wait(t)
+		if len(u.shown) != 1 || u.shown[0].Kind != OpSign || u.shown[0].Origin != siteOrigin || !u.shown[0].NeedPIN ||
+			u.shown[0].Certificate == nil || u.shown[0].Certificate.Thumbprint != id.Cert.Thumbprint() || u.shown[0].Size != int64(len(doc)) {
+			t.Fatalf("%s: page showed %+v", id.Key.Name, u.shown)
+		}
+		if strings.ContainsRune(u.shown[0].Description, '\u202e') {
+			t.Errorf("bidi override reached the page: %q", u.shown[0].Description)
+		}
+		if len(u.results) != 1 || u.results[0].Status != "done" {
+			t.Errorf("page results %+v", u.results)
+		}
+		rep, err := verify.Verify(context.Background(), res.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
+		if err != nil || rep.Indication != verify.TotalPassed {
+			t.Fatalf("%s: verify: %v %+v", id.Key.Name, err, rep)
+		}
+		sigFile := o.WriteFile(t, id.Key.Name+".sig", res.CMS)
+		o.MustRun(t, nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile, "-content", docFile,
+			"-CAfile", f.pki.Root.CertFile, "-purpose", "any", "-out", os.DevNull)
+	}
+
+	// The audit log has both signatures and no PIN.
+	log, err := os.ReadFile(f.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(log, []byte(`"method":"sign"`)); n != 2 {
+		t.Errorf("audit log has %d signatures:\n%s", n, log)
+	}
+	if bytes.Contains(log, []byte(testPIN)) {
+		t.Errorf("the PIN is in the audit log")
+	}
+}
