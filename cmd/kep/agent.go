@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kepkit/kep/agent"
+	"github.com/kepkit/kep/pkcs11/keystore"
+)
+
+func newAgentCmd() *cobra.Command {
+	var (
+		port                    int
+		softDir, configFile     string
+		auditFile               string
+		modules, allow, pagePIN []string
+		trust                   []string
+		noDiscover, noBrowser   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "agent [--port N] [--soft DIR] [--module M]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
+		Short: "Run the local agent browsers use to sign and log in with КЭП",
+		Long: `Run the agent: a WebSocket JSON-RPC server on 127.0.0.1 and [::1] that web pages
+use (through kep.js) to list certificates, sign and log in with keys on PKCS#11
+tokens and the software token. Sites must be approved by the user first (in the
+agent's own window); the PIN is entered in that window, never in the site's page.
+
+The configuration file (default: kep/agent.json in the user's config directory)
+holds the same settings as the flags; flags add to it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			optional := configFile == ""
+			if optional {
+				var err error
+				if configFile, err = agent.DefaultConfigFile(); err != nil {
+					return usageErr("%v", err)
+				}
+			}
+			fc, err := agent.LoadFileConfig(configFile, optional)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if cmd.Flags().Changed("port") || fc.Port == 0 {
+				fc.Port = port
+			}
+			if softDir != "" {
+				fc.Soft = softDir
+			}
+			if fc.Soft == "" {
+				fc.Soft = os.Getenv("KEP_SOFT_DIR")
+			}
+			discover := (fc.Discover == nil || *fc.Discover) && !noDiscover
+			roots, err := readCertFiles(append(fc.Trust, trust...))
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			keys, err := keystore.Open(ctx, keystore.Config{Modules: append(fc.Modules, modules...), Discover: discover, SoftDir: fc.Soft})
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			defer keys.Close()
+			stderr := cmd.ErrOrStderr()
+			logger := slog.New(slog.NewTextHandler(stderr, nil))
+			ui := &agent.PageUI{Logger: logger}
+			if noBrowser {
+				ui.Open = func(url string) error {
+					fmt.Fprintf(stderr, "kep: open %s to answer\n", url)
+					return nil
+				}
+			}
+			sitesFile, err := agent.DefaultSitesFile()
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if auditFile == "" {
+				if auditFile, err = agent.DefaultAuditFile(); err != nil {
+					return usageErr("%v", err)
+				}
+			}
+			audit, err := agent.OpenAuditLog(auditFile)
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			a, err := agent.New(agent.Config{Port: fc.Port, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
+				PagePINOrigins: append(fc.PagePINOrigins, pagePIN...), Sites: agent.OpenSites(sitesFile), UI: ui,
+				Audit: audit, Version: buildVersion(), Logger: logger})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := a.Listen(ctx); err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			printAgentStart(stderr, a, keys, fc.Soft)
+			<-ctx.Done()
+			a.Close()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&port, "port", agent.DefaultPort, "port on 127.0.0.1 and [::1]")
+	f.StringVar(&softDir, "soft", "", "software token directory (default $KEP_SOFT_DIR)")
+	f.StringArrayVar(&modules, "module", nil, "PKCS#11 library (repeatable)")
+	f.BoolVar(&noDiscover, "no-discover", false, "do not look for PKCS#11 modules at the vendors' usual paths")
+	f.StringArrayVar(&allow, "allow-origin", nil, "approve this origin without asking (repeatable)")
+	f.StringArrayVar(&pagePIN, "page-pin-origin", nil, "let this origin pass the PIN itself: kiosks and automated clients only (repeatable)")
+	f.StringArrayVar(&trust, "trust", nil, "trusted CA certificates for verify and certs.check (repeatable)")
+	f.StringVar(&configFile, "config", "", "configuration file (default kep/agent.json in the user's config directory)")
+	f.StringVar(&auditFile, "audit", "", "audit log (default kep/agent/audit.log in the user's config directory)")
+	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
+	cmd.AddCommand(newAgentSitesCmd())
+	return cmd
+}
+
+func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft string) {
+	fmt.Fprintf(w, "kep agent %s listening on http://127.0.0.1:%d (WebSocket /ws, client /kep.js)\n", buildVersion(), a.Port())
+	for _, m := range keys.Modules() {
+		if m.Loaded {
+			fmt.Fprintf(w, "  PKCS#11 module %s\n", m.Path)
+		} else if m.Source == "explicit" {
+			fmt.Fprintf(w, "  PKCS#11 module %s: %v\n", m.Path, m.Err)
+		}
+	}
+	if soft != "" {
+		fmt.Fprintf(w, "  software token %s\n", soft)
+	}
+	list, err := keys.Certificates(context.Background())
+	fmt.Fprintf(w, "  %d certificate(s)\n", len(list))
+	if err != nil {
+		fmt.Fprintf(w, "  warning: %v\n", err)
+	}
+}
+
+func newAgentSitesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sites",
+		Short: "List or revoke the sites allowed to use the agent",
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "List the approved sites",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sites, err := openSites()
+			if err != nil {
+				return err
+			}
+			l, err := sites.List()
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), l)
+			}
+			for _, s := range l {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\tapproved %s\n", s.Origin, s.Approved.Local().Format("2006-01-02 15:04"))
+			}
+			if len(l) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no site is approved")
+			}
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	revoke := &cobra.Command{
+		Use:   "revoke ORIGIN",
+		Short: "Withdraw a site's access (it must ask again)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			origin, err := agent.CheckOrigin(args[0])
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			sites, err := openSites()
+			if err != nil {
+				return err
+			}
+			ok, err := sites.Revoke(origin)
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			if !ok {
+				return &exitError{code: exitFail, err: fmt.Errorf("%s was not approved", origin)}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", origin)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, revoke)
+	return cmd
+}
+
+func openSites() (*agent.Sites, error) {
+	path, err := agent.DefaultSitesFile()
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return agent.OpenSites(path), nil
+}
