@@ -541,4 +541,3 @@ func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 	}
 	return json.RawMessage(resp), nil
 }
-

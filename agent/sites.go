@@ -187,4 +187,3 @@ func CheckOrigin(origin string) (string, error) {
 }
 
 func isLoopbackHost(h string) bool { return h == "localhost" || h == "127.0.0.1" || h == "::1" }
-
