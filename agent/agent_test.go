@@ -174,7 +174,10 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Keys, cfg.UI, cfg.Sites, cfg.Audit, cfg.EphemeralPort = keys, f.ui, f.sites, audit, true
+	if cfg.UI == nil {
+		cfg.UI = f.ui
+	}
+	cfg.Keys, cfg.Sites, cfg.Audit, cfg.EphemeralPort = keys, f.sites, audit, true
 	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
 	cfg.Roots = append(cfg.Roots, f.pki.Root.Cert)
 	if cfg.Version == "" {

@@ -70,12 +70,21 @@ holds the same settings as the flags; flags add to it.`,
 			defer keys.Close()
 			stderr := cmd.ErrOrStderr()
 			logger := slog.New(slog.NewTextHandler(stderr, nil))
-			ui := &agent.PageUI{Logger: logger}
-			if noBrowser {
-				ui.Open = func(url string) error {
-					fmt.Fprintf(stderr, "kep: open %s to answer\n", url)
-					return nil
+			var ui agent.UI
+			switch uiKind {
+			case "browser":
+				pu := &agent.PageUI{Logger: logger}
+				if noBrowser {
+					pu.Open = func(url string) error {
+						fmt.Fprintf(stderr, "kep: open %s to answer\n", url)
+						return nil
+					}
 				}
+				ui = pu
+			case "terminal":
+				ui = &agent.TerminalUI{}
+			default:
+				return usageErr("--ui must be browser or terminal")
 			}
 			sitesFile, err := agent.DefaultSitesFile()
 			if err != nil {
@@ -115,6 +124,7 @@ holds the same settings as the flags; flags add to it.`,
 	f.StringArrayVar(&trust, "trust", nil, "trusted CA certificates for verify and certs.check (repeatable)")
 	f.StringVar(&configFile, "config", "", "configuration file (default kep/agent.json in the user's config directory)")
 	f.StringVar(&auditFile, "audit", "", "audit log (default kep/agent/audit.log in the user's config directory)")
+	f.StringVar(&uiKind, "ui", "browser", "where the user approves and types the PIN: browser (the agent's page) or terminal")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
 	cmd.AddCommand(newAgentSitesCmd())
 	return cmd
