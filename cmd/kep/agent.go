@@ -23,6 +23,7 @@ func newAgentCmd() *cobra.Command {
 		modules, allow, pagePIN []string
 		trust                   []string
 		noDiscover, noBrowser   bool
+		uiKind                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent [--port N] [--soft DIR] [--module M]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
