@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,10 @@ type Config struct {
 	// Port to listen on (DefaultPort when zero); 0 with EphemeralPort picks a free one.
 	Port          int
 	EphemeralPort bool
+	// TLS, when set, also serves wss:// on TLSPort (Port+1 when zero; a free
+	// one with EphemeralPort) with this certificate (see EnsureLocalTLS).
+	TLS     *tls.Certificate
+	TLSPort int
 	// Keys are the tokens (required).
 	Keys *keystore.Store
 	// Roots and Intermediates are used by verify and certs.check.
@@ -101,6 +106,7 @@ type Agent struct {
 	pagePIN map[string]bool
 
 	port      int
+	tlsPort   int
 	hosts     map[string]bool // Host headers accepted
 	ownOrigin []string        // the agent's own page origins
 	servers   []*http.Server
@@ -178,14 +184,42 @@ func (a *Agent) Listen(ctx context.Context) error {
 	} else {
 		a.log.Info("not listening on [::1]", "err", err)
 	}
-	p := strconv.Itoa(a.port)
-	a.hosts = map[string]bool{"127.0.0.1:" + p: true, "[::1]:" + p: true, "localhost:" + p: true}
-	a.ownOrigin = []string{"http://127.0.0.1:" + p, "http://[::1]:" + p, "http://localhost:" + p}
+	var tlsListeners []net.Listener
+	if a.cfg.TLS != nil {
+		tp := a.cfg.TLSPort
+		if tp == 0 && !a.cfg.EphemeralPort {
+			tp = a.port + 1
+		}
+		conf := &tls.Config{Certificates: []tls.Certificate{*a.cfg.TLS}, MinVersion: tls.VersionTLS12}
+		t4, err := tls.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(tp)), conf)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("agent: TLS: %w", err)
+		}
+		a.tlsPort = t4.Addr().(*net.TCPAddr).Port
+		tlsListeners = append(tlsListeners, t4)
+		if t6, err := tls.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(a.tlsPort)), conf); err == nil {
+			tlsListeners = append(tlsListeners, t6)
+		}
+	}
+	a.hosts = map[string]bool{}
+	for scheme, port := range map[string]int{"http": a.port, "https": a.tlsPort} {
+		if port == 0 {
+			continue
+		}
+		p := strconv.Itoa(port)
+		for _, h := range []string{"127.0.0.1", "[::1]", "localhost"} {
+			a.hosts[h+":"+p] = true
+			a.ownOrigin = append(a.ownOrigin, scheme+"://"+h+":"+p)
+		}
+	}
 	if pu, ok := a.cfg.UI.(*PageUI); ok {
-		pu.setBase("http://127.0.0.1:"+p, a.ownOrigin)
+		pu.setBase("http://127.0.0.1:"+strconv.Itoa(a.port), a.ownOrigin)
 	}
 	h := a.Handler()
-	for _, l := range listeners {
+	for _, l := range append(listeners, tlsListeners...) {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 		a.servers = append(a.servers, srv)
 		go srv.Serve(l)
@@ -200,6 +234,9 @@ func (a *Agent) Listen(ctx context.Context) error {
 
 // Port is the port the agent listens on.
 func (a *Agent) Port() int { return a.port }
+
+// TLSPort is the port of wss://, 0 without TLS.
+func (a *Agent) TLSPort() int { return a.tlsPort }
 
 // Close stops the agent and closes every connection.
 func (a *Agent) Close() error {
@@ -251,6 +288,7 @@ type Discovery struct {
 	Version  string `json:"version"`
 	Protocol int    `json:"protocol"`
 	WS       string `json:"ws"`
+	WSS      string `json:"wss,omitempty"`
 }
 
 func (a *Agent) serveDiscovery(w http.ResponseWriter, r *http.Request) {
@@ -273,8 +311,12 @@ func (a *Agent) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Methods", "GET")
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodGet, http.MethodHead:
-		writeJSON(w, http.StatusOK, Discovery{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion,
-			WS: "ws://127.0.0.1:" + strconv.Itoa(a.port) + "/ws"})
+		d := Discovery{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion,
+			WS: "ws://127.0.0.1:" + strconv.Itoa(a.port) + "/ws"}
+		if a.tlsPort != 0 {
+			d.WSS = "wss://127.0.0.1:" + strconv.Itoa(a.tlsPort) + "/ws"
+		}
+		writeJSON(w, http.StatusOK, d)
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +27,7 @@ func newAgentCmd() *cobra.Command {
 		trust                   []string
 		noDiscover, noBrowser   bool
 		uiKind                  string
+		useTLS                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "agent [--port N] [--soft DIR] [--module M]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
@@ -100,7 +104,24 @@ holds the same settings as the flags; flags add to it.`,
 			if err != nil {
 				return &exitError{code: exitFail, err: err}
 			}
-			a, err := agent.New(agent.Config{Port: fc.Port, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
+			var cert *tls.Certificate
+			if useTLS {
+				dir, err := agent.DefaultTLSDir()
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				lt, err := agent.EnsureLocalTLS(dir, time.Now())
+				if err != nil {
+					return &exitError{code: exitFail, err: err}
+				}
+				cert = &lt.Certificate
+				if lt.Created {
+					fmt.Fprintf(stderr, "kep: made a local CA for wss://127.0.0.1; add %s to the browser's trusted roots\n"+
+						"     (it can only vouch for localhost, 127.0.0.1 and ::1; its private key was not kept)\n",
+						filepath.Join(dir, agent.LocalCAFile))
+				}
+			}
+			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
 				PagePINOrigins: append(fc.PagePINOrigins, pagePIN...), Sites: agent.OpenSites(sitesFile), UI: ui,
 				Audit: audit, Version: buildVersion(), Logger: logger})
 			if err != nil {
@@ -126,6 +147,7 @@ holds the same settings as the flags; flags add to it.`,
 	f.StringVar(&configFile, "config", "", "configuration file (default kep/agent.json in the user's config directory)")
 	f.StringVar(&auditFile, "audit", "", "audit log (default kep/agent/audit.log in the user's config directory)")
 	f.StringVar(&uiKind, "ui", "browser", "where the user approves and types the PIN: browser (the agent's page) or terminal")
+	f.BoolVar(&useTLS, "tls", false, "also serve wss:// on the next port, with a certificate from a local CA made for this install")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
 	cmd.AddCommand(newAgentSitesCmd())
 	return cmd
@@ -133,6 +155,9 @@ holds the same settings as the flags; flags add to it.`,
 
 func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft string) {
 	fmt.Fprintf(w, "kep agent %s listening on http://127.0.0.1:%d (WebSocket /ws, client /kep.js)\n", buildVersion(), a.Port())
+	if a.TLSPort() != 0 {
+		fmt.Fprintf(w, "  and wss://127.0.0.1:%d/ws\n", a.TLSPort())
+	}
 	for _, m := range keys.Modules() {
 		if m.Loaded {
 			fmt.Fprintf(w, "  PKCS#11 module %s\n", m.Path)
