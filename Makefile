@@ -33,10 +33,9 @@ bench: deps
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 
+# The agent with the demo software token and the demo portal (no hardware needed).
 run: build
-	@echo "kep agent is not built yet (see the open issues): make run will start the agent"
-	@echo "with a software token and the demo portal. What exists now:"
-	@$(BIN)/kep --help
+	bash scripts/run.sh
 
 clean:
 	rm -rf $(BIN)
