@@ -1,0 +1,336 @@
+package portal_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kepkit/kep/agent"
+	"github.com/kepkit/kep/agent/portal"
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/demopki"
+	"github.com/kepkit/kep/internal/ossltest"
+	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/verify"
+)
+
+// The whole browser suite runs in one headless Chromium: the user's
+// browser, where the portal's page and the agent's own confirmation pages
+// open as tabs.
+
+// chromiumPath finds Debian's chromium (installed by `make deps`).
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is not installed (run `make deps`)")
+	return ""
+}
+
+type world struct {
+	t       *testing.T
+	demo    *demopki.Manifest
+	agent   *agent.Agent
+	browser context.Context
+	prompts chan string // confirmation pages the agent asked to open
+	portals map[string]string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, prompts: make(chan string, 8), portals: map[string]string{}}
+	var err error
+	w.demo, err = demopki.Create(filepath.Join(t.TempDir(), "demo"), demopki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: w.demo.Path(w.demo.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Close() })
+	ui := &agent.PageUI{Open: func(url string) error { w.prompts <- url; return nil }, Timeout: 30 * time.Second}
+	w.agent, err = agent.New(agent.Config{Keys: keys, UI: ui, EphemeralPort: true, Roots: w.roots(),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := w.agent.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("host-resolver-rules", "MAP evil.test 127.0.0.1"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	w.browser = browser
+	return w
+}
+
+func (w *world) roots() []*certs.Certificate {
+	data, err := os.ReadFile(w.demo.Path(w.demo.CA))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	roots, err := certs.ParseCertificates(data)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return roots
+}
+
+// portal starts a demo portal on a loopback port and returns its URL.
+func (w *world) portal(agentPort int) string {
+	w.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	url := fmt.Sprintf("http://localhost:%d", port)
+	p, err := portal.New(portal.Config{Origins: []string{url}, Roots: w.roots(), AgentPort: agentPort})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	srv := &http.Server{Handler: p}
+	go srv.Serve(l)
+	w.t.Cleanup(func() { srv.Close() })
+	return url
+}
+
+// tab opens url in a new tab of the browser.
+func (w *world) tab(url string) context.Context {
+	w.t.Helper()
+	ctx, cancel := chromedp.NewContext(w.browser)
+	w.t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	w.t.Cleanup(cancelT)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		w.t.Fatalf("open %s: %v", url, err)
+	}
+	return ctx
+}
+
+// answer plays the user in the agent's next confirmation page: it checks
+// what the page shows, types the PIN when asked and clicks approve (or
+// deny), and returns the page's final status text.
+func (w *world) answer(approve bool, pins ...string) (shown, status string) {
+	w.t.Helper()
+	var url string
+	select {
+	case url = <-w.prompts:
+	case <-time.After(60 * time.Second):
+		w.t.Fatal("the agent opened no confirmation page")
+	}
+	if !strings.HasPrefix(url, fmt.Sprintf("http://127.0.0.1:%d/ui/", w.agent.Port())) {
+		w.t.Fatalf("confirmation page at %s, not on the agent's origin", url)
+	}
+	ctx := w.tab(url)
+	t := w.t
+	do(t, ctx, visible("#approve"))
+	poll(t, ctx, `document.getElementById("title").textContent !== "Загрузка…"`)
+	shown = text(t, ctx, "main")
+	const done = `(() => { const s = document.getElementById("status").textContent; return s !== "" && s !== "Выполняется…"; })()`
+	if !approve {
+		do(t, ctx, chromedp.Click(chromedp.CSS("#deny")))
+		poll(t, ctx, done)
+		return shown, text(t, ctx, "#status")
+	}
+	if len(pins) == 0 {
+		pins = []string{""} // consent: nothing to type
+	}
+	for i, pin := range pins {
+		if pin != "" {
+			do(t, ctx, chromedp.SendKeys(chromedp.CSS("#pin"), pin))
+		}
+		do(t, ctx, chromedp.Click(chromedp.CSS("#approve")))
+		poll(t, ctx, done)
+		status = text(t, ctx, "#status")
+		if i < len(pins)-1 && !strings.Contains(status, "Неверный PIN") {
+			t.Fatalf("after PIN %d the page says %q, want the wrong-PIN message", i+1, status)
+		}
+	}
+	return shown, status
+}
+
+// do runs browser steps, failing the test on error.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// poll waits until the JavaScript expression is true.
+func poll(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		t.Fatalf("waiting for %s: %v", expr, err)
+	}
+}
+
+func visible(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
+
+// text waits for the element to be visible and returns its text.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	do(t, ctx, visible(sel))
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func attr(t *testing.T, ctx context.Context, sel, name string) string {
+	t.Helper()
+	r, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		t.Fatalf("%s[%s]: %v", sel, name, err)
+	}
+	return r.Value
+}
+
+func TestBrowserLoginSignVerify(t *testing.T) {
+	w := newWorld(t)
+	url := w.portal(w.agent.Port())
+	page := w.tab(url)
+
+	// First use: the agent asks whether the portal may use it.
+	shown, status := w.answer(true)
+	if !strings.Contains(shown, url) || !strings.Contains(status, "Доступ разрешён") {
+		t.Fatalf("consent page showed %q, ended %q", shown, status)
+	}
+	person := w.demo.Identities[0]
+	do(t, page, visible("#login-section"), chromedp.SetValue(chromedp.CSS("#cert-select"), person.Thumbprint))
+
+	// Login with a wrong PIN first, then the right one.
+	do(t, page, chromedp.Click(chromedp.CSS("#login-btn")))
+	shown, status = w.answer(true, "00000000", demopki.PIN)
+	if !strings.Contains(shown, "Войти") || !strings.Contains(shown, "Иванов Иван Иванович") || !strings.Contains(status, "Готово") {
+		t.Fatalf("login page showed %q, ended %q", shown, status)
+	}
+	if name := text(t, page, "#id-name"); name != "Иванов Иван Иванович" {
+		t.Errorf("identity name %q", name)
+	}
+	if s := text(t, page, "#id-snils"); s != "11223344595" {
+		t.Errorf("СНИЛС %q", s)
+	}
+	if s := text(t, page, "#id-inn"); len(s) != 12 {
+		t.Errorf("ИНН %q", s)
+	}
+
+	// Sign a document; the .sig the page offers verifies with openssl.
+	o := ossltest.New(t)
+	docFile := o.WriteFile(t, "Договор.txt", []byte("Договор поставки № 42\n"))
+	do(t, page, chromedp.SetUploadFiles(chromedp.CSS("#sign-file"), []string{docFile}), chromedp.Click(chromedp.CSS("#sign-btn")))
+	shown, _ = w.answer(true, demopki.PIN)
+	if !strings.Contains(shown, "Договор.txt") || !strings.Contains(shown, "байт") || !strings.Contains(shown, "streebog256") {
+		t.Errorf("signing page showed %q", shown)
+	}
+	do(t, page, visible("#sign-result"))
+	cmsB64, download := attr(t, page, "#sig-download", "data-cms"), attr(t, page, "#sig-download", "download")
+	if download != "Договор.txt.sig" {
+		t.Errorf("download name %q", download)
+	}
+	cms, err := base64.StdEncoding.DecodeString(cmsB64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigFile := o.WriteFile(t, "Договор.txt.sig", cms)
+	caFile := o.WriteFile(t, "ca.pem", mustRead(t, w.demo.Path(w.demo.CA)))
+	if out, err := o.Run(nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile, "-content", docFile,
+		"-CAfile", caFile, "-purpose", "any", "-out", os.DevNull); err != nil {
+		t.Fatalf("openssl cms -verify: %v %s", err, out)
+	}
+
+	// The portal's verification page checks it too.
+	do(t, page, chromedp.SetUploadFiles(chromedp.CSS("#verify-sig"), []string{sigFile}),
+		chromedp.SetUploadFiles(chromedp.CSS("#verify-doc"), []string{docFile}),
+		chromedp.Click(chromedp.CSS("#verify-btn")), visible("#verify-result"))
+	if indication := attr(t, page, "#verify-summary", "data-indication"); indication != verify.TotalPassed {
+		t.Errorf("portal verification: %s", indication)
+	}
+}
+
+func TestBrowserRefusals(t *testing.T) {
+	w := newWorld(t)
+
+	// A site the user does not approve gets nothing.
+	page := w.tab(w.portal(w.agent.Port()))
+	w.answer(false)
+	msg := text(t, page, "#agent-error")
+	reason := attr(t, page, "#agent-error", "data-reason")
+	if reason != agent.ReasonConsentDenied || !strings.Contains(msg, "не разрешён") {
+		t.Errorf("refused site shows %q (%s)", msg, reason)
+	}
+
+	// No agent: the page says so in Russian.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	page = w.tab(w.portal(closed))
+	msg = text(t, page, "#agent-error")
+	reason = attr(t, page, "#agent-error", "data-reason")
+	if reason != "AGENT_UNREACHABLE" || !strings.Contains(msg, "не запущена") {
+		t.Errorf("no agent: %q (%s)", msg, reason)
+	}
+
+	// A foreign http page (evil.test → 127.0.0.1) cannot open a WebSocket to
+	// the agent, and reaching the agent under its name (DNS rebinding) gets 421.
+	evil := http.NewServeMux()
+	evil.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(rw, `<!doctype html><title>evil</title><script>
+const ws = new WebSocket("ws://127.0.0.1:%d/ws");
+ws.onopen = () => { document.title = "open"; };
+ws.onerror = () => { document.title = "refused"; };
+</script>`, w.agent.Port())
+	})
+	el, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &http.Server{Handler: evil}
+	go srv.Serve(el)
+	defer srv.Close()
+	page = w.tab(fmt.Sprintf("http://evil.test:%d/", el.Addr().(*net.TCPAddr).Port))
+	poll(t, page, `document.title !== "evil"`)
+	if title, _ := chromedp.Run(page, chromedp.Title()); title != "refused" {
+		t.Errorf("a foreign page's WebSocket: %s", title)
+	}
+	page = w.tab(fmt.Sprintf("http://evil.test:%d/", w.agent.Port()))
+	if body := text(t, page, "body"); !strings.Contains(body, "wrong Host") {
+		t.Errorf("rebinding name answered %q", body)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
