@@ -193,7 +193,9 @@ func poll(t *testing.T, ctx context.Context, expr string) {
 	}
 }
 
-func visible(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
 
 // text waits for the element to be visible and returns its text.
 func text(t *testing.T, ctx context.Context, sel string) string {
