@@ -29,6 +29,7 @@ type cryptoki interface {
 	GetSessionState(session uint) (uint, error)
 	Login(session, userType uint, pin []byte) error
 	Logout(session uint) error
+	SetPIN(session uint, oldPIN, newPIN []byte) error
 	FindObjects(session uint, template []attribute) ([]uint, error)
 	GetAttributeValue(session, object, typ uint) ([]byte, error)
 	GenerateKeyPair(session uint, m mechanism, public, private []attribute) (pub, priv uint, err error)

@@ -120,6 +120,12 @@ func (m *ckModule) Login(session, userType uint, pin []byte) error {
 	return fail("C_Login", m.c.Login(ck.SessionHandle(session), userType, s))
 }
 
+// SetPIN changes the PIN of the user logged in to the session, or of the
+// user the old PIN authenticates (C_SetPIN in a read/write session).
+func (m *ckModule) SetPIN(session uint, oldPIN, newPIN []byte) error {
+	return fail("C_SetPIN", m.c.SetPIN(ck.SessionHandle(session), string(oldPIN), string(newPIN)))
+}
+
 func (m *ckModule) Logout(session uint) error {
 	return fail("C_Logout", m.c.Logout(ck.SessionHandle(session)))
 }

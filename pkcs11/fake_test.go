@@ -279,6 +279,35 @@ func (f *fakeModule) Login(s, userType uint, pin []byte) error {
 	return nil
 }
 
+func (f *fakeModule) SetPIN(s uint, oldPIN, newPIN []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.called("C_SetPIN")
+	_, t, err := f.session("C_SetPIN", s)
+	if err != nil {
+		return err
+	}
+	if t.flags&ck.CKF_USER_PIN_LOCKED != 0 {
+		return fakeErr("C_SetPIN", ck.CKR_PIN_LOCKED)
+	}
+	if string(oldPIN) != t.pin {
+		t.wrong++
+		t.flags |= ck.CKF_USER_PIN_COUNT_LOW
+		if t.maxTries > 0 && t.wrong >= t.maxTries {
+			t.flags |= ck.CKF_USER_PIN_LOCKED
+			return fakeErr("C_SetPIN", ck.CKR_PIN_LOCKED)
+		}
+		return fakeErr("C_SetPIN", ck.CKR_PIN_INCORRECT)
+	}
+	if uint(len(newPIN)) < t.minPIN || t.maxPIN > 0 && uint(len(newPIN)) > t.maxPIN {
+		return fakeErr("C_SetPIN", ck.CKR_PIN_LEN_RANGE)
+	}
+	t.wrong = 0
+	t.flags &^= ck.CKF_USER_PIN_COUNT_LOW | ck.CKF_USER_PIN_FINAL_TRY | ck.CKF_USER_PIN_TO_BE_CHANGED
+	t.pin = string(newPIN)
+	return nil
+}
+
 func (f *fakeModule) Logout(s uint) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -399,4 +400,23 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestSoftHSMChangePIN: C_SetPIN through the module, then pkcs11-tool logs in
+// with the new PIN only.
+func TestSoftHSMChangePIN(t *testing.T) {
+	h := newSoftHSM(t)
+	h.initToken(t, tokenLabel)
+	_, tok := openSoftHSM(t, tokenLabel, UI{})
+	ctx := context.Background()
+	if err := tok.ChangePIN(ctx, []byte("9999"), []byte("5678")); !errors.Is(err, ErrPINIncorrect) {
+		t.Fatalf("wrong old PIN: %v", err)
+	}
+	if err := tok.ChangePIN(ctx, []byte(testPIN), []byte("5678")); err != nil {
+		t.Fatal(err)
+	}
+	h.tool(t, "--token-label", tokenLabel, "--login", "--pin", "5678", "--list-objects")
+	if out, err := exec.Command("pkcs11-tool", "--module", softhsmModule, "--token-label", tokenLabel, "--login", "--pin", testPIN, "--list-objects").CombinedOutput(); err == nil {
+		t.Fatalf("the old PIN still works:\n%s", out)
+	}
 }

@@ -290,6 +290,34 @@ func pinLocked(ti TokenInfo) error {
 	return fmt.Errorf("%w: token %s reports CKF_USER_PIN_LOCKED; no login attempted", ErrPINLocked, ti)
 }
 
+// ChangePIN changes the user PIN from oldPIN to newPIN (C_SetPIN). Both are
+// checked against the token's length range before anything is sent, and
+// nothing is sent to a token that reports its PIN locked. A wrong oldPIN
+// costs a try like a wrong login: ErrPINIncorrect.
+func (t *Token) ChangePIN(ctx context.Context, oldPIN, newPIN []byte) error {
+	ti, err := t.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if ti.PINLocked {
+		return pinLocked(ti)
+	}
+	known := func(v uint) bool { return v > 0 && v != ck.CK_UNAVAILABLE_INFORMATION }
+	for _, pin := range [][]byte{oldPIN, newPIN} {
+		n := uint(len(pin))
+		if n == 0 || known(ti.MinPINLen) && n < ti.MinPINLen || known(ti.MaxPINLen) && n > ti.MaxPINLen {
+			return fmt.Errorf("%w: the token takes PINs of %d to %d bytes; nothing sent to the token", ErrPINLenRange, ti.MinPINLen, ti.MaxPINLen)
+		}
+	}
+	err = t.do(ctx, func(c cryptoki, s uint) error { return c.SetPIN(s, oldPIN, newPIN) })
+	if errors.Is(err, ErrPINIncorrect) {
+		if after, e := t.Info(ctx); e == nil && after.pinState() != "" {
+			return fmt.Errorf("%w (the token now reports: %s)", err, after.pinState())
+		}
+	}
+	return err
+}
+
 // Logout logs the user out of the token (for every Token on it).
 func (t *Token) Logout(ctx context.Context) error {
 	return t.do(ctx, func(c cryptoki, s uint) error {

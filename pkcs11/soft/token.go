@@ -263,6 +263,12 @@ func (t *Token) Login(pin []byte) error {
 		if err := writeJSON(filepath.Join(t.dir, pinName), pinFile{Failures: n + 1}); err != nil {
 			return err
 		}
+		// The PIN may have been changed through another Token.
+		tf, err := readTokenFile(t.dir)
+		if err != nil {
+			return err
+		}
+		t.tf = tf
 		kek, err := deriveKey(t.tf.KDF, pin)
 		if err != nil {
 			return err
@@ -281,6 +287,43 @@ func (t *Token) Login(pin []byte) error {
 		}
 		clear(t.master)
 		t.master = master
+		return nil
+	})
+}
+
+// ChangePIN replaces the PIN: oldPIN is checked as Login checks it (a wrong
+// one costs a try, a locked token refuses) and the master key is wrapped
+// again under newPIN with a fresh salt. The keys themselves do not change.
+// The Token is logged out afterwards.
+func (t *Token) ChangePIN(oldPIN, newPIN []byte) error {
+	if err := checkPIN(newPIN); err != nil {
+		return err
+	}
+	if err := t.Login(oldPIN); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	defer func() { clear(t.master); t.master = nil }()
+	if t.master == nil {
+		return pkcs11.ErrNotLoggedIn
+	}
+	return t.locked(true, func() error {
+		tf, err := readTokenFile(t.dir)
+		if err != nil {
+			return err
+		}
+		tf.KDF = kdfParams{Name: "scrypt", Salt: random(32), N: scryptN, R: scryptR, P: scryptP}
+		kek, err := deriveKey(tf.KDF, newPIN)
+		if err != nil {
+			return err
+		}
+		tf.MasterKey = seal(kek, t.master, masterAD(tf.Serial))
+		clear(kek)
+		if err := writeJSON(filepath.Join(t.dir, tokenName), tf); err != nil {
+			return err
+		}
+		t.tf = tf
 		return nil
 	})
 }
