@@ -30,7 +30,7 @@ import (
 // crypto/x509 encodes everything but the key and the signature; those two
 // are put in afterwards and the TBSCertificate signed again.
 func CreateCertificate(rand io.Reader, template, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) ([]byte, error) {
-	spki, err := marshalSPKI(pub)
+	spki, err := MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,9 @@ func CreateCRL(rand io.Reader, template *x509.RevocationList, issuer *x509.Certi
 	return signTBS(rand, newTBS, algDER, d, signer)
 }
 
-func marshalSPKI(pub crypto.PublicKey) ([]byte, error) {
+// MarshalPKIXPublicKey encodes pub as a SubjectPublicKeyInfo: GOST keys as
+// gostkey writes them, others as crypto/x509 does.
+func MarshalPKIXPublicKey(pub crypto.PublicKey) ([]byte, error) {
 	if g, ok := pub.(*gost3410.PublicKey); ok {
 		return gostkey.MarshalPKIXPublicKey(g)
 	}

@@ -17,7 +17,7 @@ func newCertsCmd() *cobra.Command {
 		Use:   "certs",
 		Short: "Show and verify X.509 certificates (GOST chains, qualified certificate fields)",
 	}
-	cmd.AddCommand(newCertsShowCmd(), newCertsVerifyCmd())
+	cmd.AddCommand(newCertsShowCmd(), newCertsVerifyCmd(), newCertsListCmd())
 	return cmd
 }
 

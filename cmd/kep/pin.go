@@ -27,9 +27,14 @@ func readPIN(pinFile string, stderr io.Writer, prompt string) ([]byte, error) {
 	if p, ok := os.LookupEnv("KEP_PIN"); ok {
 		return []byte(p), nil
 	}
+	return readPINPrompt(stderr, prompt)
+}
+
+// readPINPrompt asks on the terminal without echo.
+func readPINPrompt(stderr io.Writer, prompt string) ([]byte, error) {
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
-		return nil, errors.New("a PIN is needed: give --pin-file or set KEP_PIN (standard input is not a terminal)")
+		return nil, errors.New("a PIN is needed: give a PIN file or set KEP_PIN / KEP_NEW_PIN (standard input is not a terminal)")
 	}
 	fmt.Fprint(stderr, prompt)
 	pin, err := term.ReadPassword(fd)

@@ -32,6 +32,7 @@ load and why, and the tokens each one sees with their PIN state.`,
 	}
 	cmd.Flags().StringArrayVar(&modules, "module", nil, "PKCS#11 library to try first (repeatable)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(newTokensKeygenCmd(), newTokensCSRCmd(), newTokensPINCmd())
 	return cmd
 }
 
