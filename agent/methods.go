@@ -439,7 +439,7 @@ func (a *Agent) withUser(c *conn, pagePINParam *string, op Operation, fn func(ct
 			return err
 		}
 	}
-	err := a.cfg.Keys.Use(ctx, op.Entry.ID, keystore.UI{RequestPIN: conf.PIN}, func(k keystore.Signer) error {
+	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{RequestPIN: conf.PIN}, func(k keystore.Signer) error {
 		return fn(ctx, k.Signer)
 	})
 	conf.Done(err)

@@ -12,6 +12,7 @@
 #   KEP_GOST_ENGINE  path of the gost engine (gost.so); searched for otherwise
 #   GO, CC           the go command and C compiler (default go, gcc)
 #   OPENSSL          the openssl command that makes the CMS fixtures (default openssl)
+#   AGENTBENCH_N     signatures each way in the agent benchmark (default 200)
 # Exit status: non-zero only when the harness cannot be built or nothing at all
 # was measured; missing measurements are printed as "# note:" lines.
 #
@@ -173,3 +174,8 @@ done <<<"$plan"
 goargs=()
 [[ -f $work/go.txt ]] && goargs=(-go "$work/go.txt")
 "$work/benchcmp" "${goargs[@]}" "${sslargs[@]}"
+
+# 7. The agent: what signing through its WebSocket adds to a direct library
+# call (same software token, interleaved), and the bare round trip.
+say "measuring the agent (bench/cmd/agentbench)"
+"$GO" run ./bench/cmd/agentbench -n "${AGENTBENCH_N:-200}" || say "the agent benchmark failed"

@@ -256,6 +256,14 @@ func (s *Store) Use(ctx context.Context, id string, ui UI, fn func(Signer) error
 	if err != nil {
 		return err
 	}
+	return s.UseEntry(ctx, e, ui, fn)
+}
+
+// UseEntry is Use for an entry the caller found already (by Certificates or
+// Find): the token is not listed again. The key is looked up on the token
+// once more and must be the certificate's key, so a token changed in between
+// gives an error, never another key.
+func (s *Store) UseEntry(ctx context.Context, e *Entry, ui UI, fn func(Signer) error) error {
 	if !e.CanSign() {
 		return fmt.Errorf("keystore: certificate %s cannot sign: %w", e.ID, e.KeyErr)
 	}
@@ -577,6 +585,9 @@ func (ss softSource) use(ctx context.Context, e *Entry, ui UI, fn func(Signer) e
 	key, err := t.Signer(e.KeyID)
 	if err != nil {
 		return err
+	}
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(e.Certificate.PublicKey) {
+		return fmt.Errorf("keystore: certificate %s: %w", e.ID, pkcs11.ErrKeyMismatch)
 	}
 	return fn(Signer{Signer: key, Entry: e})
 }
