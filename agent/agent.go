@@ -66,7 +66,7 @@ type Config struct {
 // defaults given.
 type Limits struct {
 	MaxMessage     int64         // bytes of one WebSocket message (8 MiB)
-	MaxConnections int           // at once (16)
+	MaxConnections int           // at once (128)
 	MaxInFlight    int           // requests under way per connection (4)
 	MaxRequests    int           // per connection, then it is closed (100000)
 	MaxUploads     int           // open uploads per connection (4)
@@ -80,7 +80,7 @@ func (l Limits) withDefaults() Limits {
 			*v = d
 		}
 	}
-	def(&l.MaxConnections, 16)
+	def(&l.MaxConnections, 128)
 	def(&l.MaxInFlight, 4)
 	def(&l.MaxRequests, 100000)
 	def(&l.MaxUploads, 4)

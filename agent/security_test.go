@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -401,5 +403,49 @@ func TestOnlyLoopback(t *testing.T) {
 			conn.Close()
 			t.Errorf("the agent answers on %s", ip)
 		}
+	}
+}
+
+// TestManyConnections: 100 pages at once, 1,000 requests in all, no error,
+// and the agent's heap does not grow with them.
+func TestManyConnections(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, _, err := f.dialErr(siteOrigin, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.ws.Close()
+			for j := 0; j < 10; j++ {
+				method := "agent.info"
+				if j%5 == 4 {
+					method = "certs.list"
+				}
+				r, ok := <-c.send(t, method, nil)
+				if !ok || r.Error != nil {
+					errs <- fmt.Errorf("connection %d request %d: %v %+v", i, j, ok, r.Error)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 32<<20 {
+		t.Errorf("heap grew by %d MiB", grown>>20)
 	}
 }
