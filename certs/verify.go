@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -102,6 +103,10 @@ type VerifyOptions struct {
 	At time.Time
 	// Purpose is what the leaf must be usable for.
 	Purpose Purpose
+	// Revocation, when set, is asked about every certificate below the
+	// anchor that the CRLs do not answer for (VerifyContext gives it the
+	// context). Without it such certificates are "not_checked".
+	Revocation RevocationChecker
 	// CRLs are checked for every certificate below the anchor. A CRL is
 	// used only when its issuer name matches, its signature verifies with
 	// the issuer's key and At lies within thisUpdate … nextUpdate.
@@ -186,11 +191,16 @@ var unenforcedExtensions = []struct {
 // the best path: a valid one, else the one whose first failure comes latest.
 // It never returns nil.
 func Verify(leaf *Certificate, opts VerifyOptions) *ChainResult {
+	return VerifyContext(context.Background(), leaf, opts)
+}
+
+// VerifyContext is Verify with a context for opts.Revocation's requests.
+func VerifyContext(ctx context.Context, leaf *Certificate, opts VerifyOptions) *ChainResult {
 	at := opts.At
 	if at.IsZero() {
 		at = time.Now()
 	}
-	v := &verifier{opts: opts, at: at, roots: map[string]bool{}}
+	v := &verifier{ctx: ctx, opts: opts, at: at, roots: map[string]bool{}, online: map[string]*RevocationStatus{}}
 	if leaf == nil || leaf.Certificate == nil {
 		return &ChainResult{Indication: Indeterminate, SubIndication: SubNoCertificateChainFound, At: at,
 			Checks: []Check{{Code: CheckTrustAnchor, Status: StatusFailed, Detail: "no certificate to verify"}}}
@@ -237,11 +247,13 @@ func Verify(leaf *Certificate, opts VerifyOptions) *ChainResult {
 }
 
 type verifier struct {
-	opts  VerifyOptions
-	at    time.Time
-	pool  []*Certificate  // roots first, then intermediates, without duplicates
-	roots map[string]bool // by DER
-	paths []candidatePath
+	ctx    context.Context
+	online map[string]*RevocationStatus // answers of opts.Revocation, by certificate and issuer
+	opts   VerifyOptions
+	at     time.Time
+	pool   []*Certificate  // roots first, then intermediates, without duplicates
+	roots  map[string]bool // by DER
+	paths  []candidatePath
 }
 
 type candidatePath struct {
@@ -397,7 +409,7 @@ func (v *verifier) validate(p candidatePath) *pathResult {
 		}
 		expired[i] = v.checkValidity(cc, c)
 		if i < n-1 {
-			notRevoked[i] = v.checkRevocation(cc, c, chain[i+1], i == 0)
+			notRevoked[i] = v.checkRevocation(cc, c, chain[i+1], i == 0, p.complete)
 		} else if !anchor {
 			cc.add(CheckRevocation, StatusNotChecked, "the issuer is unknown", nil)
 		}
@@ -495,7 +507,7 @@ func (v *verifier) checkValidity(cc *certChecks, c *Certificate) (expired bool) 
 
 // checkRevocation checks c against the CRLs issued by issuer and reports
 // whether a usable CRL shows c unrevoked.
-func (v *verifier) checkRevocation(cc *certChecks, c, issuer *Certificate, leaf bool) (notRevoked bool) {
+func (v *verifier) checkRevocation(cc *certChecks, c, issuer *Certificate, leaf, complete bool) (notRevoked bool) {
 	const layout = "2006-01-02 15:04:05Z"
 	var usable []*CRL
 	for _, l := range v.opts.CRLs {
@@ -517,13 +529,16 @@ func (v *verifier) checkRevocation(cc *certChecks, c, issuer *Certificate, leaf 
 		}
 		usable = append(usable, l)
 	}
-	if len(usable) == 0 {
-		cc.add(CheckRevocation, StatusNotChecked, "no usable CRL of the issuer was given", nil)
-		return false
-	}
 	out := &outRevokedCA
 	if leaf {
 		out = &outRevoked
+	}
+	if len(usable) == 0 {
+		if v.opts.Revocation != nil && complete {
+			return v.checkOnline(cc, c, issuer, out)
+		}
+		cc.add(CheckRevocation, StatusNotChecked, "no usable CRL of the issuer was given", nil)
+		return false
 	}
 	var later *x509.RevocationListEntry
 	for _, l := range usable {
@@ -543,6 +558,66 @@ func (v *verifier) checkRevocation(cc *certChecks, c, issuer *Certificate, leaf 
 	}
 	cc.add(CheckRevocation, StatusPassed, fmt.Sprintf("not on the CRL of %s", usable[0].ThisUpdate.UTC().Format(layout)), nil)
 	return true
+}
+
+// checkOnline asks opts.Revocation about c (once per certificate and issuer
+// in a Verify call).
+func (v *verifier) checkOnline(cc *certChecks, c, issuer *Certificate, revoked *outcome) (notRevoked bool) {
+	const layout = "2006-01-02 15:04:05Z"
+	key := c.Thumbprint() + issuer.Thumbprint()
+	st, ok := v.online[key]
+	if !ok {
+		var err error
+		st, err = v.opts.Revocation.CheckRevocation(v.ctx, c, issuer, v.at)
+		if err != nil || st == nil {
+			detail := "no answer"
+			if err != nil {
+				detail = err.Error()
+			}
+			st = &RevocationStatus{State: RevocationIndeterminate, SubIndication: SubTryLater, Detail: detail}
+		}
+		v.online[key] = st
+	}
+	where := st.Source
+	if st.URL != "" {
+		where += " " + st.URL
+	}
+	if where != "" {
+		where = " (" + strings.TrimSpace(where) + ")"
+	}
+	for _, w := range st.Warnings {
+		cc.add(CheckRevocation, StatusWarning, w, nil)
+	}
+	switch st.State {
+	case RevocationGood:
+		if st.SoftFail {
+			cc.add(CheckRevocation, StatusWarning, "not checked: no revocation data could be fetched, accepted by the soft-fail policy: "+st.Detail, nil)
+			return false
+		}
+		cc.add(CheckRevocation, StatusPassed, "not revoked"+where+": "+st.Detail, nil)
+		return true
+	case RevocationRevoked:
+		if st.RevokedAt.After(v.at) {
+			cc.add(CheckRevocation, StatusWarning, fmt.Sprintf("revoked at %s, after the validation time%s", st.RevokedAt.UTC().Format(layout), where), nil)
+			return true
+		}
+		reason := st.Reason
+		if reason == "" {
+			reason = "unspecified"
+		}
+		cc.add(CheckRevocation, StatusFailed, fmt.Sprintf("revoked at %s (reason %s)%s", st.RevokedAt.UTC().Format(layout), reason, where), revoked)
+		return false
+	case RevocationUnknown:
+		cc.add(CheckRevocation, StatusFailed, "the responder does not know the certificate (treated as revoked)"+where+": "+st.Detail, revoked)
+		return false
+	default:
+		sub := st.SubIndication
+		if sub == "" {
+			sub = SubTryLater
+		}
+		cc.add(CheckRevocation, StatusFailed, "revocation status unknown"+where+": "+st.Detail, &outcome{Indeterminate, sub, 10})
+		return false
+	}
 }
 
 var reasonNames = []string{"unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",

@@ -76,6 +76,9 @@ type Options struct {
 	Roots         []*certs.Certificate
 	Intermediates []*certs.Certificate // besides those inside the signature
 	CRLs          []*certs.CRL
+	// Revocation, when set, checks online (OCSP, CRL distribution points)
+	// every certificate the CRLs do not answer for: certs/revocation.Checker.
+	Revocation certs.RevocationChecker
 	// At is the validation time (time.Now when zero).
 	At time.Time
 	// Content is the detached content; ignored for attached signatures.
@@ -173,7 +176,7 @@ func Verify(ctx context.Context, sig []byte, opts Options) (*Report, error) {
 	}
 	seen := map[string]bool{}
 	for i := range sd.SignerInfos {
-		sr := verifySigner(&sd.SignerInfos[i], sd, digests, embedded, opts, at)
+		sr := verifySigner(ctx, &sd.SignerInfos[i], sd, digests, embedded, opts, at)
 		sr.Index = i + 1
 		key := string(sd.SignerInfos[i].Signature)
 		if seen[key] {
@@ -275,7 +278,7 @@ func (s signerState) outcome(ind, sub string) {
 	s.r.Indication, s.r.SubIndication = ind, sub
 }
 
-func verifySigner(si *cms.SignerInfo, sd *cms.SignedData, digests map[string][]byte, embedded []*certs.Certificate, opts Options, at time.Time) SignerReport {
+func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, digests map[string][]byte, embedded []*certs.Certificate, opts Options, at time.Time) SignerReport {
 	r := SignerReport{DigestAlgorithm: si.DigestAlgorithm.Algorithm.String(), SignatureAlgorithm: si.SignatureAlgorithm.Algorithm.String()}
 	st := signerState{&r}
 
@@ -354,7 +357,8 @@ func verifySigner(si *cms.SignerInfo, sd *cms.SignedData, digests map[string][]b
 	// The certificate path.
 	if cert != nil {
 		inter := append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...)
-		chain := certs.Verify(cert, certs.VerifyOptions{Roots: opts.Roots, Intermediates: inter, At: at, Purpose: opts.Purpose, CRLs: opts.CRLs})
+		chain := certs.VerifyContext(ctx, cert, certs.VerifyOptions{Roots: opts.Roots, Intermediates: inter, At: at, Purpose: opts.Purpose,
+			CRLs: opts.CRLs, Revocation: opts.Revocation})
 		r.Chain = chain
 		if chain.Indication == TotalPassed {
 			st.add("CHAIN", Passed, "")

@@ -14,10 +14,10 @@ import (
 
 // States of a Status.
 const (
-	Good          = "good"
-	Revoked       = "revoked"
-	Unknown       = "unknown" // the OCSP responder does not know the certificate: treat as revoked
-	Indeterminate = "indeterminate"
+	Good          = certs.RevocationGood
+	Revoked       = certs.RevocationRevoked
+	Unknown       = certs.RevocationUnknown // the OCSP responder does not know the certificate: treat as revoked
+	Indeterminate = certs.RevocationIndeterminate
 )
 
 // Sources of a Status.
@@ -29,8 +29,8 @@ const (
 // Sub-indications (ETSI EN 319 102-1, EU DSS) a Status carries.
 const (
 	SubRevokedNoPOE          = certs.SubRevokedNoPOE // revoked, or unknown to the responder
-	SubTryLater              = "TRY_LATER"           // no acceptable, fresh revocation data now
-	SubRevocationOutOfBounds = "REVOCATION_OUT_OF_BOUNDS_NO_POE"
+	SubTryLater              = certs.SubTryLater     // no acceptable, fresh revocation data now
+	SubRevocationOutOfBounds = certs.SubRevocationOutOfBoundsNoPOE
 )
 
 // Status is the revocation status of one certificate at the validation time.
@@ -156,6 +156,22 @@ type Checker struct {
 // certificates, an issuer that is not cert's issuer, an unknown mode); every
 // trouble with the network or the revocation data is a Status.
 func (c *Checker) Check(ctx context.Context, cert, issuer *certs.Certificate) (*Status, error) {
+	return c.check(ctx, cert, issuer, c.now())
+}
+
+// CheckRevocation implements certs.RevocationChecker: Check at the
+// validation time at (Now is not used).
+func (c *Checker) CheckRevocation(ctx context.Context, cert, issuer *certs.Certificate, at time.Time) (*certs.RevocationStatus, error) {
+	st, err := c.check(ctx, cert, issuer, at)
+	if err != nil {
+		return nil, err
+	}
+	return &certs.RevocationStatus{State: st.State, Source: st.Source, URL: st.URL, RevokedAt: st.RevokedAt, Reason: st.Reason,
+		ThisUpdate: st.ThisUpdate, ProducedAt: st.ProducedAt, Detail: st.Detail, SubIndication: st.SubIndication,
+		SoftFail: st.SoftFail, Warnings: st.Warnings}, nil
+}
+
+func (c *Checker) check(ctx context.Context, cert, issuer *certs.Certificate, now time.Time) (*Status, error) {
 	if cert == nil || cert.Certificate == nil || issuer == nil || issuer.Certificate == nil {
 		return nil, errors.New("revocation: no certificate or no issuer")
 	}
@@ -177,7 +193,6 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *certs.Certificate) (*
 	default:
 		sources = append(sources, c.checkOCSP, c.checkCRL)
 	}
-	now := c.now()
 	var warnings []string
 	var worst *failure
 	onlyUnavailable := true

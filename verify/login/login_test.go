@@ -14,12 +14,14 @@ import (
 	"github.com/kepkit/kep/verify"
 )
 
+// fakeRevocation stands in for an OCSP responder's verdict (the real
+// checker, certs/revocation, is tested against openssl ocsp there).
 type fakeRevocation struct {
-	res *RevocationResult
+	res *certs.RevocationStatus
 	err error
 }
 
-func (f fakeRevocation) CheckRevocation(context.Context, []*certs.Certificate, time.Time) (*RevocationResult, error) {
+func (f fakeRevocation) CheckRevocation(context.Context, *certs.Certificate, *certs.Certificate, time.Time) (*certs.RevocationStatus, error) {
 	return f.res, f.err
 }
 
@@ -97,11 +99,11 @@ func TestLogin(t *testing.T) {
 		{name: "garbage", id: good, mutate: func([]byte) []byte { return []byte("{") }, want: ReasonFormat},
 		{name: "not a CMS", id: good, mutate: func([]byte) []byte { return []byte(`{"format":"bound","cms":"MAA="}`) }, want: ReasonFormat},
 		{name: "revocation checker: revoked", id: good, verifier: func(v *Verifier) {
-			v.Revocation = fakeRevocation{res: &RevocationResult{Status: RevocationRevoked, RevokedAt: base.Add(-time.Hour), Reason: "keyCompromise", Source: "test"}}
+			v.Revocation = fakeRevocation{res: &certs.RevocationStatus{State: certs.RevocationRevoked, RevokedAt: base.Add(-time.Hour), Reason: "keyCompromise", Source: "test"}}
 		}, want: ReasonCertRevoked},
 		{name: "revocation checker: unreachable", id: good, verifier: func(v *Verifier) { v.Revocation = fakeRevocation{err: errors.New("connection refused")} }, want: ReasonIndeterminate},
 		{name: "revocation checker: good", id: good, verifier: func(v *Verifier) {
-			v.Revocation = fakeRevocation{res: &RevocationResult{Status: RevocationGood}}
+			v.Revocation = fakeRevocation{res: &certs.RevocationStatus{State: certs.RevocationGood}}
 			v.RequireRevocation = true
 		}},
 		{name: "revocation required, none given", id: good, verifier: func(v *Verifier) { v.RequireRevocation = true }, want: ReasonIndeterminate},

@@ -55,29 +55,6 @@ func (e *RefusalError) Error() string {
 
 func (e *RefusalError) Unwrap() error { return e.Err }
 
-// RevocationStatus values.
-const (
-	RevocationGood    = "good"
-	RevocationRevoked = "revoked"
-	RevocationUnknown = "unknown"
-)
-
-// RevocationResult is what a RevocationChecker found about a certificate.
-type RevocationResult struct {
-	Status    string    // RevocationGood, RevocationRevoked or RevocationUnknown
-	RevokedAt time.Time // when revoked
-	Reason    string    // the CRL/OCSP reason, when revoked
-	Source    string    // e.g. "OCSP http://…" or "CRL http://…"
-}
-
-// RevocationChecker finds out online whether a certificate is revoked
-// (OCSP, CRL distribution points). chain is the validated path, leaf first,
-// anchor last. An error or RevocationUnknown refuses the login as
-// INDETERMINATE; RevocationRevoked as CERT_REVOKED.
-type RevocationChecker interface {
-	CheckRevocation(ctx context.Context, chain []*certs.Certificate, at time.Time) (*RevocationResult, error)
-}
-
 // Verifier checks login responses. Its zero value (with a Store) is strict:
 // no trust anchors, so every response is refused with CHAIN_UNTRUSTED;
 // skew DefaultMaxSkew; bound responses only.
@@ -88,9 +65,10 @@ type Verifier struct {
 	Roots, Intermediates []*certs.Certificate
 	// CRLs are used offline for every certificate of the chain.
 	CRLs []*certs.CRL
-	// Revocation, when not nil, is asked about the leaf after the chain
-	// validated (and the CRLs did not already show it revoked).
-	Revocation RevocationChecker
+	// Revocation, when not nil, is asked (OCSP, CRL distribution points)
+	// about every certificate of the chain the CRLs do not answer for,
+	// hard-fail unless it says otherwise: certs/revocation.Checker is one.
+	Revocation certs.RevocationChecker
 	// RequireRevocation refuses (INDETERMINATE) a login whose leaf neither
 	// a CRL nor Revocation showed unrevoked. Without it such a login passes
 	// with Identity.Revocation "not_checked".
@@ -133,7 +111,7 @@ type Identity struct {
 	Origin      string    `json:"origin"`
 	Format      Format    `json:"format"`
 	SigningTime time.Time `json:"signingTime"`
-	// Revocation is "passed" when a CRL or the RevocationChecker showed the
+	// Revocation is "passed" when a CRL or the Verifier's Revocation showed the
 	// certificate unrevoked, else "not_checked".
 	Revocation string `json:"revocation"`
 	// Qualified holds every qualified field of the certificate.
@@ -166,7 +144,7 @@ func (v *Verifier) Verify(ctx context.Context, origin string, response []byte) (
 		return nil, &RefusalError{Reason: ReasonFormat, Detail: "esia-compatible responses are not accepted here"}
 	}
 	rep, err := verify.Verify(ctx, resp.CMS, verify.Options{Roots: v.Roots, Intermediates: v.Intermediates, CRLs: v.CRLs,
-		At: now, Purpose: certs.PurposeLogin, Profile: verify.ProfileCAdESBES})
+		Revocation: v.Revocation, At: now, Purpose: certs.PurposeLogin, Profile: verify.ProfileCAdESBES})
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
@@ -245,22 +223,6 @@ func (v *Verifier) Verify(ctx context.Context, origin string, response []byte) (
 	id := identity(sr)
 	id.Origin, id.Format = callerOrigin, resp.Format
 	id.Revocation = leafRevocation(sr.Chain)
-	if id.Revocation != verify.Passed && v.Revocation != nil {
-		res, err := v.Revocation.CheckRevocation(ctx, sr.Chain.Chain, now)
-		switch {
-		case err != nil:
-			return nil, &RefusalError{Reason: ReasonIndeterminate, Indication: verify.Indeterminate, SubIndication: "TRY_LATER", Detail: "revocation: " + err.Error(), Err: err}
-		case res == nil || res.Status == RevocationUnknown:
-			return nil, &RefusalError{Reason: ReasonIndeterminate, Indication: verify.Indeterminate, SubIndication: certs.SubRevokedNoPOE, Detail: "revocation status unknown"}
-		case res.Status == RevocationRevoked && !res.RevokedAt.After(now):
-			return nil, &RefusalError{Reason: ReasonCertRevoked, Indication: verify.Indeterminate, SubIndication: certs.SubRevokedNoPOE,
-				Detail: fmt.Sprintf("revoked at %s (reason %s) per %s", formatTime(res.RevokedAt), res.Reason, res.Source)}
-		case res.Status == RevocationGood || res.Status == RevocationRevoked:
-			id.Revocation = verify.Passed
-		default:
-			return nil, &RefusalError{Reason: ReasonIndeterminate, Indication: verify.Indeterminate, Detail: "revocation: unexpected status " + res.Status}
-		}
-	}
 	if id.Revocation != verify.Passed && v.RequireRevocation {
 		return nil, &RefusalError{Reason: ReasonIndeterminate, Indication: verify.Indeterminate, SubIndication: certs.SubRevokedNoPOE, Detail: "the certificate's revocation status could not be checked"}
 	}
@@ -366,7 +328,7 @@ func chainRefusal(rep *verify.Report, sr *verify.SignerReport) *RefusalError {
 				break
 			}
 		}
-	case certs.SubCryptoConstraintsFailureNoPOE:
+	case certs.SubCryptoConstraintsFailureNoPOE, certs.SubTryLater, certs.SubRevocationOutOfBoundsNoPOE:
 		r.Reason = ReasonIndeterminate
 	default: // NO_CERTIFICATE_CHAIN_FOUND, CERTIFICATE_CHAIN_GENERAL_FAILURE, SIG_CRYPTO_FAILURE
 		r.Reason = ReasonChainUntrusted
