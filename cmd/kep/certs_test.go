@@ -132,13 +132,13 @@ func TestCertsVerify(t *testing.T) {
 		{"missing file", []string{"--trust", f.root, f.leaf + ".missing"}, exitUsage, "missing"},
 		{"bad CRL", []string{"--trust", f.root, "--crl", f.leaf, f.leaf}, exitUsage, "CRL"},
 	} {
-		out, stderr, code := execute(t, nil, append([]string{"certs", "verify", "--lang", "en"}, tc.args...)...)
+		out, stderr, code := execute(t, nil, append([]string{"certs", "verify", "--revocation", "off", "--lang", "en"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(out+stderr, tc.want) {
 			t.Errorf("%s: code %d (want %d), output does not say %q:\n%s%s", tc.name, code, tc.code, tc.want, out, stderr)
 		}
 	}
 
-	out, _, code := execute(t, nil, "certs", "verify", "--json", "--trust", f.root, "--purpose", "login", f.encLeaf)
+	out, _, code := execute(t, nil, "certs", "verify", "--revocation", "off", "--json", "--trust", f.root, "--purpose", "login", f.encLeaf)
 	if code != exitFail {
 		t.Fatalf("--json: code %d", code)
 	}
@@ -164,7 +164,7 @@ func TestCertsVerify(t *testing.T) {
 	if r.Indication != "TOTAL_FAILED" || r.SubIndication != "CHAIN_CONSTRAINTS_FAILURE" || len(r.Chain) != 2 || failed != "KEY_USAGE" {
 		t.Errorf("JSON shape:\n%s", out)
 	}
-	out, _, _ = execute(t, nil, "certs", "verify", "--lang", "ru", "--trust", f.other, f.leaf)
+	out, _, _ = execute(t, nil, "certs", "verify", "--revocation", "off", "--lang", "ru", "--trust", f.other, f.leaf)
 	if !strings.Contains(out, "установить не удалось") {
 		t.Errorf("--lang ru:\n%s", out)
 	}

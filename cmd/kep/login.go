@@ -163,8 +163,9 @@ func newLoginVerifyCmd() *cobra.Command {
 	var trust, inter, crls []string
 	var maxSkew time.Duration
 	var boundOnly, requireRevocation bool
+	var rf revocationFlags
 	cmd := &cobra.Command{
-		Use:   "verify --origin ORIGIN --trust CA... [--intermediate F]... [--crl F]... [--nonce-store …] [--max-skew D] RESPONSE_FILE|-",
+		Use:   "verify --origin ORIGIN --trust CA... [--intermediate F]... [--crl F]... [--revocation auto|ocsp|crl|off] [--nonce-store …] [--max-skew D] RESPONSE_FILE|-",
 		Short: "Verify a login response and print the identity",
 		Long: `Verify a login response sent to ORIGIN: the signature, the certificate path to the
 --trust roots (for login: digitalSignature, extKeyUsage clientAuth or none), the
@@ -172,7 +173,8 @@ nonce (taken from the store: a response is accepted once), the origin and the
 signer's clock (--max-skew). Prints the identity as JSON and exits 0, or prints
 the refusal ({"refused":true,"reason","indication","subIndication","detail"}) and
 exits 1 (3 when the answer could not be reached, e.g. revocation unknown or the
-nonce store unavailable). Revocation is checked only against the --crl files.`,
+nonce store unavailable). Revocation: the --crl files, then OCSP and the CRL
+distribution points (hard-fail: unreachable means exit 3) unless --revocation off.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if origin == "" {
@@ -197,6 +199,9 @@ nonce store unavailable). Revocation is checked only against the --crl files.`,
 			}
 			if v.CRLs, err = readCRLFiles(crls); err != nil {
 				return usageErr("%v", err)
+			}
+			if v.Revocation, err = rf.checker(); err != nil {
+				return err
 			}
 			store, closeStore, err := openNonceStore(storeSpec)
 			if err != nil {
@@ -229,9 +234,10 @@ nonce store unavailable). Revocation is checked only against the --crl files.`,
 	f.StringArrayVar(&trust, "trust", nil, "trusted root certificate file (repeatable)")
 	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
 	f.StringArrayVar(&crls, "crl", nil, "CRL file used offline (repeatable)")
+	rf.add(cmd)
 	f.StringVar(&storeSpec, "nonce-store", "", "nonce store: a directory or a redis:// URL (default $KEP_NONCE_DIR or the user cache dir)")
 	f.DurationVar(&maxSkew, "max-skew", login.DefaultMaxSkew, "largest allowed difference between the signer's clock and this one")
 	f.BoolVar(&boundOnly, "bound-only", false, "refuse esia-compatible responses (which do not sign the origin)")
-	f.BoolVar(&requireRevocation, "require-revocation", false, "refuse (exit 3) when no --crl shows the certificate unrevoked")
+	f.BoolVar(&requireRevocation, "require-revocation", false, "refuse (exit 3) when neither a --crl nor the online check shows the certificate unrevoked")
 	return cmd
 }

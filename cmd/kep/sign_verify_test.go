@@ -25,7 +25,7 @@ func TestSignVerifyCLI(t *testing.T) {
 		t.Fatalf("sign: %d %s", code, stderr)
 	}
 	sig := doc + ".sig"
-	out, stderr, code := execute(t, nil, "verify", "--content", doc, "--trust", p.Root.CertFile, "--json", sig)
+	out, stderr, code := execute(t, nil, "verify", "--revocation", "off", "--content", doc, "--trust", p.Root.CertFile, "--json", sig)
 	if code != 0 {
 		t.Fatalf("verify: %d %s %s", code, out, stderr)
 	}
@@ -49,7 +49,7 @@ func TestSignVerifyCLI(t *testing.T) {
 	if _, stderr, code := execute(t, nil, "sign", "--key", other.KeyFile, "--cert", other.CertFile, "--cosign", sig, doc); code != 0 {
 		t.Fatalf("cosign: %d %s", code, stderr)
 	}
-	out, _, code = execute(t, nil, "verify", "--content", doc, "--trust", p.Root.CertFile, "--lang", "ru", sig)
+	out, _, code = execute(t, nil, "verify", "--revocation", "off", "--content", doc, "--trust", p.Root.CertFile, "--lang", "ru", sig)
 	if code != 0 || !strings.Contains(out, "Подпись действительна") || !strings.Contains(out, "Подписант 2") {
 		t.Fatalf("two signers, Russian summary: %d\n%s", code, out)
 	}
@@ -57,7 +57,7 @@ func TestSignVerifyCLI(t *testing.T) {
 	// Exit codes: changed content 1, unknown root 3, missing file 2.
 	changed := filepath.Join(dir, "changed.pdf")
 	os.WriteFile(changed, []byte("%PDF-1.4 test documenT"), 0o644)
-	if _, _, code := execute(t, nil, "verify", "--content", changed, "--trust", p.Root.CertFile, sig); code != exitFail {
+	if _, _, code := execute(t, nil, "verify", "--revocation", "off", "--content", changed, "--trust", p.Root.CertFile, sig); code != exitFail {
 		t.Fatalf("changed content: exit %d", code)
 	}
 	if _, _, code := execute(t, nil, "verify", "--content", doc, sig); code != exitIndeterminate {
@@ -76,7 +76,7 @@ func TestSignVerifyCLI(t *testing.T) {
 		t.Fatal("--pem did not write PEM")
 	}
 	extracted := filepath.Join(dir, "extracted.pdf")
-	if _, stderr, code := execute(t, nil, "verify", "--trust", p.Root.CertFile, "--extract", extracted, att); code != 0 {
+	if _, stderr, code := execute(t, nil, "verify", "--revocation", "off", "--trust", p.Root.CertFile, "--extract", extracted, att); code != 0 {
 		t.Fatalf("extract: %d %s", code, stderr)
 	}
 	if a, b := mustRead(t, doc), mustRead(t, extracted); a != b {

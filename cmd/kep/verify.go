@@ -18,13 +18,19 @@ func newVerifyCmd() *cobra.Command {
 	var content, at, extract, lang, profile, purpose string
 	var trust, inter, crls []string
 	var asJSON bool
+	var rf revocationFlags
 	cmd := &cobra.Command{
-		Use:   "verify [--content FILE] [--trust CA]... [--crl FILE]... [--at RFC3339] [--json] SIG",
+		Use:   "verify [--content FILE] [--trust CA]... [--crl FILE]... [--revocation auto|ocsp|crl|off] [--evidence DIR [--offline]] [--at RFC3339] [--json] SIG",
 		Short: "Verify a CMS/CAdES signature and report every check",
 		Long: `Verify SIG (DER, BER or PEM; attached or detached with --content) against the
 trusted roots given with --trust, at the time --at (default now; never the
-signer's own signing time). Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED,
-3 INDETERMINATE, 2 usage or I/O error. --json prints the machine-readable report.`,
+signer's own signing time). Revocation: the --crl files first, then (unless
+--revocation off) the OCSP responders and CRL distribution points named in the
+certificates, for the signer and every CA below the root; an answer that
+cannot be had makes the result INDETERMINATE unless --soft-fail. --evidence DIR
+keeps what was fetched, and --evidence DIR --offline checks again with it alone.
+Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 3 INDETERMINATE, 2 usage or I/O
+error. --json prints the machine-readable report.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sig, err := os.ReadFile(args[0])
@@ -40,6 +46,9 @@ signer's own signing time). Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED,
 			}
 			if opts.CRLs, err = readCRLFiles(crls); err != nil {
 				return usageErr("%v", err)
+			}
+			if opts.Revocation, err = rf.checker(); err != nil {
+				return err
 			}
 			if at != "" {
 				if opts.At, err = time.Parse(time.RFC3339, at); err != nil {
@@ -94,6 +103,7 @@ signer's own signing time). Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED,
 	f.StringArrayVar(&trust, "trust", nil, "trusted root certificate file (repeatable)")
 	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
 	f.StringArrayVar(&crls, "crl", nil, "CRL file used offline (repeatable)")
+	rf.add(cmd)
 	f.StringVar(&at, "at", "", "validation time, RFC 3339 (default now)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&extract, "extract", "", "write the content of an attached signature to this file")

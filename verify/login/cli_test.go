@@ -72,7 +72,7 @@ func TestCLI(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("sign: %d %s", code, errOut)
 		}
-		verifyArgs := append([]string{"login", "verify", "--origin", defaultOrigin, "--trust", p.Root.CertFile}, tc.store...)
+		verifyArgs := append([]string{"login", "verify", "--revocation", "off", "--origin", defaultOrigin, "--trust", p.Root.CertFile}, tc.store...)
 		out, errOut, code = run([]byte(resp), append(verifyArgs, "-")...)
 		if code != 0 {
 			t.Fatalf("verify %s %v: %d %s %s", tc.format, tc.store, code, out, errOut)
@@ -103,7 +103,7 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("sign string: %d %s", code, errOut)
 	}
 	respFile := write("resp.json", resp)
-	if out, _, code := run(nil, "login", "verify", "--origin", "http://localhost:8080", "--trust", p.Root.CertFile, "--bound-only", respFile); code != 1 || !strings.Contains(out, `"FORMAT"`) {
+	if out, _, code := run(nil, "login", "verify", "--revocation", "off", "--origin", "http://localhost:8080", "--trust", p.Root.CertFile, "--bound-only", respFile); code != 1 || !strings.Contains(out, `"FORMAT"`) {
 		t.Fatalf("bound-only: %d %s", code, out)
 	}
 
@@ -111,7 +111,7 @@ func TestCLI(t *testing.T) {
 	out, _, _ = run(nil, "login", "challenge", "--origin", defaultOrigin)
 	chFile := write("challenge2.json", out)
 	resp, _, _ = run(nil, "login", "sign", "--key", user.KeyFile, "--cert", user.CertFile, chFile)
-	if out, _, code := run([]byte(resp), "login", "verify", "--origin", defaultOrigin, "--trust", p.Root.CertFile, "--require-revocation", "-"); code != 3 || !strings.Contains(out, `"INDETERMINATE"`) {
+	if out, _, code := run([]byte(resp), "login", "verify", "--revocation", "off", "--origin", defaultOrigin, "--trust", p.Root.CertFile, "--require-revocation", "-"); code != 3 || !strings.Contains(out, `"INDETERMINATE"`) {
 		t.Fatalf("require revocation: %d %s", code, out)
 	}
 
@@ -132,7 +132,7 @@ func TestCLI(t *testing.T) {
 	for _, args := range [][]string{
 		{"login", "challenge"},
 		{"login", "challenge", "--origin", "http://example.ru"},
-		{"login", "verify", "--origin", defaultOrigin, respFile},
+		{"login", "verify", "--revocation", "off", "--origin", defaultOrigin, respFile},
 		{"login", "sign", "--key", user.KeyFile, "--cert", user.CertFile, "--format", "xml", chFile},
 		{"login", "sign", "--key", user.KeyFile, "--cert", user.CertFile, respFile},
 	} {
