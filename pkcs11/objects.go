@@ -470,6 +470,10 @@ func (t *Token) match(privs, pubs []keyObject, certObjs []certObject, hidden boo
 			id.Key, used[unchecked] = t.newKey(privs[unchecked], co.cert.PublicKey), true
 		case why != nil:
 			id.Err = why
+		case !found && hidden && pubMismatch(pubs, co):
+			// The private key is hidden, but the public key object beside it
+			// already shows the pair is wrong: no login needed to say so.
+			id.Err = fmt.Errorf("%w: the certificate's public key is not the token's public key object with CKA_ID %x", ErrKeyMismatch, co.id)
 		case !found && hidden:
 			id.Err = fmt.Errorf("%w: log in to see the private key with CKA_ID %x", ErrNotLoggedIn, co.id)
 		case !found:
@@ -492,6 +496,17 @@ func (t *Token) match(privs, pubs []keyObject, certObjs []certObject, hidden boo
 	}
 	slices.SortStableFunc(out, func(a, b *Identity) int { return bytes.Compare(a.ID, b.ID) })
 	return out
+}
+
+// pubMismatch reports whether a public key object with the certificate's
+// CKA_ID holds another key than the certificate.
+func pubMismatch(pubs []keyObject, co certObject) bool {
+	for _, q := range pubs {
+		if q.err == nil && q.pub != nil && bytes.Equal(q.id, co.id) {
+			return !equalKeys(q.pub, co.cert.PublicKey)
+		}
+	}
+	return false
 }
 
 // keyName names a key for messages and PIN requests: its label, else its
