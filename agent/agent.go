@@ -58,8 +58,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Diagnose, when set, answers agent.diagnose.
-	Diagnose func(ctx context.Context, origin string) (any, error)
+	// SoftToken says that Keys includes a software token (for diagnostics:
+	// no PKCS#11 module is needed then).
+	SoftToken bool
 }
 
 // Limits bound the load a client can put on the agent. Zero fields take the

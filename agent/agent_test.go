@@ -439,3 +439,32 @@ func TestSignWithPINInAgentPage(t *testing.T) {
 		t.Errorf("the PIN is in the audit log")
 	}
 }
+
+// TestDiagnose: agent.diagnose tells an unapproved site only that it is not
+// approved; an approved one gets the findings about the tokens too.
+func TestDiagnose(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}, SoftToken: true})
+	type report struct {
+		Findings []struct {
+			Code, MessageRU string
+			Evidence        map[string]any
+		}
+	}
+	stranger := mustCall[report](t, f.dial(t, "https://stranger.example.ru"), "agent.diagnose", nil)
+	if len(stranger.Findings) != 1 || stranger.Findings[0].Code != "ORIGIN_NOT_APPROVED" || stranger.Findings[0].MessageRU == "" {
+		t.Fatalf("stranger: %+v", stranger)
+	}
+	r := mustCall[report](t, f.dial(t, siteOrigin), "agent.diagnose", nil)
+	ok := 0
+	for _, x := range r.Findings {
+		if x.Code == "CERT_OK" {
+			ok++
+		}
+		if x.Code == "ORIGIN_NOT_APPROVED" {
+			t.Errorf("approved site told it is not approved")
+		}
+	}
+	if ok != len(f.ids) {
+		t.Errorf("findings %+v, want CERT_OK for each of %d certificates", r.Findings, len(f.ids))
+	}
+}

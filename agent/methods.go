@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kepkit/kep/agent/diagnose"
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
@@ -114,10 +115,17 @@ func (a *Agent) requestAccessMethod(c *conn, _ json.RawMessage) (any, error) {
 }
 
 func (a *Agent) diagnose(c *conn, _ json.RawMessage) (any, error) {
-	if a.cfg.Diagnose == nil {
-		return nil, rpcError(ReasonMethodNotFound, "diagnostics are not available in this agent")
+	// An unapproved site learns only about the agent and its own approval,
+	// not about the user's tokens and certificates.
+	in := diagnose.Input{Origin: c.origin, Approved: a.approved(c.origin), Now: a.now()}
+	if in.Approved {
+		in.Modules = a.cfg.Keys.Modules()
+		in.SoftToken = a.cfg.SoftToken
+		in.Tokens, _ = a.cfg.Keys.Tokens(c.ctx)
+		in.Entries, in.ListErr = a.cfg.Keys.Certificates(c.ctx)
+		in.Roots, in.Intermediates = a.cfg.Roots, a.cfg.Intermediates
 	}
-	return a.cfg.Diagnose(c.ctx, c.origin)
+	return diagnose.Run(c.ctx, in), nil
 }
 
 // TokenJSON is a token in tokens.list and tokens.changed.

@@ -189,7 +189,11 @@ func Run(ctx context.Context, in Input) *Report {
 		add(New(ModuleNotFound, map[string]any{"tried": len(in.Modules)}))
 	}
 	if smartCard && pcscMissing(in.PCSCSocket) {
-		add(New(PCSCNotRunning, map[string]any{"socket": pcscSocket(in.PCSCSocket)}))
+		f := New(PCSCNotRunning, map[string]any{"socket": pcscSocket(in.PCSCSocket)})
+		if len(in.Tokens) > 0 {
+			f.Severity = Warning // other tokens work; a USB token would not
+		}
+		add(f)
 	}
 
 	// Tokens and their PINs.

@@ -121,7 +121,7 @@ holds the same settings as the flags; flags add to it.`,
 						filepath.Join(dir, agent.LocalCAFile))
 				}
 			}
-			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
+			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, SoftToken: fc.Soft != "", Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
 				PagePINOrigins: append(fc.PagePINOrigins, pagePIN...), Sites: agent.OpenSites(sitesFile), UI: ui,
 				Audit: audit, Version: buildVersion(), Logger: logger})
 			if err != nil {

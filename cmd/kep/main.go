@@ -40,7 +40,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd())
+	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd(), newDoctorCmd())
 	return root
 }
 

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kepkit/kep/agent"
+	"github.com/kepkit/kep/agent/diagnose"
+	"github.com/kepkit/kep/pkcs11/keystore"
+)
+
+func newDoctorCmd() *cobra.Command {
+	var (
+		modules, trust, inter, crls []string
+		softDir, certID, origin     string
+		noDiscover, asJSON          bool
+		agentPort                   int
+		maxSkew                     time.Duration
+		lang                        string
+		rf                          revocationFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "doctor [--module M]... [--soft DIR] [--cert ID] [--origin O] [--trust CA]... [--json] [--lang ru|en]",
+		Short: "Find out why a КЭП login or signature fails on this computer, and what to do",
+		Long: `Check what a login or signature with КЭП needs on this computer: token drivers
+(PKCS#11 modules) and the smart card service, tokens and their PIN state, the
+certificates (validity, expiry within 30 days, chain to the --trust roots,
+revocation, key match, algorithm), the clock (against the --origin site's
+server time), whether the kep agent runs and whether --origin is allowed to use
+it. Each finding has a stable code, a message and a fix, in Russian or English.
+Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			keys, err := keystore.Open(ctx, keystore.Config{Modules: modules, Discover: !noDiscover, SoftDir: softDir})
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			defer keys.Close()
+			in := diagnose.Input{Modules: keys.Modules(), SoftToken: softDir != "", CertID: certID, MaxSkew: maxSkew}
+			in.Tokens, _ = keys.Tokens(ctx)
+			in.Entries, in.ListErr = keys.Certificates(ctx)
+			if len(trust) > 0 {
+				if in.Roots, err = readCertFiles(trust); err != nil {
+					return usageErr("%v", err)
+				}
+				if in.Intermediates, err = readCertFiles(inter); err != nil {
+					return usageErr("%v", err)
+				}
+				if in.CRLs, err = readCRLFiles(crls); err != nil {
+					return usageErr("%v", err)
+				}
+				if in.Revocation, err = rf.checker(); err != nil {
+					return err
+				}
+			}
+			if agentPort > 0 {
+				in.AgentURL = fmt.Sprintf("http://127.0.0.1:%d/", agentPort)
+			}
+			if origin != "" {
+				if in.Origin, err = agent.CheckOrigin(origin); err != nil {
+					return usageErr("--origin: %v", err)
+				}
+				in.Approved = originApproved(in.Origin)
+				if ref, err := diagnose.ServerTime(ctx, nil, in.Origin); err == nil {
+					in.References = append(in.References, ref)
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "kep: cannot read the time of %s: %v\n", in.Origin, err)
+				}
+			}
+			r := diagnose.Run(ctx, in)
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), r); err != nil {
+					return err
+				}
+			} else {
+				printFindings(cmd.OutOrStdout(), r, lang)
+			}
+			if r.HasErrors() {
+				return &exitError{code: exitFail, err: fmt.Errorf("problems found")}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&modules, "module", nil, "PKCS#11 library to check (repeatable)")
+	f.StringVar(&softDir, "soft", "", "software token directory")
+	f.BoolVar(&noDiscover, "no-discover", false, "only the --module libraries, not the vendors' usual ones")
+	f.StringVar(&certID, "cert", "", "check only this certificate (SHA-1 thumbprint)")
+	f.StringVar(&origin, "origin", "", "the site you log in to: its clock and whether the agent allows it")
+	f.StringArrayVar(&trust, "trust", nil, "trusted root certificates, to check the chains (repeatable)")
+	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
+	f.StringArrayVar(&crls, "crl", nil, "CRL file (repeatable)")
+	rf.add(cmd)
+	f.IntVar(&agentPort, "agent-port", agent.DefaultPort, "port of the kep agent to look for (0: do not look)")
+	f.DurationVar(&maxSkew, "max-skew", 5*time.Minute, "largest clock difference that is not an error")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.StringVar(&lang, "lang", defaultLang(), "language: ru or en")
+	return cmd
+}
+
+// originApproved reports whether the agent's site list or configuration
+// approves origin.
+func originApproved(origin string) bool {
+	if path, err := agent.DefaultSitesFile(); err == nil && agent.OpenSites(path).Approved(origin) {
+		return true
+	}
+	path, err := agent.DefaultConfigFile()
+	if err != nil {
+		return false
+	}
+	fc, err := agent.LoadFileConfig(path, true)
+	if err != nil {
+		return false
+	}
+	for _, o := range append(fc.AllowOrigins, fc.PagePINOrigins...) {
+		if n, err := agent.CheckOrigin(o); err == nil && n == origin {
+			return true
+		}
+	}
+	return false
+}
+
+func printFindings(w io.Writer, r *diagnose.Report, lang string) {
+	counts := map[diagnose.Severity]int{}
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	if lang == "ru" {
+		fmt.Fprintf(w, "kep doctor: ошибок %d, предупреждений %d\n", counts[diagnose.Error], counts[diagnose.Warning])
+	} else {
+		fmt.Fprintf(w, "kep doctor: %d error(s), %d warning(s)\n", counts[diagnose.Error], counts[diagnose.Warning])
+	}
+	label := map[diagnose.Severity]string{diagnose.Error: "ERROR", diagnose.Warning: "WARN ", diagnose.Info: "ok   "}
+	for _, f := range r.Findings {
+		msg, fix := f.Text(lang)
+		fmt.Fprintf(w, "%s %s: %s\n", label[f.Severity], f.Code, msg)
+		if fix != "" {
+			fmt.Fprintf(w, "      → %s\n", strings.TrimSpace(fix))
+		}
+	}
+}
