@@ -2,9 +2,13 @@ package portal_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -18,9 +22,11 @@ import (
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/agent/portal"
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/demopki"
 	"github.com/kepkit/kep/internal/ossltest"
 	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/pkcs11/soft"
 	"github.com/kepkit/kep/verify"
 )
 
@@ -40,29 +46,47 @@ func chromiumPath(t *testing.T) string {
 }
 
 type world struct {
-	t       *testing.T
-	demo    *demopki.Manifest
-	agent   *agent.Agent
-	browser context.Context
-	prompts chan string // confirmation pages the agent asked to open
-	portals map[string]string
+	t         *testing.T
+	demo      *demopki.Manifest
+	rootCerts []*certs.Certificate
+	agent     *agent.Agent
+	browser   context.Context
+	prompts   chan string // confirmation pages the agent asked to open
+	portals   map[string]string
 }
 
+// newWorld runs the agent over the demo PKI's token.
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, prompts: make(chan string, 8), portals: map[string]string{}}
-	var err error
-	w.demo, err = demopki.Create(filepath.Join(t.TempDir(), "demo"), demopki.Options{})
+	demo, err := demopki.Create(filepath.Join(t.TempDir(), "demo"), demopki.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: w.demo.Path(w.demo.Token)})
+	data, err := os.ReadFile(demo.Path(demo.CA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := certs.ParseCertificates(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldWith(t, demo.Path(demo.Token), roots)
+	w.demo = demo
+	return w
+}
+
+// newWorldWith runs the agent over the software token in tokenDir, with
+// the portal trusting roots.
+func newWorldWith(t *testing.T, tokenDir string, roots []*certs.Certificate) *world {
+	t.Helper()
+	w := &world{t: t, prompts: make(chan string, 8), portals: map[string]string{}, rootCerts: roots}
+	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: tokenDir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { keys.Close() })
 	ui := &agent.PageUI{Open: func(url string) error { w.prompts <- url; return nil }, Timeout: 30 * time.Second}
-	w.agent, err = agent.New(agent.Config{Keys: keys, UI: ui, EphemeralPort: true, Roots: w.roots(),
+	w.agent, err = agent.New(agent.Config{Keys: keys, UI: ui, EphemeralPort: true, Roots: w.roots(), SoftToken: true,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		t.Fatal(err)
@@ -91,17 +115,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) roots() []*certs.Certificate {
-	data, err := os.ReadFile(w.demo.Path(w.demo.CA))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	roots, err := certs.ParseCertificates(data)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return roots
-}
+func (w *world) roots() []*certs.Certificate { return w.rootCerts }
 
 // portal starts a demo portal on a loopback port and returns its URL.
 func (w *world) portal(agentPort int) string {
@@ -335,4 +349,52 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestBrowserExpiredCertificate: a login with an expired certificate is
+// refused by the portal, and the page shows the agent's diagnosis:
+// CERT_EXPIRED with the date, in Russian.
+func TestBrowserExpiredCertificate(t *testing.T) {
+	now := time.Now()
+	caKey, _ := gost3410.GenerateKey(gost3410.TC26256A, rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"}, NotBefore: now.AddDate(-3, 0, 0),
+		NotAfter: now.AddDate(5, 0, 0), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := certs.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := certs.ParseCertificate(caDER)
+	caTmpl.SubjectKeyId = caCert.SubjectKeyId
+	key, _ := gost3410.GenerateKey(gost3410.TC26256A, rand.Reader)
+	expiry := now.AddDate(0, 0, -3)
+	leafDER, err := certs.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Просроченный Пользователь"},
+		NotBefore: now.AddDate(-1, 0, 0), NotAfter: expiry, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, caTmpl, key.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := certs.ParseCertificate(leafDER)
+	tokDir := filepath.Join(t.TempDir(), "token")
+	if err := soft.Init(tokDir, []byte("123456"), "expired"); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := soft.Open(tokDir)
+	tok.Login([]byte("123456"))
+	if _, err := tok.ImportKey(key, "", leaf, caCert); err != nil {
+		t.Fatal(err)
+	}
+	tok.Close()
+
+	w := newWorldWith(t, tokDir, []*certs.Certificate{caCert})
+	page := w.tab(w.portal(w.agent.Port()))
+	w.answer(true)
+	do(t, page, visible("#login-section"), chromedp.Click(chromedp.CSS("#login-btn")))
+	w.answer(true, "123456")
+	if reason := text(t, page, "#login-error"); !strings.Contains(reason, "CERT_EXPIRED") {
+		t.Errorf("login error %q", reason)
+	}
+	diag := text(t, page, "#diagnosis")
+	if !strings.Contains(diag, "CERT_EXPIRED") || !strings.Contains(diag, "истёк "+expiry.Local().Format("02.01.2006")) {
+		t.Errorf("diagnosis %q", diag)
+	}
 }
