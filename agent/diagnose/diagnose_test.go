@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/pkcs11"
@@ -60,15 +61,16 @@ func newCA(t *testing.T, cn string, parent *ca) *ca {
 	return &ca{tmpl: tmpl, key: key, cert: c}
 }
 
-// leaf issues a certificate valid from..until for a new key.
-func (c *ca) leaf(t *testing.T, cn string, serial int64, from, until time.Time) (*certs.Certificate, crypto.Signer) {
+// leaf issues a certificate valid from..until for a new key, with the CRL
+// distribution points given.
+func (c *ca) leaf(t *testing.T, cn string, serial int64, from, until time.Time, cdp ...string) (*certs.Certificate, crypto.Signer) {
 	t.Helper()
 	key, err := gost3410.GenerateKey(gost3410.TC26256A, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn}, NotBefore: from, NotAfter: until,
-		KeyUsage: x509.KeyUsageDigitalSignature}
+		KeyUsage: x509.KeyUsageDigitalSignature, CRLDistributionPoints: cdp}
 	der, err := certs.CreateCertificate(rand.Reader, tmpl, c.tmpl, key.Public(), c.key)
 	if err != nil {
 		t.Fatal(err)
@@ -145,9 +147,17 @@ func TestCertificateFindings(t *testing.T) {
 		key  crypto.Signer
 		want []string
 	}
+	// The CRL is served on loopback; the revoked leaf names it.
+	var crlDER []byte
+	crlSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(crlDER) }))
+	defer crlSrv.Close()
 	var leaves []lf
 	mk := func(name string, c *ca, serial int64, from, until time.Time, want ...string) {
-		cert, key := c.leaf(t, name, serial, from, until)
+		var cdp []string
+		if name == "revoked" {
+			cdp = []string{crlSrv.URL + "/root.crl"}
+		}
+		cert, key := c.leaf(t, name, serial, from, until, cdp...)
 		leaves = append(leaves, lf{name, cert, key, want})
 	}
 	chainOf := map[string]*certs.Certificate{"under an untrusted root": stranger.cert}
@@ -163,17 +173,15 @@ func TestCertificateFindings(t *testing.T) {
 		items = append(items, l.cert, l.key, chainOf[l.name])
 	}
 	dir := softToken(t, items...)
-	crlDER, err := certs.CreateCRL(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(day),
+	var err error
+	crlDER, err = certs.CreateCRL(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(day),
 		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(5), RevocationTime: now.Add(-time.Hour)}}}, root.tmpl, root.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crl, err := certs.ParseCRL(crlDER)
-	if err != nil {
-		t.Fatal(err)
-	}
 	in := gather(t, keystore.Config{SoftDir: dir})
-	in.Roots, in.CRLs = []*certs.Certificate{root.cert}, []*certs.CRL{crl}
+	// Soft-fail: the certificates that name no CRL are not the point here.
+	in.Roots, in.Revocation = []*certs.Certificate{root.cert}, &revocation.Checker{Policy: revocation.Policy{SoftFail: true}}
 	r := Run(context.Background(), in)
 	for _, l := range leaves {
 		got := codesFor(r, l.cert.Thumbprint())
