@@ -68,6 +68,9 @@ const (
 	PurposeLogin
 	// PurposeAny: no key usage requirement on the leaf.
 	PurposeAny
+	// PurposeTimeStamping: a time-stamping authority (RFC 3161 2.3):
+	// extKeyUsage is critical and has timeStamping only.
+	PurposeTimeStamping
 )
 
 func (p Purpose) String() string {
@@ -78,13 +81,15 @@ func (p Purpose) String() string {
 		return "login"
 	case PurposeAny:
 		return "any"
+	case PurposeTimeStamping:
+		return "timestamping"
 	}
 	return fmt.Sprintf("Purpose(%d)", int(p))
 }
 
 // ParsePurpose returns the purpose named "sign", "login" or "any".
 func ParsePurpose(s string) (Purpose, error) {
-	for _, p := range []Purpose{PurposeSigning, PurposeLogin, PurposeAny} {
+	for _, p := range []Purpose{PurposeSigning, PurposeLogin, PurposeAny, PurposeTimeStamping} {
 		if s == p.String() {
 			return p, nil
 		}
@@ -719,6 +724,21 @@ func checkKeyUsage(cc *certChecks, c *Certificate, purpose Purpose) {
 			cc.add(CheckKeyUsage, StatusFailed, "extKeyUsage "+strings.Join(extKeyUsageNames(c.Certificate), ", ")+" lacks clientAuth, which login needs", &outChainConstraints)
 		default:
 			cc.add(CheckKeyUsage, StatusPassed, "keyUsage has digitalSignature; extKeyUsage allows clientAuth", nil)
+		}
+	case PurposeTimeStamping:
+		critical := false
+		for _, e := range c.Extensions {
+			if e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 37}) {
+				critical = e.Critical
+			}
+		}
+		switch {
+		case len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping || len(c.UnknownExtKeyUsage) != 0:
+			cc.add(CheckKeyUsage, StatusFailed, "extKeyUsage "+strings.Join(extKeyUsageNames(c.Certificate), ", ")+" is not timeStamping alone, as a TSA needs", &outChainConstraints)
+		case !critical:
+			cc.add(CheckKeyUsage, StatusFailed, "the timeStamping extKeyUsage of a TSA must be critical", &outChainConstraints)
+		default:
+			cc.add(CheckKeyUsage, StatusPassed, "extKeyUsage timeStamping (critical)", nil)
 		}
 	default:
 		cc.add(CheckKeyUsage, StatusFailed, "unknown purpose "+purpose.String(), &outChainConstraints)

@@ -43,6 +43,15 @@ type Options struct {
 	NoSignedAttributes bool
 	// Rand is the randomness for the signer (crypto/rand when nil).
 	Rand io.Reader
+	// Timestamper, when set, adds an RFC 3161 signature time-stamp over the
+	// signature value (CAdES-T): sign/tsp.Client is one.
+	Timestamper Timestamper
+}
+
+// Timestamper gets a time-stamp token (a DER ContentInfo) for a digest
+// computed with d.
+type Timestamper interface {
+	Timestamp(ctx context.Context, d *certs.Digest, digest []byte) ([]byte, error)
 }
 
 // Errors.
@@ -71,7 +80,7 @@ func Sign(ctx context.Context, content io.Reader, signer crypto.Signer, cert *ce
 	if opts.Attached {
 		sd.EContent = kept.Bytes()
 	}
-	if err := addSigner(sd, sum, d, signer, cert, opts); err != nil {
+	if err := addSigner(ctx, sd, sum, d, signer, cert, opts); err != nil {
 		return nil, err
 	}
 	return sd.Marshal()
@@ -81,6 +90,11 @@ func Sign(ctx context.Context, content io.Reader, signer crypto.Signer, cert *ce
 // opts.Digest (or the key's default) is digest — for hash-on-page signing and
 // files hashed elsewhere.
 func SignDigest(digest []byte, signer crypto.Signer, cert *certs.Certificate, opts Options) ([]byte, error) {
+	return SignDigestContext(context.Background(), digest, signer, cert, opts)
+}
+
+// SignDigestContext is SignDigest with a context for the Timestamper.
+func SignDigestContext(ctx context.Context, digest []byte, signer crypto.Signer, cert *certs.Certificate, opts Options) ([]byte, error) {
 	if opts.Attached {
 		return nil, ErrDetachedOnly
 	}
@@ -92,7 +106,7 @@ func SignDigest(digest []byte, signer crypto.Signer, cert *certs.Certificate, op
 		return nil, fmt.Errorf("sign: digest has %d bytes, %s has %d", len(digest), d.Name, d.Size)
 	}
 	sd := &cms.SignedData{Version: 1, EContentType: cms.OIDData}
-	if err := addSigner(sd, digest, d, signer, cert, opts); err != nil {
+	if err := addSigner(ctx, sd, digest, d, signer, cert, opts); err != nil {
 		return nil, err
 	}
 	return sd.Marshal()
@@ -120,7 +134,7 @@ func Cosign(ctx context.Context, existing []byte, content io.Reader, signer cryp
 	if err != nil {
 		return nil, err
 	}
-	if err := addSigner(sd, sum, d, signer, cert, opts); err != nil {
+	if err := addSigner(ctx, sd, sum, d, signer, cert, opts); err != nil {
 		return nil, err
 	}
 	return sd.Marshal()
@@ -165,7 +179,7 @@ func pickDigest(signer crypto.Signer, cert *certs.Certificate, opts Options) (*c
 
 // addSigner signs and appends one SignerInfo, its digest algorithm and its
 // certificates (without duplicates).
-func addSigner(sd *cms.SignedData, contentDigest []byte, d *certs.Digest, signer crypto.Signer, cert *certs.Certificate, opts Options) error {
+func addSigner(ctx context.Context, sd *cms.SignedData, contentDigest []byte, d *certs.Digest, signer crypto.Signer, cert *certs.Certificate, opts Options) error {
 	sigAlg, err := certs.SignatureAlgorithmFor(cert.PublicKey, d)
 	if err != nil {
 		return err
@@ -208,6 +222,13 @@ func addSigner(sd *cms.SignedData, contentDigest []byte, d *certs.Digest, signer
 		return fmt.Errorf("sign: the signer refused: %w", err)
 	}
 	si.Signature = sig
+	if opts.Timestamper != nil {
+		token, err := opts.Timestamper.Timestamp(ctx, d, d.Sum(sig))
+		if err != nil {
+			return fmt.Errorf("sign: signature time-stamp: %w", err)
+		}
+		si.UnsignedAttrs = append(si.UnsignedAttrs, cms.Attribute{Type: cms.OIDAttrSignatureTimeStamp, Values: [][]byte{token}})
+	}
 	sd.SignerInfos = append(sd.SignerInfos, si)
 
 	if !hasAlg(sd.DigestAlgorithms, digestAlg) {

@@ -29,6 +29,7 @@ import (
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/internal/ctxio"
+	"github.com/kepkit/kep/sign/tsp"
 )
 
 // Indications (ETSI EN 319 102-1).
@@ -68,6 +69,8 @@ const (
 	// ProfileCAdESBES requires signed attributes with signingCertificate(V2)
 	// and signingTime.
 	ProfileCAdESBES
+	// ProfileCAdEST also requires a valid signature time-stamp (RFC 3161).
+	ProfileCAdEST
 )
 
 // Options controls a verification. The zero value is strict: no trust
@@ -76,6 +79,9 @@ type Options struct {
 	Roots         []*certs.Certificate
 	Intermediates []*certs.Certificate // besides those inside the signature
 	CRLs          []*certs.CRL
+	// nested is set while a signature time-stamp's own token is verified:
+	// the token's time-stamps (there should be none) are not followed.
+	nested bool
 	// Revocation, when set, checks online (OCSP, CRL distribution points)
 	// every certificate the CRLs do not answer for: certs/revocation.Checker.
 	Revocation certs.RevocationChecker
@@ -118,6 +124,18 @@ type SignerReport struct {
 	DigestAlgorithm    string             `json:"digestAlgorithm"`
 	SignatureAlgorithm string             `json:"signatureAlgorithm"`
 	Chain              *certs.ChainResult `json:"chain,omitempty"`
+	// Timestamp is the signature time-stamp (CAdES-T), when there is one.
+	Timestamp *Timestamp `json:"timestamp,omitempty"`
+}
+
+// Timestamp is the outcome of a signature time-stamp: a TSA's proof that the
+// signature existed at Time.
+type Timestamp struct {
+	Time          time.Time `json:"time"`
+	TSA           string    `json:"tsa,omitempty"`
+	Indication    string    `json:"indication"`
+	SubIndication string    `json:"subIndication,omitempty"`
+	Detail        string    `json:"detail,omitempty"`
 }
 
 // Report is the outcome of a verification.
@@ -324,7 +342,7 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 			signed = d.Sum(si.SignedAttrsForSignature())
 		}
 	} else {
-		if opts.Profile == ProfileCAdESBES {
+		if opts.Profile >= ProfileCAdESBES {
 			st.add("SIGNED_ATTRIBUTES", Failed, "no signed attributes: not CAdES-BES")
 			st.outcome(TotalFailed, FormatFailure)
 		} else {
@@ -354,14 +372,30 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		}
 	}
 
+	// The signature time-stamp: proof of existence at its time.
+	r.Timestamp = checkTimestamp(ctx, st, si, embedded, opts, at)
+
 	// The certificate path.
 	if cert != nil {
 		inter := append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...)
-		chain := certs.VerifyContext(ctx, cert, certs.VerifyOptions{Roots: opts.Roots, Intermediates: inter, At: at, Purpose: opts.Purpose,
-			CRLs: opts.CRLs, Revocation: opts.Revocation})
+		vopts := certs.VerifyOptions{Roots: opts.Roots, Intermediates: inter, At: at, Purpose: opts.Purpose,
+			CRLs: opts.CRLs, Revocation: opts.Revocation}
+		chain := certs.VerifyContext(ctx, cert, vopts)
+		poe := ""
+		if ts := r.Timestamp; chain.Indication != TotalPassed && ts != nil && ts.Indication == TotalPassed && ts.Time.Before(at) &&
+			(chain.SubIndication == certs.SubOutOfBoundsNoPOE || chain.SubIndication == certs.SubOutOfBoundsNotRevoked || chain.SubIndication == certs.SubRevokedNoPOE) {
+			// Expired or revoked now, but the time-stamp proves the
+			// signature existed before: validate at its time (ETSI EN
+			// 319 102-1, past signature validation).
+			vopts.At = ts.Time
+			if past := certs.VerifyContext(ctx, cert, vopts); past.Indication == TotalPassed {
+				poe = fmt.Sprintf("valid at the time-stamp time %s (now %s/%s)", ts.Time.UTC().Format(time.RFC3339), chain.Indication, chain.SubIndication)
+				chain = past
+			}
+		}
 		r.Chain = chain
 		if chain.Indication == TotalPassed {
-			st.add("CHAIN", Passed, "")
+			st.add("CHAIN", Passed, poe)
 		} else {
 			st.add("CHAIN", Failed, chain.Indication+"/"+chain.SubIndication)
 			st.outcome(chain.Indication, chain.SubIndication)
@@ -371,6 +405,70 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		r.Indication = TotalPassed
 	}
 	return r
+}
+
+// checkTimestamp verifies the signature time-stamp of si, if any: the token's
+// CMS signature and the TSA's chain (purpose timestamping) at the validation
+// time, and the imprint over the signature value.
+func checkTimestamp(ctx context.Context, st signerState, si *cms.SignerInfo, embedded []*certs.Certificate, opts Options, at time.Time) *Timestamp {
+	var tokens [][]byte
+	for _, a := range si.UnsignedAttrs {
+		if a.Type.Equal(cms.OIDAttrSignatureTimeStamp) {
+			tokens = append(tokens, a.Values...)
+		}
+	}
+	if len(tokens) == 0 || opts.nested {
+		if opts.Profile >= ProfileCAdEST {
+			st.add("SIGNATURE_TIMESTAMP", Failed, "no signature time-stamp: not CAdES-T")
+			st.outcome(TotalFailed, FormatFailure)
+		}
+		return nil
+	}
+	fail := func(ts *Timestamp, ind, sub, detail string) *Timestamp {
+		ts.Indication, ts.SubIndication, ts.Detail = ind, sub, detail
+		st.add("SIGNATURE_TIMESTAMP", Failed, detail)
+		if opts.Profile >= ProfileCAdEST {
+			st.outcome(ind, sub)
+		}
+		return ts
+	}
+	ts := &Timestamp{}
+	info, err := tsp.Parse(tokens[0])
+	if err != nil {
+		return fail(ts, TotalFailed, FormatFailure, err.Error())
+	}
+	ts.Time = info.GenTime
+	if !bytes.Equal(info.Digest.Sum(si.Signature), info.Hash) {
+		return fail(ts, TotalFailed, HashFailure, "the time-stamp is over another signature value")
+	}
+	// Depth 1: the token's own verification never looks for time-stamps.
+	rep, err := Verify(ctx, tokens[0], Options{Roots: opts.Roots, Intermediates: append(append([]*certs.Certificate{}, opts.Intermediates...), embedded...),
+		CRLs: opts.CRLs, Revocation: opts.Revocation, At: at, Purpose: certs.PurposeTimeStamping, nested: true})
+	if err != nil {
+		return fail(ts, TotalFailed, FormatFailure, err.Error())
+	}
+	if len(rep.Signers) == 1 && rep.Signers[0].Certificate != nil {
+		ts.TSA = rep.Signers[0].Certificate.Subject
+	}
+	if rep.Indication != TotalPassed {
+		detail := "the TSA's signature or certificate does not validate"
+		for _, s := range rep.Signers {
+			for _, c := range s.Checks {
+				if c.Status == Failed {
+					detail += ": " + c.Code + " " + c.Detail
+					break
+				}
+			}
+		}
+		sub := rep.SubIndication
+		if sub == "" && len(rep.Signers) == 1 {
+			sub = rep.Signers[0].SubIndication
+		}
+		return fail(ts, rep.Indication, sub, detail)
+	}
+	ts.Indication = TotalPassed
+	st.add("SIGNATURE_TIMESTAMP", Passed, fmt.Sprintf("time-stamped at %s by %s", ts.Time.UTC().Format(time.RFC3339), ts.TSA))
+	return ts
 }
 
 func findSigner(si *cms.SignerInfo, candidates []*certs.Certificate) *certs.Certificate {
@@ -437,7 +535,7 @@ func checkSignedAttrs(st signerState, si *cms.SignerInfo, sd *cms.SignedData, ce
 	v1, n1 := si.Attr(cms.OIDAttrSigningCertificate)
 	switch {
 	case n1+n2 == 0:
-		if opts.Profile == ProfileCAdESBES {
+		if opts.Profile >= ProfileCAdESBES {
 			st.add("SIGNING_CERTIFICATE_REF", Failed, "no signingCertificateV2 attribute: not CAdES-BES")
 			st.outcome(TotalFailed, FormatFailure)
 		} else {
@@ -499,7 +597,7 @@ func checkSignedAttrs(st signerState, si *cms.SignerInfo, sd *cms.SignedData, ce
 	} else if n > 1 {
 		st.add("SIGNING_TIME", Failed, "signingTime attribute occurs more than once")
 		st.outcome(TotalFailed, FormatFailure)
-	} else if opts.Profile == ProfileCAdESBES {
+	} else if opts.Profile >= ProfileCAdESBES {
 		st.add("SIGNING_TIME", Failed, "no signingTime attribute")
 		st.outcome(TotalFailed, FormatFailure)
 	} else {

@@ -29,6 +29,10 @@ var (
 	OIDAttrSigningTime        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
 	OIDAttrSigningCertificate = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
 	OIDAttrSigningCertV2      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	// OIDAttrSignatureTimeStamp is id-aa-signatureTimeStampToken (RFC 3161
+	// appendix A, CAdES-T): an unsigned attribute holding a TimeStampToken
+	// over the SignerInfo's signature value.
+	OIDAttrSignatureTimeStamp = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 	OIDAttrAlgProtection      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 52}
 	OIDAttrTimeStampToken     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
 	OIDSHA256                 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}

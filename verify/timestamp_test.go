@@ -1,0 +1,170 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/internal/cms"
+	"github.com/kepkit/kep/internal/testpki"
+	"github.com/kepkit/kep/sign"
+	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/verify"
+)
+
+func findCheck(r verify.SignerReport, code string) *verify.Check {
+	for i := range r.Checks {
+		if r.Checks[i].Code == code {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// TestCAdEST: signatures time-stamped by TSAs on loopback verify as CAdES-T,
+// OpenSSL still accepts them, and the time-stamp rescues a signer whose
+// certificate expired after it; bad time-stamps are reported.
+func TestCAdEST(t *testing.T) {
+	p := testpki.New(t)
+	ctx := context.Background()
+	gostTSA := p.TSA(t, testpki.CryptoProA, "critical,timeStamping")
+	roots := []*certs.Certificate{p.Root.Cert}
+	content := []byte("Акт приёма-передачи")
+	docFile := p.O.WriteFile(t, "doc.txt", content)
+
+	for _, k := range []testpki.Key{testpki.TC26256A, testpki.TC26512A, testpki.RSA2048} {
+		id := p.Leaf(t, k, "CAdES-T "+k.Name)
+		sig, err := sign.Sign(ctx, bytes.NewReader(content), id.Signer, id.Cert, sign.Options{Timestamper: &tsp.Client{URL: gostTSA.URL}})
+		if err != nil {
+			t.Fatalf("%s: %v", k.Name, err)
+		}
+		rep, err := verify.Verify(ctx, sig, verify.Options{Roots: roots, Content: bytes.NewReader(content), Profile: verify.ProfileCAdEST})
+		if err != nil || rep.Indication != verify.TotalPassed {
+			t.Fatalf("%s: %v %+v", k.Name, err, rep)
+		}
+		s := rep.Signers[0]
+		if c := findCheck(s, "SIGNATURE_TIMESTAMP"); c == nil || c.Status != verify.Passed || s.Timestamp == nil || s.Timestamp.TSA == "" {
+			t.Errorf("%s: timestamp %+v check %+v", k.Name, s.Timestamp, c)
+		}
+		sigFile := p.O.WriteFile(t, k.Name+".sig", sig)
+		if out, err := p.O.Run(nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile, "-content", docFile,
+			"-CAfile", p.Root.CertFile, "-purpose", "any", "-out", os.DevNull); err != nil {
+			t.Errorf("%s: openssl cms -verify: %v %s", k.Name, err, out)
+		}
+	}
+
+	// Without a time-stamp, CAdES-T fails; CAdES-BES passes.
+	plain := p.Leaf(t, testpki.CryptoProA, "plain")
+	sig, _ := sign.Sign(ctx, bytes.NewReader(content), plain.Signer, plain.Cert, sign.Options{})
+	if rep, _ := verify.Verify(ctx, sig, verify.Options{Roots: roots, Content: bytes.NewReader(content), Profile: verify.ProfileCAdEST}); rep.Indication != verify.TotalFailed {
+		t.Errorf("no time-stamp under CAdES-T: %s", rep.Indication)
+	}
+
+	// A token signed by a certificate that is not a TSA's (OpenSSL's TSA
+	// refuses such a key, so the TSTInfo is re-signed with openssl cms).
+	notTSA := p.Leaf(t, testpki.CryptoProA, "not a TSA")
+	rogue := &resigner{inner: &tsp.Client{URL: gostTSA.URL}, p: p, id: notTSA}
+	sig, err := sign.Sign(ctx, bytes.NewReader(content), plain.Signer, plain.Cert, sign.Options{Timestamper: rogue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := verify.Verify(ctx, sig, verify.Options{Roots: roots, Content: bytes.NewReader(content), Profile: verify.ProfileCAdEST})
+	if ts := rep.Signers[0].Timestamp; rep.Indication == verify.TotalPassed || ts == nil || ts.SubIndication != certs.SubChainConstraintsFailure {
+		t.Errorf("a non-TSA certificate's time-stamp accepted: %s %+v", rep.Indication, ts)
+	}
+	// Under CAdES-BES the bad time-stamp is reported, the signature stands.
+	rep, _ = verify.Verify(ctx, sig, verify.Options{Roots: roots, Content: bytes.NewReader(content)})
+	if c := findCheck(rep.Signers[0], "SIGNATURE_TIMESTAMP"); rep.Indication != verify.TotalPassed || c == nil || c.Status != verify.Failed {
+		t.Errorf("bad time-stamp under CMS profile: %s %+v", rep.Indication, c)
+	}
+
+	// A signer certificate that expires an hour after signing: verified a
+	// day later it is expired, but the time-stamp proves the signature
+	// existed while it was valid.
+	now := time.Now()
+	key, _ := gost3410.GenerateKey(gost3410.TC26256A, rand.Reader)
+	der, err := certs.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: pkix.Name{CommonName: "short-lived"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}, p.Root.Cert.Certificate, key.Public(), p.Root.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, _ := certs.ParseCertificate(der)
+	for _, stamped := range []bool{false, true} {
+		opts := sign.Options{}
+		if stamped {
+			opts.Timestamper = &tsp.Client{URL: gostTSA.URL}
+		}
+		sig, err := sign.Sign(ctx, bytes.NewReader(content), key, short, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, _ := verify.Verify(ctx, sig, verify.Options{Roots: roots, Content: bytes.NewReader(content), At: now.Add(24 * time.Hour)})
+		want := verify.Indeterminate
+		if stamped {
+			want = verify.TotalPassed
+		}
+		if rep.Indication != want {
+			t.Errorf("expired signer, time-stamped %v: %s/%s, want %s", stamped, rep.Indication, rep.SubIndication, want)
+		}
+	}
+
+	// A time-stamp moved from another signature: the imprint does not match.
+	other, _ := sign.Sign(ctx, bytes.NewReader([]byte("other")), plain.Signer, plain.Cert, sign.Options{Timestamper: &tsp.Client{URL: gostTSA.URL}})
+	good, _ := sign.Sign(ctx, bytes.NewReader(content), plain.Signer, plain.Cert, sign.Options{Timestamper: &tsp.Client{URL: gostTSA.URL}})
+	swapped := swapTimestamp(t, good, other)
+	rep, _ = verify.Verify(ctx, swapped, verify.Options{Roots: roots, Content: bytes.NewReader(content), Profile: verify.ProfileCAdEST})
+	if ts := rep.Signers[0].Timestamp; rep.Indication == verify.TotalPassed || ts == nil || ts.SubIndication != verify.HashFailure {
+		t.Errorf("moved time-stamp: %s %+v", rep.Indication, ts)
+	}
+}
+
+// swapTimestamp returns sig with the signature time-stamp of from.
+func swapTimestamp(t *testing.T, sig, from []byte) []byte {
+	t.Helper()
+	a, err := cms.Parse(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cms.Parse(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SignerInfos[0].UnsignedAttrs = b.SignerInfos[0].UnsignedAttrs
+	out, err := a.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// resigner gets a genuine token and signs its TSTInfo again with id's key.
+type resigner struct {
+	inner *tsp.Client
+	p     *testpki.PKI
+	id    *testpki.Identity
+}
+
+func (r *resigner) Timestamp(ctx context.Context, d *certs.Digest, digest []byte) ([]byte, error) {
+	token, err := r.inner.Timestamp(ctx, d, digest)
+	if err != nil {
+		return nil, err
+	}
+	info, err := tsp.Parse(token)
+	if err != nil {
+		return nil, err
+	}
+	in := r.p.O.Path("tstinfo.der")
+	if err := os.WriteFile(in, info.SignedData.EContent, 0o600); err != nil {
+		return nil, err
+	}
+	return r.p.O.Run(nil, "cms", "-sign", "-binary", "-nodetach", "-econtent_type", "1.2.840.113549.1.9.16.1.4", "-md", "md_gost12_256",
+		"-in", in, "-signer", r.id.CertFile, "-inkey", r.id.KeyFile, "-outform", "DER")
+}
