@@ -16,6 +16,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/sign"
 )
 
 // DefaultPort is where browsers find the agent.
@@ -49,6 +50,9 @@ type Config struct {
 	Sites *Sites
 	// UI asks the user (required).
 	UI UI
+	// Timestamper, when set, makes every signature CAdES-T (sign/tsp.Client
+	// for the configured TSA).
+	Timestamper sign.Timestamper
 	// Audit logs every operation (none when nil).
 	Audit *AuditLog
 	// Limits bound what clients may do.

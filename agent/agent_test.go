@@ -21,6 +21,7 @@ import (
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/pkcs11/soft"
+	"github.com/kepkit/kep/sign/tsp"
 	"github.com/kepkit/kep/verify"
 )
 
@@ -466,5 +467,26 @@ func TestDiagnose(t *testing.T) {
 	}
 	if ok != len(f.ids) {
 		t.Errorf("findings %+v, want CERT_OK for each of %d certificates", r.Findings, len(f.ids))
+	}
+}
+
+// TestSignCAdEST: with a TSA configured, the agent's signatures carry a
+// signature time-stamp that verifies.
+func TestSignCAdEST(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	tsa := f.pki.TSA(t, testpki.CryptoProA, "critical,timeStamping")
+	f.agent.cfg.Timestamper = &tsp.Client{URL: tsa.URL}
+	c := f.dial(t, siteOrigin)
+	if info := mustCall[Info](t, c, "agent.info", nil); !strings.Contains(strings.Join(info.Capabilities, ","), "cades-t") {
+		t.Errorf("capabilities %v", info.Capabilities)
+	}
+	doc := []byte("CAdES-T through the agent")
+	u := f.expect(pageAnswer{Approve: true, PIN: testPIN})
+	res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": doc})
+	u.wait(t)
+	rep, err := verify.Verify(context.Background(), res.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert},
+		Content: bytes.NewReader(doc), Profile: verify.ProfileCAdEST})
+	if err != nil || rep.Indication != verify.TotalPassed || rep.Signers[0].Timestamp == nil {
+		t.Fatalf("%v %+v", err, rep)
 	}
 }

@@ -20,7 +20,8 @@ import (
 //	  "soft": "/home/me/.config/kep/soft",
 //	  "allowOrigins": ["https://portal.example.ru"],
 //	  "pagePinOrigins": [],
-//	  "trust": ["/etc/kep/roots.pem"]
+//	  "trust": ["/etc/kep/roots.pem"],
+//	  "tsa": "http://tsa.example.ru/tsp"
 //	}
 type FileConfig struct {
 	Port           int      `json:"port,omitempty"`
@@ -30,6 +31,7 @@ type FileConfig struct {
 	AllowOrigins   []string `json:"allowOrigins,omitempty"`
 	PagePINOrigins []string `json:"pagePinOrigins,omitempty"`
 	Trust          []string `json:"trust,omitempty"`
+	TSA            string   `json:"tsa,omitempty"`
 }
 
 // DefaultConfigFile is kep/agent.json in the user's config directory.

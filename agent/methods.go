@@ -100,11 +100,14 @@ type Info struct {
 
 func (a *Agent) info(c *conn, _ json.RawMessage) (any, error) {
 	names := methodNames()
+	caps := []string{"gost2012-256", "gost2012-512", "rsa", "ecdsa", "cades-bes", "detached", "attached",
+		"hash", "upload", "login-bound", "login-esia-compatible"}
+	if a.cfg.Timestamper != nil {
+		caps = append(caps, "cades-t")
+	}
 	return Info{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion, Origin: c.origin,
 		Approved: a.approved(c.origin), PagePIN: a.pagePIN[c.origin], Methods: names,
-		Capabilities: []string{"gost2012-256", "gost2012-512", "rsa", "ecdsa", "cades-bes", "detached", "attached",
-			"hash", "upload", "login-bound", "login-esia-compatible"},
-		MaxMessage: a.limits.MaxMessage}, nil
+		Capabilities: caps, MaxMessage: a.limits.MaxMessage}, nil
 }
 
 func (a *Agent) requestAccessMethod(c *conn, _ json.RawMessage) (any, error) {
@@ -402,14 +405,14 @@ func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 	if d == nil {
 		return nil, rpcError(ReasonUnsupportedKey, "no digest for the key of %s", e.ID)
 	}
-	opts := sign.Options{Digest: d, Chain: e.Chain, Attached: !detached}
+	opts := sign.Options{Digest: d, Chain: e.Chain, Attached: !detached, Timestamper: a.cfg.Timestamper}
 	var cms []byte
 	err = a.withUser(c, p.PIN, Operation{Kind: OpSign, Origin: c.origin, Entry: e, Description: desc, Size: size,
 		DigestAlg: d.Name, Digest: digest}, func(ctx context.Context, signer crypto.Signer) error {
 		opts.SigningTime = a.now()
 		var err error
 		if detached {
-			cms, err = sign.SignDigest(digest, signer, e.Certificate, opts)
+			cms, err = sign.SignDigestContext(ctx, digest, signer, e.Certificate, opts)
 		} else {
 			cms, err = sign.Sign(ctx, bytes.NewReader(p.Data), signer, e.Certificate, opts)
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/sign"
+	"github.com/kepkit/kep/sign/tsp"
 )
 
 func newAgentCmd() *cobra.Command {
@@ -28,6 +30,7 @@ func newAgentCmd() *cobra.Command {
 		noDiscover, noBrowser   bool
 		uiKind                  string
 		useTLS                  bool
+		tsaURL                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent [--port N] [--soft DIR] [--module M]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
@@ -121,7 +124,14 @@ holds the same settings as the flags; flags add to it.`,
 						filepath.Join(dir, agent.LocalCAFile))
 				}
 			}
-			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, SoftToken: fc.Soft != "", Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
+			if tsaURL == "" {
+				tsaURL = fc.TSA
+			}
+			var ts sign.Timestamper
+			if tsaURL != "" {
+				ts = &tsp.Client{URL: tsaURL}
+			}
+			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, SoftToken: fc.Soft != "", Timestamper: ts, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
 				PagePINOrigins: append(fc.PagePINOrigins, pagePIN...), Sites: agent.OpenSites(sitesFile), UI: ui,
 				Audit: audit, Version: buildVersion(), Logger: logger})
 			if err != nil {
@@ -147,6 +157,7 @@ holds the same settings as the flags; flags add to it.`,
 	f.StringVar(&configFile, "config", "", "configuration file (default kep/agent.json in the user's config directory)")
 	f.StringVar(&auditFile, "audit", "", "audit log (default kep/agent/audit.log in the user's config directory)")
 	f.StringVar(&uiKind, "ui", "browser", "where the user approves and types the PIN: browser (the agent's page) or terminal")
+	f.StringVar(&tsaURL, "tsa", "", "time-stamping authority URL: every signature gets a signature time-stamp (CAdES-T)")
 	f.BoolVar(&useTLS, "tls", false, "also serve wss:// on the next port, with a certificate from a local CA made for this install")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
 	cmd.AddCommand(newAgentSitesCmd())

@@ -3,17 +3,19 @@ package main
 import (
 	"encoding/pem"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/atomicfile"
 	"github.com/kepkit/kep/sign"
+	"github.com/kepkit/kep/sign/tsp"
 )
 
 func newSignCmd() *cobra.Command {
 	var src signerSource
-	var out, digest, cosign string
+	var out, digest, cosign, tsaURL string
 	var chain []string
 	var attached, pemOut, noAttrs bool
 	cmd := &cobra.Command{
@@ -26,8 +28,9 @@ shows; --token may be left out when one token is present). The token PIN comes
 from --pin-file, KEP_PIN, or a prompt without echo; it is never logged.
 The signature is detached by default and goes to FILE.sig (DER); --attached embeds
 the content, --pem writes PEM. --cosign SIG adds a signer to an existing signature
-(written back to SIG unless -o). The output file is replaced atomically: a failed
-run never leaves a partial file.`,
+(written back to SIG unless -o). --tsa URL adds an RFC 3161 signature time-stamp
+from that time-stamping authority (CAdES-T). The output file is replaced
+atomically: a failed run never leaves a partial file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := args[0]
@@ -41,6 +44,12 @@ run never leaves a partial file.`,
 				return usageErr("%v", err)
 			}
 			opts := sign.Options{Attached: attached, Chain: append(withCert, extra...), NoSignedAttributes: noAttrs}
+			if tsaURL != "" {
+				if !strings.HasPrefix(tsaURL, "http://") && !strings.HasPrefix(tsaURL, "https://") {
+					return usageErr("--tsa: an http:// or https:// URL")
+				}
+				opts.Timestamper = &tsp.Client{URL: tsaURL}
+			}
 			if digest != "" {
 				if opts.Digest, err = certs.DigestByName(digest); err != nil {
 					return usageErr("%v", err)
@@ -101,6 +110,7 @@ run never leaves a partial file.`,
 	f.StringVarP(&out, "output", "o", "", "output file (default FILE.sig; - for standard output)")
 	f.StringVar(&digest, "digest", "", "digest: streebog256, streebog512, sha256, … (default: the key's)")
 	f.StringVar(&cosign, "cosign", "", "add a signer to this existing signature")
+	f.StringVar(&tsaURL, "tsa", "", "time-stamping authority URL: add a signature time-stamp (CAdES-T)")
 	return cmd
 }
 

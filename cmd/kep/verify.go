@@ -59,8 +59,10 @@ error. --json prints the machine-readable report.`,
 			case "cms":
 			case "cades-bes":
 				opts.Profile = verify.ProfileCAdESBES
+			case "cades-t":
+				opts.Profile = verify.ProfileCAdEST
 			default:
-				return usageErr("--profile: cms or cades-bes")
+				return usageErr("--profile: cms, cades-bes or cades-t")
 			}
 			if opts.Purpose, err = certs.ParsePurpose(purpose); err != nil {
 				return usageErr("%v", err)
@@ -108,7 +110,7 @@ error. --json prints the machine-readable report.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&extract, "extract", "", "write the content of an attached signature to this file")
 	f.StringVar(&lang, "lang", defaultLang(), "language of the summary: ru or en")
-	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature) or cades-bes (require CAdES-BES attributes)")
+	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature), cades-bes (require CAdES-BES attributes) or cades-t (and a valid signature time-stamp)")
 	f.StringVar(&purpose, "purpose", "sign", "certificate purpose: sign, login or any")
 	return cmd
 }
