@@ -189,11 +189,22 @@ func parse(r io.Reader, limit int64) (*List, error) {
 	}
 	l := &List{byThumb: map[string]*CA{}, byKeyID: map[string]*CA{}}
 	rootSeen := false
+	l, err := parseTokens(dec, l, &rootSeen)
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrFormat, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !rootSeen {
+		return nil, fmt.Errorf("%w: empty document", ErrFormat)
+	}
+	return l, nil
+}
+
+func parseTokens(dec *xml.Decoder, l *List, rootSeen *bool) (*List, error) {
 	for {
 		tok, err := dec.Token()
-		if lr.N <= 0 {
-			return nil, fmt.Errorf("%w: over %d bytes", ErrFormat, limit)
-		}
 		if err == io.EOF {
 			break
 		}
@@ -205,11 +216,11 @@ func parse(r io.Reader, limit int64) (*List, error) {
 			continue
 		}
 		switch {
-		case !rootSeen:
+		case !*rootSeen:
 			if se.Name.Local != "АккредитованныеУдостоверяющиеЦентры" {
 				return nil, fmt.Errorf("%w: root element <%s>", ErrFormat, se.Name.Local)
 			}
-			rootSeen = true
+			*rootSeen = true
 		case se.Name.Local == "Версия":
 			var s string
 			if err := dec.DecodeElement(&s, &se); err != nil {
@@ -241,9 +252,6 @@ func parse(r io.Reader, limit int64) (*List, error) {
 				return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 			}
 		}
-	}
-	if !rootSeen {
-		return nil, fmt.Errorf("%w: empty document", ErrFormat)
 	}
 	return l, nil
 }
