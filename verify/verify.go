@@ -79,6 +79,13 @@ type Options struct {
 	Roots         []*certs.Certificate
 	Intermediates []*certs.Certificate // besides those inside the signature
 	CRLs          []*certs.CRL
+	// Accreditation, when set, checks that the signer's issuing CA was
+	// accredited at the signing time (the time-stamp's, else the validation
+	// time): certs/trustlist.List. The result is the ISSUER_ACCREDITED check
+	// and SignerReport.Qualified.
+	Accreditation AccreditationChecker
+	// RequireQualified fails a signature whose issuer was not accredited.
+	RequireQualified bool
 	// nested is set while a signature time-stamp's own token is verified:
 	// the token's time-stamps (there should be none) are not followed.
 	nested bool
@@ -126,6 +133,15 @@ type SignerReport struct {
 	Chain              *certs.ChainResult `json:"chain,omitempty"`
 	// Timestamp is the signature time-stamp (CAdES-T), when there is one.
 	Timestamp *Timestamp `json:"timestamp,omitempty"`
+	// Qualified: the signature validated and its issuer was an accredited
+	// CA (checked only with Options.Accreditation).
+	Qualified bool `json:"qualified"`
+}
+
+// AccreditationChecker says whether a CA certificate belonged to an
+// accredited CA at a time, with a sentence saying why.
+type AccreditationChecker interface {
+	CheckAccreditation(ca *certs.Certificate, at time.Time) (bool, string)
 }
 
 // Timestamp is the outcome of a signature time-stamp: a TSA's proof that the
@@ -400,10 +416,35 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 			st.add("CHAIN", Failed, chain.Indication+"/"+chain.SubIndication)
 			st.outcome(chain.Indication, chain.SubIndication)
 		}
+		if opts.Accreditation != nil {
+			when := at
+			if r.Timestamp != nil && r.Timestamp.Indication == TotalPassed {
+				when = r.Timestamp.Time
+			}
+			switch {
+			case len(chain.Chain) < 2:
+				st.add("ISSUER_ACCREDITED", NotChecked, "the issuer's certificate is unknown")
+				if opts.RequireQualified {
+					st.outcome(Indeterminate, NoSigningCertificateFound)
+				}
+			default:
+				ok, detail := opts.Accreditation.CheckAccreditation(chain.Chain[1], when)
+				if ok {
+					st.add("ISSUER_ACCREDITED", Passed, detail)
+					r.Qualified = chain.Indication == TotalPassed
+				} else {
+					st.add("ISSUER_ACCREDITED", Failed, detail)
+					if opts.RequireQualified {
+						st.outcome(TotalFailed, SigConstraintsFailure)
+					}
+				}
+			}
+		}
 	}
 	if r.Indication == "" {
 		r.Indication = TotalPassed
 	}
+	r.Qualified = r.Qualified && r.Indication == TotalPassed
 	return r
 }
 

@@ -22,12 +22,16 @@ package trustlist
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,6 +129,12 @@ func (l *List) Accredited(ca *certs.Certificate, at time.Time) Accreditation {
 		a.Detail = fmt.Sprintf("%s: %s since %s (list version %d)", entry.Name, st.Status, st.From.UTC().Format("2006-01-02"), l.Version)
 	}
 	return a
+}
+
+// CheckAccreditation implements verify.AccreditationChecker.
+func (l *List) CheckAccreditation(ca *certs.Certificate, at time.Time) (bool, string) {
+	a := l.Accredited(ca, at)
+	return a.Accredited, a.Detail
 }
 
 // Certificates returns the CA certificates on the list: the self-signed ones
@@ -345,3 +355,62 @@ func parseTime(s string) (time.Time, error) {
 }
 
 var moscow = time.FixedZone("MSK", 3*60*60)
+
+// PortalURL is where the e-trust portal publishes the list.
+const PortalURL = "https://e-trust.gosuslugi.ru/app/scc/portal/api/v1/portal/ca/getxml"
+
+// DefaultFile is where `kep trust update` keeps the list: kep/trust/tsl.xml
+// in the user's config directory.
+func DefaultFile() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kep", "trust", "tsl.xml"), nil
+}
+
+// Load parses the list in the file at path.
+func Load(path string) (*List, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Fetch downloads a list from url (http or https) within MaxSize bytes,
+// checks that it parses, and returns its bytes with the parse.
+func Fetch(ctx context.Context, client *http.Client, url string) ([]byte, *List, error) {
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Minute}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("trustlist: %s: HTTP %s", url, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("trustlist: %s: %w", url, err)
+	}
+	if len(data) > MaxSize {
+		return nil, nil, fmt.Errorf("%w: %s sent over %d bytes", ErrFormat, url, MaxSize)
+	}
+	l, err := Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", url, err)
+	}
+	return data, l, nil
+}

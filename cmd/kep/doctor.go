@@ -10,6 +10,7 @@ import (
 
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/agent/diagnose"
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11/keystore"
 )
 
@@ -22,6 +23,7 @@ func newDoctorCmd() *cobra.Command {
 		maxSkew                     time.Duration
 		lang                        string
 		rf                          revocationFlags
+		trustList                   string
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor [--module M]... [--soft DIR] [--cert ID] [--origin O] [--trust CA]... [--json] [--lang ru|en]",
@@ -56,6 +58,15 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 				}
 				if in.Revocation, err = rf.checker(); err != nil {
 					return err
+				}
+			}
+			if list, _, err := loadTrustList(trustList); err != nil {
+				return err
+			} else if list != nil {
+				roots, inter := list.Certificates()
+				in.Roots, in.Intermediates = append(in.Roots, roots...), append(in.Intermediates, inter...)
+				in.Accredited = func(ca *certs.Certificate, at time.Time) (bool, error) {
+					return list.Accredited(ca, at).Accredited, nil
 				}
 			}
 			if agentPort > 0 {
@@ -96,6 +107,7 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
 	f.StringArrayVar(&crls, "crl", nil, "CRL file (repeatable)")
 	rf.add(cmd)
+	f.StringVar(&trustList, "trust-list", "", "list of accredited CAs (default: the stored one, if any; none: do not use one)")
 	f.IntVar(&agentPort, "agent-port", agent.DefaultPort, "port of the kep agent to look for (0: do not look)")
 	f.DurationVar(&maxSkew, "max-skew", 5*time.Minute, "largest clock difference that is not an error")
 	f.BoolVar(&asJSON, "json", false, "print JSON")

@@ -164,6 +164,7 @@ func newLoginVerifyCmd() *cobra.Command {
 	var maxSkew time.Duration
 	var boundOnly, requireRevocation bool
 	var rf revocationFlags
+	var trustList string
 	cmd := &cobra.Command{
 		Use:   "verify --origin ORIGIN --trust CA... [--intermediate F]... [--crl F]... [--revocation auto|ocsp|crl|off] [--nonce-store …] [--max-skew D] RESPONSE_FILE|-",
 		Short: "Verify a login response and print the identity",
@@ -180,8 +181,13 @@ distribution points (hard-fail: unreachable means exit 3) unless --revocation of
 			if origin == "" {
 				return usageErr("--origin is required")
 			}
-			if len(trust) == 0 {
-				return usageErr("--trust is required: the CA certificates logins are accepted from")
+			if len(trust) == 0 && trustList == "" {
+				if path, err := trustlistFile(); err != nil || !fileExists(path) {
+					trustList = "none"
+				}
+			}
+			if len(trust) == 0 && trustList == "none" {
+				return usageErr("--trust is required (or a list of accredited CAs: kep trust update, --trust-list FILE)")
 			}
 			if maxSkew <= 0 {
 				return usageErr("--max-skew must be positive")
@@ -202,6 +208,15 @@ distribution points (hard-fail: unreachable means exit 3) unless --revocation of
 			}
 			if v.Revocation, err = rf.checker(); err != nil {
 				return err
+			}
+			list, _, err := loadTrustList(trustList)
+			if err != nil {
+				return err
+			}
+			if list != nil {
+				roots, inter := list.Certificates()
+				v.Roots, v.Intermediates = append(v.Roots, roots...), append(v.Intermediates, inter...)
+				v.Accreditation = list
 			}
 			store, closeStore, err := openNonceStore(storeSpec)
 			if err != nil {
@@ -235,6 +250,7 @@ distribution points (hard-fail: unreachable means exit 3) unless --revocation of
 	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
 	f.StringArrayVar(&crls, "crl", nil, "CRL file used offline (repeatable)")
 	rf.add(cmd)
+	f.StringVar(&trustList, "trust-list", "", "list of accredited CAs: their certificates are trusted and the signer's CA must be accredited (default: the stored one, if any; none: do not use one)")
 	f.StringVar(&storeSpec, "nonce-store", "", "nonce store: a directory or a redis:// URL (default $KEP_NONCE_DIR or the user cache dir)")
 	f.DurationVar(&maxSkew, "max-skew", login.DefaultMaxSkew, "largest allowed difference between the signer's clock and this one")
 	f.BoolVar(&boundOnly, "bound-only", false, "refuse esia-compatible responses (which do not sign the origin)")

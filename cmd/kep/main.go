@@ -40,7 +40,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd(), newDoctorCmd())
+	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd(), newDoctorCmd(), newTrustCmd())
 	return root
 }
 

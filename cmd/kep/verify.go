@@ -19,6 +19,8 @@ func newVerifyCmd() *cobra.Command {
 	var trust, inter, crls []string
 	var asJSON bool
 	var rf revocationFlags
+	var trustList string
+	var qualified bool
 	cmd := &cobra.Command{
 		Use:   "verify [--content FILE] [--trust CA]... [--crl FILE]... [--revocation auto|ocsp|crl|off] [--evidence DIR [--offline]] [--at RFC3339] [--json] SIG",
 		Short: "Verify a CMS/CAdES signature and report every check",
@@ -49,6 +51,17 @@ error. --json prints the machine-readable report.`,
 			}
 			if opts.Revocation, err = rf.checker(); err != nil {
 				return err
+			}
+			list, _, err := loadTrustList(trustList)
+			if err != nil {
+				return err
+			}
+			if list != nil {
+				roots, inter := list.Certificates()
+				opts.Roots, opts.Intermediates = append(opts.Roots, roots...), append(opts.Intermediates, inter...)
+				opts.Accreditation, opts.RequireQualified = list, qualified
+			} else if qualified {
+				return usageErr("--qualified needs the list of accredited CAs: run kep trust update, or give --trust-list FILE")
 			}
 			if at != "" {
 				if opts.At, err = time.Parse(time.RFC3339, at); err != nil {
@@ -106,6 +119,8 @@ error. --json prints the machine-readable report.`,
 	f.StringArrayVar(&inter, "intermediate", nil, "intermediate certificate file (repeatable)")
 	f.StringArrayVar(&crls, "crl", nil, "CRL file used offline (repeatable)")
 	rf.add(cmd)
+	f.StringVar(&trustList, "trust-list", "", "list of accredited CAs (default: the one kep trust update stored, if any; none: do not use one)")
+	f.BoolVar(&qualified, "qualified", false, "fail a signature whose CA was not accredited when it was made")
 	f.StringVar(&at, "at", "", "validation time, RFC 3339 (default now)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&extract, "extract", "", "write the content of an attached signature to this file")

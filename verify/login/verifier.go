@@ -24,6 +24,7 @@ const (
 	ReasonCertRevoked      = "CERT_REVOKED"
 	ReasonChainUntrusted   = "CHAIN_UNTRUSTED"
 	ReasonKeyUsage         = "KEY_USAGE"
+	ReasonNotAccredited    = "ISSUER_NOT_ACCREDITED" // the CA was not accredited (Verifier.Accreditation)
 	ReasonFormat           = "FORMAT"
 	ReasonIndeterminate    = "INDETERMINATE"
 )
@@ -69,6 +70,9 @@ type Verifier struct {
 	// about every certificate of the chain the CRLs do not answer for,
 	// hard-fail unless it says otherwise: certs/revocation.Checker is one.
 	Revocation certs.RevocationChecker
+	// Accreditation, when set, refuses (ISSUER_NOT_ACCREDITED) a login whose
+	// certificate's CA was not accredited: certs/trustlist.List.
+	Accreditation verify.AccreditationChecker
 	// RequireRevocation refuses (INDETERMINATE) a login whose leaf neither
 	// a CRL nor Revocation showed unrevoked. Without it such a login passes
 	// with Identity.Revocation "not_checked".
@@ -144,7 +148,8 @@ func (v *Verifier) Verify(ctx context.Context, origin string, response []byte) (
 		return nil, &RefusalError{Reason: ReasonFormat, Detail: "esia-compatible responses are not accepted here"}
 	}
 	rep, err := verify.Verify(ctx, resp.CMS, verify.Options{Roots: v.Roots, Intermediates: v.Intermediates, CRLs: v.CRLs,
-		Revocation: v.Revocation, At: now, Purpose: certs.PurposeLogin, Profile: verify.ProfileCAdESBES})
+		Revocation: v.Revocation, Accreditation: v.Accreditation, RequireQualified: v.Accreditation != nil,
+		At: now, Purpose: certs.PurposeLogin, Profile: verify.ProfileCAdESBES})
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
@@ -215,6 +220,11 @@ func (v *Verifier) Verify(ctx context.Context, origin string, response []byte) (
 
 	if r := chainRefusal(rep, sr); r != nil {
 		return nil, r
+	}
+	for _, c := range sr.Checks {
+		if c.Code == "ISSUER_ACCREDITED" && c.Status == verify.Failed {
+			return nil, &RefusalError{Reason: ReasonNotAccredited, Indication: sr.Indication, SubIndication: sr.SubIndication, Detail: c.Detail}
+		}
 	}
 	if sr.Indication != verify.TotalPassed {
 		return nil, reportRefusal(rep, reasonFor(sr.Indication), "the signature did not validate")
