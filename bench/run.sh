@@ -179,3 +179,11 @@ goargs=()
 # call (same software token, interleaved), and the bare round trip.
 say "measuring the agent (bench/cmd/agentbench)"
 "$GO" run ./bench/cmd/agentbench -n "${AGENTBENCH_N:-200}" || say "the agent benchmark failed"
+
+# 8. Login verification throughput for a backend (GOST-256, warm CRL cache).
+say "measuring login verification (verify/login BenchmarkLoginVerify)"
+if out=$("$GO" test -run '^$' -bench BenchmarkLoginVerify -benchtime "$BENCHTIME" ./verify/login 2>&1); then
+	echo "$out" | awk '/^BenchmarkLoginVerify/ { for (i = 1; i < NF; i++) if ($(i+1) == "logins/s") r = $i; if ($(4) == "ns/op") t = $3; print "op=login/verify-gost256 logins_per_second=" r " ns_per_login=" t }'
+else
+	say "the login benchmark failed:"; echo "$out" | tail -n 15 >&2
+fi
