@@ -138,6 +138,33 @@ var (
 	ErrPromptTimeout = errors.New("agent: no answer in the agent's window")
 )
 
+// errorReasons maps sentinel errors to reasons; the first match wins.
+var errorReasons = []struct {
+	err    error
+	reason string
+}{
+	{ErrDenied, ReasonUserCancelled},
+	{ErrPromptTimeout, ReasonPromptTimeout},
+	{context.Canceled, ReasonUserCancelled},
+	{context.DeadlineExceeded, ReasonUserCancelled},
+	{keystore.ErrNotFound, ReasonCertNotFound},
+	{pkcs11.ErrPINIncorrect, ReasonPINIncorrect},
+	{pkcs11.ErrPINLocked, ReasonPINLocked},
+	{pkcs11.ErrPINExpired, ReasonPINExpired},
+	{pkcs11.ErrPINLenRange, ReasonPINLength},
+	{pkcs11.ErrPINInvalid, ReasonPINLength},
+	{pkcs11.ErrTokenNotPresent, ReasonTokenNotPresent},
+	{pkcs11.ErrTokenNotFound, ReasonTokenNotPresent},
+	{pkcs11.ErrTokenRemoved, ReasonTokenRemoved},
+	{pkcs11.ErrDeviceError, ReasonDevice},
+	{pkcs11.ErrMechanismInvalid, ReasonMechanism},
+	{pkcs11.ErrKeyMismatch, ReasonKeyMismatch},
+	{pkcs11.ErrUnsupportedKey, ReasonUnsupportedKey},
+	{pkcs11.ErrKeyNotFound, ReasonKeyUnusable},
+	{pkcs11.ErrNotLoggedIn, ReasonKeyUnusable},
+	{pkcs11.ErrNoPublicKey, ReasonKeyUnusable},
+}
+
 // toRPCError maps any error of an operation to an Error.
 func toRPCError(err error) *Error {
 	var re *Error
@@ -145,37 +172,10 @@ func toRPCError(err error) *Error {
 		return re
 	}
 	reason := ReasonInternal
-	switch {
-	case errors.Is(err, ErrDenied):
-		reason = ReasonUserCancelled
-	case errors.Is(err, ErrPromptTimeout):
-		reason = ReasonPromptTimeout
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		reason = ReasonUserCancelled
-	case errors.Is(err, keystore.ErrNotFound):
-		reason = ReasonCertNotFound
-	case errors.Is(err, pkcs11.ErrPINIncorrect):
-		reason = ReasonPINIncorrect
-	case errors.Is(err, pkcs11.ErrPINLocked):
-		reason = ReasonPINLocked
-	case errors.Is(err, pkcs11.ErrPINExpired):
-		reason = ReasonPINExpired
-	case errors.Is(err, pkcs11.ErrPINLenRange), errors.Is(err, pkcs11.ErrPINInvalid):
-		reason = ReasonPINLength
-	case errors.Is(err, pkcs11.ErrTokenNotPresent), errors.Is(err, pkcs11.ErrTokenNotFound):
-		reason = ReasonTokenNotPresent
-	case errors.Is(err, pkcs11.ErrTokenRemoved):
-		reason = ReasonTokenRemoved
-	case errors.Is(err, pkcs11.ErrDeviceError):
-		reason = ReasonDevice
-	case errors.Is(err, pkcs11.ErrMechanismInvalid):
-		reason = ReasonMechanism
-	case errors.Is(err, pkcs11.ErrKeyMismatch):
-		reason = ReasonKeyMismatch
-	case errors.Is(err, pkcs11.ErrUnsupportedKey):
-		reason = ReasonUnsupportedKey
-	case errors.Is(err, pkcs11.ErrKeyNotFound), errors.Is(err, pkcs11.ErrNotLoggedIn), errors.Is(err, pkcs11.ErrNoPublicKey):
-		reason = ReasonKeyUnusable
+	for _, m := range errorReasons {
+		if reason == ReasonInternal && errors.Is(err, m.err) {
+			reason = m.reason
+		}
 	}
 	var pe *pkcs11.Error
 	if reason == ReasonInternal && errors.As(err, &pe) {

@@ -60,12 +60,7 @@ func CreateCertificate(rand io.Reader, template, parent *x509.Certificate, pub c
 	if err != nil {
 		return nil, err
 	}
-	d := DefaultDigestFor(signer.Public())
-	alg, err := SignatureAlgorithmFor(signer.Public(), d)
-	if err != nil {
-		return nil, err
-	}
-	algDER, err := asn1.Marshal(alg)
+	d, algDER, err := signerAlgorithm(signer)
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +87,7 @@ func CreateCRL(rand io.Reader, template *x509.RevocationList, issuer *x509.Certi
 	if err != nil {
 		return nil, err
 	}
-	d := DefaultDigestFor(signer.Public())
-	alg, err := SignatureAlgorithmFor(signer.Public(), d)
-	if err != nil {
-		return nil, err
-	}
-	algDER, err := asn1.Marshal(alg)
+	d, algDER, err := signerAlgorithm(signer)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +114,18 @@ func CreateCRL(rand io.Reader, template *x509.RevocationList, issuer *x509.Certi
 		return nil, err
 	}
 	return signTBS(rand, newTBS, algDER, d, signer)
+}
+
+// signerAlgorithm is the digest and the DER AlgorithmIdentifier kep signs
+// certificates and CRLs with for signer's key.
+func signerAlgorithm(signer crypto.Signer) (*Digest, []byte, error) {
+	d := DefaultDigestFor(signer.Public())
+	alg, err := SignatureAlgorithmFor(signer.Public(), d)
+	if err != nil {
+		return nil, nil, err
+	}
+	algDER, err := asn1.Marshal(alg)
+	return d, algDER, err
 }
 
 // MarshalPKIXPublicKey encodes pub as a SubjectPublicKeyInfo: GOST keys as

@@ -63,8 +63,7 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 			if list, _, err := loadTrustList(trustList); err != nil {
 				return err
 			} else if list != nil {
-				roots, inter := list.Certificates()
-				in.Roots, in.Intermediates = append(in.Roots, roots...), append(in.Intermediates, inter...)
+				in.Roots, in.Intermediates = withTrustList(list, in.Roots, in.Intermediates)
 				in.Accredited = func(ca *certs.Certificate, at time.Time) (bool, error) {
 					return list.Accredited(ca, at).Accredited, nil
 				}

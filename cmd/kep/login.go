@@ -214,8 +214,7 @@ distribution points (hard-fail: unreachable means exit 3) unless --revocation of
 				return err
 			}
 			if list != nil {
-				roots, inter := list.Certificates()
-				v.Roots, v.Intermediates = append(v.Roots, roots...), append(v.Intermediates, inter...)
+				v.Roots, v.Intermediates = withTrustList(list, v.Roots, v.Intermediates)
 				v.Accreditation = list
 			}
 			store, closeStore, err := openNonceStore(storeSpec)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/certs/trustlist"
 	"github.com/kepkit/kep/internal/atomicfile"
 )
@@ -136,4 +137,10 @@ func trustlistFile() (string, error) { return trustlist.DefaultFile() }
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// withTrustList adds the list's CA certificates to roots and intermediates.
+func withTrustList(l *trustlist.List, roots, inter []*certs.Certificate) ([]*certs.Certificate, []*certs.Certificate) {
+	r, i := l.Certificates()
+	return append(roots, r...), append(inter, i...)
 }

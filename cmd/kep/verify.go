@@ -57,8 +57,7 @@ error. --json prints the machine-readable report.`,
 				return err
 			}
 			if list != nil {
-				roots, inter := list.Certificates()
-				opts.Roots, opts.Intermediates = append(opts.Roots, roots...), append(opts.Intermediates, inter...)
+				opts.Roots, opts.Intermediates = withTrustList(list, opts.Roots, opts.Intermediates)
 				opts.Accreditation, opts.RequireQualified = list, qualified
 			} else if qualified {
 				return usageErr("--qualified needs the list of accredited CAs: run kep trust update, or give --trust-list FILE")
