@@ -20,6 +20,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/certs/revocation"
+	"github.com/kepkit/kep/certs/trustlist"
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/pkcs11"
@@ -399,5 +400,41 @@ func TestCatalogue(t *testing.T) {
 		if strings.Count(e.en, "%s") != strings.Count(e.ru, "%s") {
 			t.Errorf("%s: the languages take different arguments", code)
 		}
+	}
+}
+
+// TestIssuerNotAccredited: a certificate under the sample list's terminated
+// CA (testdata/trustlist) is ISSUER_NOT_ACCREDITED; under the active one it
+// is fine.
+func TestIssuerNotAccredited(t *testing.T) {
+	const dir = "../../testdata/trustlist/"
+	list, err := trustlist.Load(dir + "tsl.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, inter := list.Certificates()
+	var entries []*keystore.Entry
+	for _, name := range []string{"active", "terminated"} {
+		caPEM, _ := os.ReadFile(dir + name + ".pem")
+		keyPEM, _ := os.ReadFile(dir + name + ".key")
+		cas, err := certs.ParseCertificates(caPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caKey, err := certs.ParsePrivateKey(keyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &ca{tmpl: cas[0].Certificate, key: caKey, cert: cas[0]}
+		leaf, _ := c.leaf(t, "under "+name, 77, time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+		entries = append(entries, &keystore.Entry{ID: leaf.Thumbprint(), Certificate: leaf, Key: keystore.KeyPresent})
+	}
+	r := Run(context.Background(), Input{Entries: entries, Roots: roots, Intermediates: inter,
+		Accredited: func(ca *certs.Certificate, at time.Time) (bool, error) { return list.Accredited(ca, at).Accredited, nil }})
+	if got := codesFor(r, entries[0].ID); strings.Join(got, ",") != CertOK {
+		t.Errorf("under the active CA: %v", got)
+	}
+	if got := codesFor(r, entries[1].ID); strings.Join(got, ",") != IssuerNotAccredited {
+		t.Errorf("under the terminated CA: %v", got)
 	}
 }
