@@ -430,7 +430,9 @@ func TestIssuerNotAccredited(t *testing.T) {
 		entries = append(entries, &keystore.Entry{ID: leaf.Thumbprint(), Certificate: leaf, Key: keystore.KeyPresent})
 	}
 	r := Run(context.Background(), Input{Entries: entries, Roots: roots, Intermediates: inter,
-		Accredited: func(ca *certs.Certificate, at time.Time) (bool, error) { return list.Accredited(ca, at).Accredited, nil }})
+		Accredited: func(ca *certs.Certificate, at time.Time) (bool, error) {
+			return list.Accredited(ca, at).Accredited, nil
+		}})
 	if got := codesFor(r, entries[0].ID); strings.Join(got, ",") != CertOK {
 		t.Errorf("under the active CA: %v", got)
 	}
