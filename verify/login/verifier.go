@@ -288,8 +288,8 @@ func signatureRefusal(rep *verify.Report, sr *verify.SignerReport) *RefusalError
 			if sr.SubIndication == verify.CryptoConstraintsFailure {
 				r.Detail = "unsupported algorithm: " + r.Detail
 			}
-		case "CHAIN":
-			continue
+		case "CHAIN", "ISSUER_ACCREDITED", "SIGNATURE_TIMESTAMP":
+			continue // judged after the nonce and the chain
 		default: // FORMAT, CONTENT, CONTENT_TYPE, SIGNER_CERTIFICATE, SIGNING_CERTIFICATE_REF, SIGNING_TIME, SIGNED_ATTRIBUTES
 			r.Reason = ReasonFormat
 		}
