@@ -138,8 +138,10 @@ func (c *conn) run() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-c.inFlight }()
 			result, err := c.a.dispatch(c, req)
+			// Free the slot before answering: a client that sends its next
+			// request as soon as it has the answer must not find it taken.
+			<-c.inFlight
 			if req.ID == nil {
 				return // a notification: no answer
 			}

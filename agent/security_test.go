@@ -144,7 +144,7 @@ func TestPromptPageIsTheAgents(t *testing.T) {
 	f.ui.Open = func(url string) error { urls <- url; return nil }
 	c := f.dial(t, siteOrigin)
 	ch := c.send(t, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
-	url := <-urls
+	url := recvURL(t, urls)
 
 	resp, err := http.Get(url)
 	if err != nil {
@@ -315,7 +315,7 @@ func TestLimits(t *testing.T) {
 	c := f.dial(t, siteOrigin)
 	// One request waiting for the user fills the connection.
 	ch := c.send(t, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
-	url := <-urls
+	url := recvURL(t, urls)
 	_, e := c.call(t, "agent.info", nil)
 	wantReason(t, e, ReasonBusy)
 	f.dial(t, siteOrigin)
@@ -326,7 +326,7 @@ func TestLimits(t *testing.T) {
 	<-ch
 	// A client that disconnects cancels its prompt.
 	ch = c.send(t, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
-	url = <-urls
+	url = recvURL(t, urls)
 	c.ws.Close()
 	time.Sleep(200 * time.Millisecond)
 	if out, err := postAnswer(url, ownOrigin(url), pageAnswer{Approve: true, PIN: testPIN}); err != nil || out.Status == "done" {
@@ -447,5 +447,17 @@ func TestManyConnections(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 32<<20 {
 		t.Errorf("heap grew by %d MiB", grown>>20)
+	}
+}
+
+// recvURL waits for the agent to open a confirmation page.
+func recvURL(t *testing.T, urls <-chan string) string {
+	t.Helper()
+	select {
+	case u := <-urls:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent opened no confirmation page")
+		return ""
 	}
 }
