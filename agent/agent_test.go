@@ -225,6 +225,7 @@ type client struct {
 	nextID int
 	wait   map[int]chan rpcReply
 	notes  chan notification
+	closed chan struct{} // closed when the connection ends
 }
 
 type rpcReply struct {
@@ -254,12 +255,13 @@ func (f *fixture) dialErr(origin string, header http.Header) (*client, *http.Res
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &client{ws: ws, wait: map[int]chan rpcReply{}, notes: make(chan notification, 16)}
+	c := &client{ws: ws, wait: map[int]chan rpcReply{}, notes: make(chan notification, 16), closed: make(chan struct{})}
 	go c.read()
 	return c, resp, nil
 }
 
 func (c *client) read() {
+	defer close(c.closed)
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {

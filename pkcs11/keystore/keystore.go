@@ -166,12 +166,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Close releases the modules.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	mods := s.modules
+	s.modules = nil
+	s.mu.Unlock()
 	var errs []error
-	for _, m := range s.modules {
+	for _, m := range mods {
 		errs = append(errs, m.Close())
 	}
-	s.modules = nil
 	return errors.Join(errs...)
+}
+
+// loaded returns the open modules.
+func (s *Store) loaded() []*pkcs11.Module {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*pkcs11.Module(nil), s.modules...)
 }
 
 // Modules reports the modules tried and whether they loaded.
@@ -283,7 +293,7 @@ func (s *Store) UseEntry(ctx context.Context, e *Entry, ui UI, fn func(Signer) e
 func (s *Store) Watch(ctx context.Context, interval time.Duration) <-chan pkcs11.Event {
 	out := make(chan pkcs11.Event)
 	var wg sync.WaitGroup
-	for _, m := range s.modules {
+	for _, m := range s.loaded() {
 		wg.Add(1)
 		go func(ch <-chan pkcs11.Event) {
 			defer wg.Done()
@@ -330,7 +340,7 @@ type source interface {
 // software token, discovered modules.
 func (s *Store) sources() []source {
 	var explicit, found []source
-	for _, m := range s.modules {
+	for _, m := range s.loaded() {
 		src := moduleSource{m}
 		if contains(s.cfg.Modules, m.Path()) {
 			explicit = append(explicit, src)
