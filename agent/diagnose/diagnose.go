@@ -19,6 +19,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kepkit/kep/certs"
@@ -224,7 +225,12 @@ func Run(ctx context.Context, in Input) *Report {
 		}
 	}
 
-	// Certificates.
+	// Certificates. The OCSP answers fetched on the way are clocks too.
+	var ocsp *producedAtRecorder
+	if in.Revocation != nil {
+		ocsp = &producedAtRecorder{inner: in.Revocation}
+		in.Revocation = ocsp
+	}
 	want := keystore.NormalizeID(in.CertID)
 	for _, e := range in.Entries {
 		if want != "" && e.ID != want {
@@ -242,6 +248,16 @@ func Run(ctx context.Context, in Input) *Report {
 	}
 	for _, ref := range in.References {
 		if skew := now.Sub(ref.Time); skew > maxSkew || skew < -maxSkew {
+			add(New(ClockSkew, map[string]any{"skewSeconds": int64(skew.Seconds()), "reference": ref.Source,
+				"referenceTime": ref.Time.UTC(), "localTime": now.UTC()}, ref.Source, formatSkew(skew)))
+		}
+	}
+	if ocsp != nil {
+		// An OCSP response cannot be produced in the future: one that was
+		// shows this clock is behind. (Responses may be hours old, so an
+		// old producedAt says nothing.)
+		if ref, ok := ocsp.latest(); ok && ref.Time.Sub(now) > maxSkew && len(in.References) == 0 {
+			skew := now.Sub(ref.Time)
 			add(New(ClockSkew, map[string]any{"skewSeconds": int64(skew.Seconds()), "reference": ref.Source,
 				"referenceTime": ref.Time.UTC(), "localTime": now.UTC()}, ref.Source, formatSkew(skew)))
 		}
@@ -376,6 +392,32 @@ func failedDetail(r *certs.ChainResult, code string) string {
 		}
 	}
 	return ""
+}
+
+// producedAtRecorder passes revocation checks through and keeps the
+// latest OCSP producedAt seen.
+type producedAtRecorder struct {
+	inner certs.RevocationChecker
+	mu    sync.Mutex
+	ref   Reference
+}
+
+func (p *producedAtRecorder) CheckRevocation(ctx context.Context, c, issuer *certs.Certificate, at time.Time) (*certs.RevocationStatus, error) {
+	st, err := p.inner.CheckRevocation(ctx, c, issuer, at)
+	if err == nil && st != nil && !st.ProducedAt.IsZero() {
+		p.mu.Lock()
+		if st.ProducedAt.After(p.ref.Time) {
+			p.ref = Reference{Time: st.ProducedAt, Source: "the OCSP responder " + st.URL}
+		}
+		p.mu.Unlock()
+	}
+	return st, err
+}
+
+func (p *producedAtRecorder) latest() (Reference, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ref, !p.ref.Time.IsZero()
 }
 
 // probeAgent asks the agent's discovery endpoint whether kep answers.

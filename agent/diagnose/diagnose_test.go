@@ -440,3 +440,31 @@ func TestIssuerNotAccredited(t *testing.T) {
 		t.Errorf("under the terminated CA: %v", got)
 	}
 }
+
+// ocspAnswer stands in for an OCSP responder's verdict with a chosen
+// producedAt (a real responder signs with its own clock, which a test
+// cannot move); the real checker is tested in certs/revocation.
+type ocspAnswer struct{ producedAt time.Time }
+
+func (o ocspAnswer) CheckRevocation(context.Context, *certs.Certificate, *certs.Certificate, time.Time) (*certs.RevocationStatus, error) {
+	return &certs.RevocationStatus{State: certs.RevocationGood, Source: "ocsp", URL: "http://ocsp.example", ProducedAt: o.producedAt, Detail: "good"}, nil
+}
+
+// TestOCSPProducedAtClock: an OCSP answer produced 10 minutes after this
+// computer's "now" shows its clock is behind; an old one says nothing.
+func TestOCSPProducedAtClock(t *testing.T) {
+	root := newCA(t, "Root", nil)
+	now := time.Now()
+	cert, _ := root.leaf(t, "user", 1, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	e := &keystore.Entry{ID: cert.Thumbprint(), Certificate: cert, Key: keystore.KeyPresent}
+	for _, c := range []struct {
+		produced time.Time
+		skew     bool
+	}{{now.Add(10 * time.Minute), true}, {now.Add(-3 * time.Hour), false}} {
+		r := Run(context.Background(), Input{Entries: []*keystore.Entry{e}, Roots: []*certs.Certificate{root.cert},
+			Revocation: ocspAnswer{c.produced}, Now: now})
+		if r.Has(ClockSkew) != c.skew {
+			t.Errorf("producedAt %v: CLOCK_SKEW %v, want %v (%v)", c.produced.Sub(now), r.Has(ClockSkew), c.skew, codesFor(r, ""))
+		}
+	}
+}
