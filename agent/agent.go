@@ -22,6 +22,9 @@ import (
 // DefaultPort is where browsers find the agent.
 const DefaultPort = 24321
 
+// DenialCooldown is how long a site the user refused may not ask again.
+const DenialCooldown = time.Minute
+
 // ProtocolVersion is the version of the JSON-RPC method set; agent.info
 // reports it.
 const ProtocolVersion = 1
@@ -121,6 +124,7 @@ type Agent struct {
 	mu      sync.Mutex
 	conns   map[*conn]bool
 	access  map[string]*accessWait // pending consent per origin
+	denied  map[string]time.Time   // until when a refused origin may not ask again
 	userOps map[string]chan struct{}
 }
 
@@ -136,7 +140,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, sites: cfg.Sites,
 		allowed: map[string]bool{}, pagePIN: map[string]bool{}, conns: map[*conn]bool{},
-		access: map[string]*accessWait{}, userOps: map[string]chan struct{}{}}
+		access: map[string]*accessWait{}, denied: map[string]time.Time{}, userOps: map[string]chan struct{}{}}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -339,6 +343,10 @@ func (a *Agent) requestAccess(ctx context.Context, origin string) error {
 		return nil
 	}
 	a.mu.Lock()
+	if until, ok := a.denied[origin]; ok && a.now().Before(until) {
+		a.mu.Unlock()
+		return rpcError(ReasonConsentDenied, "the user did not allow %s; it may ask again after %s", origin, until.Format(time.TimeOnly))
+	}
 	w, waiting := a.access[origin]
 	if !waiting {
 		w = &accessWait{done: make(chan struct{})}
@@ -355,6 +363,10 @@ func (a *Agent) requestAccess(ctx context.Context, origin string) error {
 			a.mu.Lock()
 			w.err = err
 			delete(a.access, origin)
+			if errors.Is(err, ErrDenied) {
+				// A refused site cannot reopen the window at once.
+				a.denied[origin] = a.now().Add(DenialCooldown)
+			}
 			a.mu.Unlock()
 			close(w.done)
 		}()

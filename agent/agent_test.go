@@ -377,6 +377,14 @@ func TestConsentFlow(t *testing.T) {
 		t.Errorf("shown %+v", u.shown)
 	}
 
+	// A refused site cannot reopen the window at once.
+	f.ui.Open = func(string) error { t.Error("a refused site reopened the window"); return nil }
+	_, e = c.call(t, "agent.requestAccess", nil)
+	wantReason(t, e, ReasonConsentDenied)
+	f.ui.Open = func(url string) error { return f.user.open(url) }
+	later := time.Now().Add(DenialCooldown + time.Second)
+	f.agent.cfg.Now = func() time.Time { return later }
+
 	f.approve(t, c)
 	if !mustCall[Info](t, c, "agent.info", nil).Approved {
 		t.Fatal("not approved after consent")
