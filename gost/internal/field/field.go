@@ -33,6 +33,12 @@
 // generic one, and cheaper Montgomery reductions (one 64-bit product per
 // word instead of n) for moduli 2^(64n) − c and 2^(64n−1) + c with c < 2^64,
 // the shape of most GOST curve primes.
+//
+// On amd64 with BMI2 and ADX, Mul and Sqr modulo 2^256 − c (the prime of
+// tc26-256-A, CryptoPro-A and tc26-256-B) use mul_amd64.s, written by
+// gen_amd64.go: the same Montgomery product with MULX and two carry chains
+// (ADCX/ADOX), constant time like the rest, about 12% faster. The tag
+// purego, or another architecture, keeps the generated Go code.
 package field
 
 //go:generate go run gen.go
@@ -265,10 +271,22 @@ func (f *Field) Size() int { return 8 * f.n }
 func (f *Field) Modulus() *big.Int { return new(big.Int).Set(f.mod) }
 
 // Mul sets z = x·y·R⁻¹ mod m, the Montgomery form of the product.
-func (f *Field) Mul(z, x, y *Elem) { mul(z, x, y, f) }
+func (f *Field) Mul(z, x, y *Elem) {
+	if hasMULX && f.kind == kindMinus4 {
+		mulMinus4MULX(z, x, y, -f.m[0], f.m0inv)
+		return
+	}
+	mul(z, x, y, f)
+}
 
 // Sqr sets z = x·x·R⁻¹ mod m.
-func (f *Field) Sqr(z, x *Elem) { sqr(z, x, f) }
+func (f *Field) Sqr(z, x *Elem) {
+	if hasMULX && f.kind == kindMinus4 {
+		mulMinus4MULX(z, x, x, -f.m[0], f.m0inv)
+		return
+	}
+	sqr(z, x, f)
+}
 
 // Add sets z = x + y mod m.
 func (f *Field) Add(z, x, y *Elem) { add(z, x, y, f) }
