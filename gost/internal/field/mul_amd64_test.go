@@ -13,7 +13,9 @@ import (
 // x up to 2^256−1), on every 2^256 − c modulus the curves use and a few more.
 func TestMULXMatchesGo(t *testing.T) {
 	if !hasMULX {
-		t.Fatal("this CPU has no BMI2/ADX: the assembly path cannot be tested here")
+		// The assembly is then never called: the Go code, tested
+		// elsewhere, does all the work.
+		t.Skip("this CPU has no BMI2/ADX: the assembly path is not used here")
 	}
 	for _, c := range []int64{617, 189, 1, 0x7fffffff, 0x3fffffffffffffff} {
 		m := new(big.Int).Lsh(big.NewInt(1), 256)
