@@ -89,7 +89,7 @@ func newLoginSignCmd() *cobra.Command {
 	var ignoreSkew bool
 	var maxSkew time.Duration
 	cmd := &cobra.Command{
-		Use:   "sign (--key KEY --cert CERT | --module M --cert ID) [--format bound|esia-compatible] CHALLENGE_FILE|-",
+		Use:   "sign (--key KEY --cert CERT | --module M --cert ID | --soft DIR --cert ID) [--format bound|esia-compatible] CHALLENGE_FILE|-",
 		Short: "Sign a login challenge and print the response",
 		Long: `Read a challenge (the JSON kep login challenge prints; with --format
 esia-compatible also a bare challenge string) and print the response JSON,
@@ -144,6 +144,7 @@ serverTime by more than --max-skew nothing is signed (exit 1) unless --ignore-sk
 	fl.StringVar(&src.cert, "cert", "", "certificate file (with --key), or its CKA_ID or thumbprint (with --module)")
 	fl.StringVar(&src.module, "module", "", "PKCS#11 library of the token (see kep tokens)")
 	fl.StringVar(&src.token, "token", "", "token label (may be left out when one token is present)")
+	fl.StringVar(&src.softDir, "soft", "", "software token directory (see kep soft); --cert is then its CKA_ID or thumbprint")
 	fl.StringVar(&src.pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	fl.StringArrayVar(&chain, "chain", nil, "further certificates to include (repeatable)")
 	fl.StringVar(&format, "format", string(login.FormatBound), "response format: bound or esia-compatible")
