@@ -56,6 +56,10 @@ type Config struct {
 	// Timestamper, when set, makes every signature CAdES-T (sign/tsp.Client
 	// for the configured TSA).
 	Timestamper sign.Timestamper
+	// PINCache, when positive, keeps the PIN the user typed for a token that
+	// long: later signatures are still approved in the agent's window, but
+	// without typing the PIN. Off (zero) by default.
+	PINCache time.Duration
 	// Audit logs every operation (none when nil).
 	Audit *AuditLog
 	// Limits bound what clients may do.
@@ -126,6 +130,7 @@ type Agent struct {
 	access  map[string]*accessWait // pending consent per origin
 	denied  map[string]time.Time   // until when a refused origin may not ask again
 	userOps map[string]chan struct{}
+	pins    *pinCache // nil unless Config.PINCache
 }
 
 type accessWait struct {
@@ -146,6 +151,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if a.sites == nil {
 		a.sites = OpenSites("")
+	}
+	if cfg.PINCache > 0 {
+		a.pins = newPINCache(cfg.PINCache, a.now)
 	}
 	for _, list := range []struct {
 		in  []string
@@ -249,6 +257,7 @@ func (a *Agent) TLSPort() int { return a.tlsPort }
 
 // Close stops the agent and closes every connection.
 func (a *Agent) Close() error {
+	a.pins.clearAll()
 	var errs []error
 	for _, s := range a.servers {
 		errs = append(errs, s.Close())

@@ -500,3 +500,60 @@ func TestSignCAdEST(t *testing.T) {
 		t.Fatalf("%v %+v", err, rep)
 	}
 }
+
+// TestPINCache: with --pin-cache the second signature is approved without
+// the PIN, until the time runs out; a PIN changed meanwhile costs one try and
+// the user is asked again; without the option the PIN is asked every time.
+func TestPINCache(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}, PINCache: 5 * time.Minute})
+	c := f.dial(t, siteOrigin)
+	id := f.ids[0].Cert.Thumbprint()
+	sign := func(answers ...pageAnswer) *user {
+		t.Helper()
+		u := f.expect(answers...)
+		mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "data": []byte("x")})
+		u.wait(t)
+		return u
+	}
+	if u := sign(pageAnswer{Approve: true, PIN: testPIN}); !u.shown[0].NeedPIN {
+		t.Fatal("the first signature did not ask for the PIN")
+	}
+	if u := sign(pageAnswer{Approve: true}); u.shown[0].NeedPIN {
+		t.Error("the second signature asked for the PIN again")
+	}
+	// The cache does not outlive its time.
+	later := time.Now().Add(6 * time.Minute)
+	f.agent.cfg.Now = func() time.Time { return later }
+	if u := sign(pageAnswer{Approve: true, PIN: testPIN}); !u.shown[0].NeedPIN {
+		t.Error("the PIN was still kept after its time")
+	}
+	// The PIN changed on the token: the kept one fails once, the user types
+	// the new one on the page.
+	tok, err := soft.Open(f.dir + "/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.ChangePIN([]byte(testPIN), []byte("98765")); err != nil {
+		t.Fatal(err)
+	}
+	tok.Close()
+	u := sign(pageAnswer{Approve: true}, pageAnswer{Approve: true, PIN: "98765"})
+	if u.shown[0].NeedPIN || len(u.results) != 2 || u.results[0].Status != "retry" || u.results[1].Status != "done" {
+		t.Errorf("after a PIN change: %+v %+v", u.shown, u.results)
+	}
+	if u := sign(pageAnswer{Approve: true}); u.shown[0].NeedPIN {
+		t.Error("the new PIN was not kept")
+	}
+
+	// Off by default.
+	g := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	gc := g.dial(t, siteOrigin)
+	for i := 0; i < 2; i++ {
+		u := g.expect(pageAnswer{Approve: true, PIN: testPIN})
+		mustCall[SignResult](t, gc, "sign", map[string]any{"certId": g.ids[0].Cert.Thumbprint(), "data": []byte("x")})
+		u.wait(t)
+		if !u.shown[0].NeedPIN {
+			t.Fatalf("signature %d without --pin-cache did not ask for the PIN", i+1)
+		}
+	}
+}

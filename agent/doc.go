@@ -37,6 +37,10 @@
 //   - The agent signs what the page sends: the user sees its size, hash and
 //     the page's description of it, not the document rendered. Show users
 //     the document in your page before asking the agent to sign it.
+//   - Config.PINCache (kep agent --pin-cache, off by default) keeps typed
+//     PINs in the agent's memory for its duration; every signature is still
+//     approved in the agent's window. A PIN changed meanwhile costs one try
+//     before the user is asked again.
 //   - Approving a site lets it ask for signatures until the approval is
 //     revoked (kep agent sites revoke); each signature still needs the user.
 //   - With --tls the agent serves wss:// with a certificate from a CA made

@@ -445,16 +445,57 @@ func (a *Agent) withUser(c *conn, pagePINParam *string, op Operation, fn func(ct
 			return err
 		}
 		defer release()
-		op.NeedPIN = !op.Entry.Token.Info.ProtectedAuthPath
+		cached := a.pins.get(op.Entry.Token)
+		defer clear(cached)
+		op.NeedPIN = !op.Entry.Token.Info.ProtectedAuthPath && cached == nil
 		if conf, err = a.cfg.UI.Confirm(ctx, op); err != nil {
 			return err
 		}
+		if cached != nil {
+			conf = &cachedConfirmation{Confirmation: conf, pin: cached, forget: func() { a.pins.forget(op.Entry.Token) }}
+		}
 	}
-	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{RequestPIN: conf.PIN}, func(k keystore.Signer) error {
+	var typed []byte // the last PIN given to the token, kept when it worked
+	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{RequestPIN: func(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
+		pin, err := conf.PIN(ctx, req)
+		clear(typed)
+		typed = nil
+		if cc, ok := conf.(*cachedConfirmation); !ok || !cc.lastFromCache {
+			typed = append([]byte(nil), pin...) // typed by the user: kept if it works
+		}
+		return pin, err
+	}}, func(k keystore.Signer) error {
 		return fn(ctx, k.Signer)
 	})
+	if err == nil && pagePINParam == nil && len(typed) > 0 {
+		a.pins.put(op.Entry.Token, typed)
+	}
+	clear(typed)
 	conf.Done(err)
 	return err
+}
+
+// cachedConfirmation answers the token's first PIN request with the PIN
+// kept from an earlier operation; when the token refuses it, the PIN is
+// forgotten and the user asked as usual.
+type cachedConfirmation struct {
+	Confirmation
+	pin           []byte
+	used          bool
+	lastFromCache bool
+	forget        func()
+}
+
+func (c *cachedConfirmation) PIN(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
+	c.lastFromCache = !c.used && req.Retry == nil && req.Key == ""
+	if c.lastFromCache {
+		c.used = true
+		return append([]byte(nil), c.pin...), nil
+	}
+	if req.Retry != nil {
+		c.forget()
+	}
+	return c.Confirmation.PIN(ctx, req)
 }
 
 func (a *Agent) verify(c *conn, params json.RawMessage) (any, error) {

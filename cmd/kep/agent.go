@@ -31,6 +31,7 @@ func newAgentCmd() *cobra.Command {
 		uiKind                  string
 		useTLS                  bool
 		tsaURL                  string
+		pinCache                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "agent [--port N] [--soft DIR] [--module M]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
@@ -131,7 +132,10 @@ holds the same settings as the flags; flags add to it.`,
 			if tsaURL != "" {
 				ts = &tsp.Client{URL: tsaURL}
 			}
-			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, SoftToken: fc.Soft != "", Timestamper: ts, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
+			if pinCache < 0 || pinCache > time.Hour {
+				return usageErr("--pin-cache: from 0 (off) to 1h")
+			}
+			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, SoftToken: fc.Soft != "", Timestamper: ts, PINCache: pinCache, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
 				PagePINOrigins: append(fc.PagePINOrigins, pagePIN...), Sites: agent.OpenSites(sitesFile), UI: ui,
 				Audit: audit, Version: buildVersion(), Logger: logger})
 			if err != nil {
@@ -157,6 +161,7 @@ holds the same settings as the flags; flags add to it.`,
 	f.StringVar(&configFile, "config", "", "configuration file (default kep/agent.json in the user's config directory)")
 	f.StringVar(&auditFile, "audit", "", "audit log (default kep/agent/audit.log in the user's config directory)")
 	f.StringVar(&uiKind, "ui", "browser", "where the user approves and types the PIN: browser (the agent's page) or terminal")
+	f.DurationVar(&pinCache, "pin-cache", 0, "keep the PIN typed for a token this long (e.g. 5m): signatures are still approved one by one; off by default")
 	f.StringVar(&tsaURL, "tsa", "", "time-stamping authority URL: every signature gets a signature time-stamp (CAdES-T)")
 	f.BoolVar(&useTLS, "tls", false, "also serve wss:// on the next port, with a certificate from a local CA made for this install")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
