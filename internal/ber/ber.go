@@ -2,8 +2,9 @@
 // strings, non-minimal lengths), as CryptoPro, Windows and older PKCS#7 tools
 // write CMS, into DER that encoding/asn1 and cryptobyte read.
 //
-// The conversion only re-encodes lengths and flattens constructed string
-// types; it never reorders anything. Input that is already DER comes back
+// The conversion only re-encodes identifier octets and lengths in their
+// minimal form and flattens constructed string types; it never reorders
+// anything. Input that is already DER comes back
 // byte-for-byte unchanged, so signed bytes (CMS signedAttrs) keep their
 // received encoding. Depth and element counts are bounded: malformed or
 // hostile input gives an error, never a panic or unbounded recursion.
@@ -36,10 +37,11 @@ func ToDER(in []byte) ([]byte, error) {
 	return v.appendDER(out), nil
 }
 
-// node is a parsed value: its identifier octets and either primitive content
+// node is a parsed value: its class, tag number and either primitive content
 // or children.
 type node struct {
-	ident       []byte
+	class       byte
+	tag         int
 	constructed bool
 	content     []byte  // primitive, or flattened constructed string
 	children    []*node // constructed (not flattened)
@@ -58,29 +60,64 @@ func isStringType(tagClass byte, tag int) bool {
 	return false
 }
 
-func parseIdent(in []byte) (ident []byte, class byte, constructed bool, tag int, rest []byte, err error) {
+// maxTag is the largest tag number accepted: encoding/asn1 reads no larger.
+const maxTag = 1<<31 - 1
+
+// parseIdent reads the identifier octets. minimal reports whether they are
+// in the one form X.690 allows (tags 0…30 in the first octet; a high tag
+// number without leading 0x80 octets); other forms are read, and appendIdent
+// writes them minimally.
+func parseIdent(in []byte) (class byte, constructed bool, tag int, minimal bool, rest []byte, err error) {
 	if len(in) == 0 {
-		return nil, 0, false, 0, nil, fmt.Errorf("%w: truncated tag", ErrMalformed)
+		return 0, false, 0, false, nil, fmt.Errorf("%w: truncated tag", ErrMalformed)
 	}
 	class = in[0] >> 6
 	constructed = in[0]&0x20 != 0
 	tag = int(in[0] & 0x1f)
+	minimal = true
 	n := 1
 	if tag == 0x1f {
 		tag = 0
 		for {
 			if n >= len(in) || n > 5 {
-				return nil, 0, false, 0, nil, fmt.Errorf("%w: bad high tag number", ErrMalformed)
+				return 0, false, 0, false, nil, fmt.Errorf("%w: bad high tag number", ErrMalformed)
 			}
 			b := in[n]
 			n++
+			if tag > maxTag>>7 {
+				return 0, false, 0, false, nil, fmt.Errorf("%w: tag number too large", ErrMalformed)
+			}
 			tag = tag<<7 | int(b&0x7f)
 			if b&0x80 == 0 {
 				break
 			}
 		}
+		minimal = tag >= 0x1f && in[1] != 0x80
 	}
-	return in[:n], class, constructed, tag, in[n:], nil
+	return class, constructed, tag, minimal, in[n:], nil
+}
+
+// appendIdent writes the identifier octets in their minimal form.
+func appendIdent(out []byte, class byte, constructed bool, tag int) []byte {
+	b := class << 6
+	if constructed {
+		b |= 0x20
+	}
+	if tag < 0x1f {
+		return append(out, b|byte(tag))
+	}
+	out = append(out, b|0x1f)
+	var buf [5]byte
+	i := len(buf)
+	for v := tag; ; v >>= 7 {
+		i--
+		buf[i] = byte(v&0x7f) | 0x80
+		if v < 0x80 {
+			break
+		}
+	}
+	buf[len(buf)-1] &^= 0x80
+	return append(out, buf[i:]...)
 }
 
 // parseLength returns the length, or -1 for the indefinite form.
@@ -113,7 +150,7 @@ func parse(in []byte, depth int) (*node, []byte, error) {
 	if depth > MaxDepth {
 		return nil, nil, fmt.Errorf("%w: nested deeper than %d", ErrMalformed, MaxDepth)
 	}
-	ident, class, constructed, tag, rest, err := parseIdent(in)
+	class, constructed, tag, _, rest, err := parseIdent(in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,7 +158,7 @@ func parse(in []byte, depth int) (*node, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	n := &node{ident: ident, constructed: constructed}
+	n := &node{class: class, tag: tag, constructed: constructed}
 	if !constructed {
 		if length < 0 || length > len(rest) {
 			return nil, nil, fmt.Errorf("%w: primitive length beyond the input", ErrMalformed)
@@ -163,7 +200,7 @@ func parse(in []byte, depth int) (*node, []byte, error) {
 		var flat []byte
 		unused := byte(0)
 		for i, c := range n.children {
-			if c.ident[0]&^0x20 != ident[0]&^0x20 {
+			if c.class != class || c.tag != tag {
 				return nil, nil, fmt.Errorf("%w: segment of another type in a constructed string", ErrMalformed)
 			}
 			seg := c.content
@@ -181,13 +218,12 @@ func parse(in []byte, depth int) (*node, []byte, error) {
 		n.constructed = false
 		n.content = flat
 		n.children = nil
-		n.ident = append([]byte{ident[0] &^ 0x20}, ident[1:]...)
 	}
 	return n, rest, nil
 }
 
 func (n *node) appendDER(out []byte) []byte {
-	out = append(out, n.ident...)
+	out = appendIdent(out, n.class, n.constructed, n.tag)
 	if !n.constructed {
 		out = appendLength(out, len(n.content))
 		return append(out, n.content...)
@@ -225,8 +261,8 @@ func checkDER(in []byte, depth int) ([]byte, bool) {
 	if depth > MaxDepth {
 		return nil, false
 	}
-	_, class, constructed, tag, rest, err := parseIdent(in)
-	if err != nil || (constructed && isStringType(class, tag)) {
+	class, constructed, tag, minimal, rest, err := parseIdent(in)
+	if err != nil || !minimal || (constructed && isStringType(class, tag)) {
 		return nil, false
 	}
 	if len(rest) == 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -20,6 +21,18 @@ func TestToDER(t *testing.T) {
 		{"explicit tag indefinite", "a080040161" + "0000", "a003040161"},
 		{"constructed BIT STRING", "238003020001030206c0" + "0000", "030306" + "01c0"},
 		{"empty constructed OCTET STRING", "24800000", "0400"},
+		// Identifier octets: X.690 8.1.2 allows one form; DER output has it.
+		{"low tag in the high form", "ff0100", "e100"},
+		{"tag 30 in the high form", "1f1e00", "1e00"},
+		{"tag 31, minimal", "1f1f00", "1f1f00"},
+		{"tag 31 with a leading 0x80 octet", "1f801f00", "1f1f00"},
+		{"high tag with a leading 0x80 octet", "9f80210100", "9f210100"},
+		{"tag 128, minimal", "bf810000", "bf810000"},
+		{"tag 2^31-1, minimal", "1f87ffffff7f00", "1f87ffffff7f00"},
+		{"non-minimal tag nested: length recomputed", "3003ff0100", "3002e100"},
+		{"non-minimal tag under an indefinite length", "3080ff01000000", "3002e100"},
+		{"OCTET STRING in the high form, segments too", "3f04800401611f0401620000", "04026162"},
+		{"high-form segment in a constructed OCTET STRING", "24801f040161" + "0000", "040161"},
 	}
 	for _, tc := range cases {
 		in, _ := hex.DecodeString(tc.in)
@@ -40,6 +53,10 @@ func TestMalformed(t *testing.T) {
 		"", "30", "3080", "308002010100", "0405", "24800402686900", "3003020101ff",
 		"2480300000000000", // SEQUENCE inside a constructed OCTET STRING
 		"1f", "0485ffffffffff",
+		"1f80", "1f808080808001" + "00", // truncated, then six tag octets
+		"1f888080800000",        // tag 2^31: more than encoding/asn1 reads
+		"3f04801f0501610000",    // a segment of tag 5 in an OCTET STRING (same first octet)
+		"24801f050161" + "0000", // the same, the outer tag in the low form
 	} {
 		b, _ := hex.DecodeString(in)
 		if _, err := ToDER(b); !errors.Is(err, ErrMalformed) {
@@ -52,25 +69,86 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-// FuzzToDER asserts: no panic; the output is DER that encoding/asn1 can walk
-// and that converts to itself.
+// checkDERWalk walks b with encoding/asn1 down to the primitive values and
+// fails unless every value is DER: identifier and length octets are what
+// asn1.Marshal writes for them, and no universal string type is constructed.
+// It is independent of the package's own isDER.
+func checkDERWalk(b []byte, depth int) error {
+	if depth > MaxDepth+1 {
+		return errors.New("too deep")
+	}
+	for len(b) > 0 {
+		var v asn1.RawValue
+		rest, err := asn1.Unmarshal(b, &v)
+		if err != nil {
+			return err
+		}
+		canon, err := asn1.Marshal(asn1.RawValue{Class: v.Class, Tag: v.Tag, IsCompound: v.IsCompound, Bytes: v.Bytes})
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(canon, v.FullBytes) {
+			return fmt.Errorf("%x is not in its DER form %x", v.FullBytes, canon)
+		}
+		if v.IsCompound {
+			if v.Class == asn1.ClassUniversal && derStringTags[v.Tag] {
+				return fmt.Errorf("constructed string type %d", v.Tag)
+			}
+			if err := checkDERWalk(v.Bytes, depth+1); err != nil {
+				return err
+			}
+		}
+		b = rest
+	}
+	return nil
+}
+
+var derStringTags = map[int]bool{3: true, 4: true, 12: true, 18: true, 19: true, 20: true, 21: true, 22: true, 25: true, 26: true, 27: true, 28: true, 30: true}
+
+// TestOutputIsDER runs the fuzz property over the table and malformed cases.
+func TestOutputIsDER(t *testing.T) {
+	for _, s := range []string{"ff0100", "3080ff01000000", "3f04800401611f0401620000", "9f80210100", "1f87ffffff7f00", "238003020001030206c00000"} {
+		in, _ := hex.DecodeString(s)
+		out, err := ToDER(in)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if err := checkDERWalk(out, 0); err != nil {
+			t.Errorf("ToDER(%s) = %x: %v", s, out, err)
+		}
+	}
+}
+
+// FuzzToDER asserts: no panic; the output is one value that encoding/asn1
+// walks to the leaves as DER (minimal identifier and length octets, no
+// constructed strings) and that converts to itself; input that is already
+// DER comes back byte-for-byte.
 func FuzzToDER(f *testing.F) {
-	for _, s := range []string{"30800201010000", "2480040268690401210000", "300602010102010a"} {
+	for _, s := range []string{"30800201010000", "2480040268690401210000", "300602010102010a", "ff0100", "3f04800401611f0401620000"} {
 		b, _ := hex.DecodeString(s)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out, err := ToDER(in)
 		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
 			return
+		}
+		var v asn1.RawValue
+		if rest, err := asn1.Unmarshal(out, &v); err != nil || len(rest) != 0 {
+			t.Fatalf("ToDER(%x) = %x: not one value (%v, %d bytes after)", in, out, err, len(rest))
+		}
+		if err := checkDERWalk(out, 0); err != nil {
+			t.Fatalf("ToDER(%x) = %x is not DER: %v", in, out, err)
 		}
 		again, err := ToDER(out)
 		if err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("DER output is not a fixed point: %x → %x (%v)", out, again, err)
 		}
-		var v asn1.RawValue
-		if rest, err := asn1.Unmarshal(out, &v); err == nil && len(rest) != 0 {
-			t.Fatalf("trailing data after conversion")
+		if checkDERWalk(in, 0) == nil && !bytes.Equal(out, in) {
+			t.Fatalf("DER input changed: %x → %x", in, out)
 		}
 	})
 }
