@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"math/big"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,23 +133,156 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// FuzzParse: no panics; whatever parses re-encodes to DER that parses to the
-// same structure (a fixed point after one round).
+// canonical describes sd with every SET OF in sorted order, so that two
+// SignedData equal up to the order of their SET OF elements (which Marshal
+// sorts) describe the same.
+func canonical(t *testing.T, sd *SignedData) string {
+	t.Helper()
+	der := func(v any) string {
+		b, err := asn1.Marshal(v)
+		if err != nil {
+			t.Fatalf("asn1.Marshal(%v): %v", v, err)
+		}
+		return hex.EncodeToString(b)
+	}
+	sorted := func(ss []string) string {
+		ss = append([]string(nil), ss...)
+		sort.Strings(ss)
+		return "{" + strings.Join(ss, ",") + "}"
+	}
+	hexes := func(bs [][]byte) []string {
+		var out []string
+		for _, b := range bs {
+			out = append(out, hex.EncodeToString(b))
+		}
+		return out
+	}
+	attrs := func(as []Attribute) string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Type.String()+"="+sorted(hexes(a.Values)))
+		}
+		return sorted(out)
+	}
+	var algs, sis []string
+	for _, a := range sd.DigestAlgorithms {
+		algs = append(algs, der(a))
+	}
+	for _, si := range sd.SignerInfos {
+		sid := "ski:" + hex.EncodeToString(si.SubjectKeyID)
+		if si.IssuerAndSerial != nil {
+			sid = "ias:" + hex.EncodeToString(si.IssuerAndSerial.RawIssuer) + "/" + si.IssuerAndSerial.Serial.String()
+		}
+		signed := "raw:" + hex.EncodeToString(si.RawSignedAttrs)
+		if si.RawSignedAttrs == nil {
+			signed = "parsed:" + attrs(si.SignedAttrs)
+		}
+		sis = append(sis, fmt.Sprintf("v%d %s %s %s %s %x %s", si.Version, sid, der(si.DigestAlgorithm), signed,
+			der(si.SignatureAlgorithm), si.Signature, attrs(si.UnsignedAttrs)))
+	}
+	econtent := "detached"
+	if sd.EContent != nil {
+		econtent = hex.EncodeToString(sd.EContent)
+	}
+	return fmt.Sprintf("v%d algs%s %v %s certs%s crls%s signers%s", sd.Version, sorted(algs), sd.EContentType, econtent,
+		sorted(hexes(sd.Certificates)), sorted(hexes(sd.CRLs)), sorted(sis))
+}
+
+// TestRoundTripStructure: the structure survives Marshal → Parse, detached
+// and with a subjectKeyIdentifier too.
+func TestRoundTripStructure(t *testing.T) {
+	detached := sample()
+	detached.EContent = nil
+	detached.CRLs = [][]byte{{0x30, 0x00}}
+	detached.SignerInfos[0].IssuerAndSerial = nil
+	detached.SignerInfos[0].SubjectKeyID = []byte{1, 2, 3}
+	detached.SignerInfos[0].UnsignedAttrs = []Attribute{{Type: OIDAttrSignatureTimeStamp, Values: [][]byte{{0x30, 0x00}}}}
+	for _, sd := range []*SignedData{sample(), detached} {
+		der, err := sd.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The parsed signer holds the received signed attributes.
+		want := canonical(t, sd)
+		back.SignerInfos[0].RawSignedAttrs = nil
+		if got := canonical(t, back); got != want {
+			t.Errorf("round trip changed the structure:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// indefinite rewrites the outermost value of der with the indefinite length
+// form, as BER writers do.
+func indefinite(t testing.TB, der []byte) []byte {
+	t.Helper()
+	var v asn1.RawValue
+	if _, err := asn1.Unmarshal(der, &v); err != nil {
+		t.Fatal(err)
+	}
+	out := append([]byte{der[0], 0x80}, v.Bytes...)
+	return append(out, 0, 0)
+}
+
+// TestParseBER: the BER form of a SignedData parses to the same structure.
+func TestParseBER(t *testing.T) {
+	der, err := sample().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse(indefinite(t, der))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canonical(t, a) != canonical(t, b) {
+		t.Fatal("the BER form parses differently")
+	}
+}
+
+// FuzzParse: no panics; whatever parses re-encodes (Marshal cannot fail on
+// a parsed SignedData) to DER that parses to the same structure, up to the
+// order of SET OF elements, and that is a fixed point.
 func FuzzParse(f *testing.F) {
-	der, _ := sample().Marshal()
+	der, err := sample().Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(der)
+	detached := sample()
+	detached.EContent = nil
+	detached.SignerInfos[0].IssuerAndSerial = nil
+	detached.SignerInfos[0].SubjectKeyID = []byte{1, 2, 3}
+	detached.SignerInfos[0].UnsignedAttrs = []Attribute{{Type: OIDAttrSignatureTimeStamp, Values: [][]byte{{0x30, 0x00}}}}
+	if der, err = detached.Marshal(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(der)
+	f.Add(indefinite(f, der))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sd, err := Parse(data)
 		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error %v does not wrap ErrFormat", err)
+			}
 			return
 		}
 		out, err := sd.Marshal()
 		if err != nil {
-			return // e.g. a SignerInfo whose identifier cannot be written back
+			t.Fatalf("a parsed SignedData does not re-encode: %v", err)
 		}
 		sd2, err := Parse(out)
 		if err != nil {
 			t.Fatalf("re-encoded SignedData does not parse: %v", err)
+		}
+		if a, b := canonical(t, sd), canonical(t, sd2); a != b {
+			t.Fatalf("structure changed by the round trip:\n%s\n%s", a, b)
 		}
 		out2, err := sd2.Marshal()
 		if err != nil || !bytes.Equal(out, out2) {
