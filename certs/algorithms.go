@@ -19,6 +19,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/gost/gost341194"
 	"github.com/kepkit/kep/gost/streebog"
 )
 
@@ -31,6 +32,9 @@ type Digest struct {
 	// Hash is the crypto.Hash passed to RSA and ECDSA signers; 0 for Streebog,
 	// which crypto.Hash does not know (GOST signers select by digest length).
 	Hash crypto.Hash
+	// VerifyOnly marks a digest kep reads in old signatures but never signs
+	// with (GOST R 34.11-94): DigestByName does not offer it.
+	VerifyOnly bool
 }
 
 // Sum returns the digest of data.
@@ -42,16 +46,20 @@ func (d *Digest) Sum(data []byte) []byte {
 
 // The digest algorithms kep reads and writes.
 var (
-	Streebog256 = &Digest{"streebog256", asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 2}, 32, streebog.New256, 0}
-	Streebog512 = &Digest{"streebog512", asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 3}, 64, streebog.New512, 0}
-	SHA1        = &Digest{"sha1", asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, 20, sha1.New, crypto.SHA1}
-	SHA224      = &Digest{"sha224", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}, 28, sha256.New224, crypto.SHA224}
-	SHA256      = &Digest{"sha256", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, 32, sha256.New, crypto.SHA256}
-	SHA384      = &Digest{"sha384", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, 48, sha512.New384, crypto.SHA384}
-	SHA512      = &Digest{"sha512", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, 64, sha512.New, crypto.SHA512}
+	Streebog256 = &Digest{"streebog256", asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 2}, 32, streebog.New256, 0, false}
+	Streebog512 = &Digest{"streebog512", asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 3}, 64, streebog.New512, 0, false}
+	SHA1        = &Digest{"sha1", asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, 20, sha1.New, crypto.SHA1, false}
+	SHA224      = &Digest{"sha224", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}, 28, sha256.New224, crypto.SHA224, false}
+	SHA256      = &Digest{"sha256", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, 32, sha256.New, crypto.SHA256, false}
+	SHA384      = &Digest{"sha384", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, 48, sha512.New384, crypto.SHA384, false}
+	SHA512      = &Digest{"sha512", asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, 64, sha512.New, crypto.SHA512, false}
+	// GOST341194 is GOST R 34.11-94 with the CryptoPro parameter set
+	// (id-GostR3411-94, 1.2.643.2.2.9), the digest of GOST R 34.10-2001
+	// signatures: verification only.
+	GOST341194 = &Digest{"gost3411-94", gost341194.OIDGOST341194, 32, gost341194.NewCryptoPro, 0, true}
 )
 
-var digests = []*Digest{Streebog256, Streebog512, SHA1, SHA224, SHA256, SHA384, SHA512}
+var digests = []*Digest{Streebog256, Streebog512, SHA1, SHA224, SHA256, SHA384, SHA512, GOST341194}
 
 // ErrUnsupportedAlgorithm is wrapped by errors about algorithms kep does not implement.
 var ErrUnsupportedAlgorithm = errors.New("unsupported algorithm")
@@ -66,10 +74,11 @@ func DigestByOID(oid asn1.ObjectIdentifier) (*Digest, error) {
 	return nil, fmt.Errorf("%w: digest %v", ErrUnsupportedAlgorithm, oid)
 }
 
-// DigestByName returns the digest algorithm with the given name (e.g. "streebog256").
+// DigestByName returns the digest algorithm with the given name (e.g.
+// "streebog256") for signing; verification-only digests are not offered.
 func DigestByName(name string) (*Digest, error) {
 	for _, d := range digests {
-		if d.Name == name {
+		if d.Name == name && !d.VerifyOnly {
 			return d, nil
 		}
 	}
@@ -109,6 +118,7 @@ var sigAlgs = []struct {
 }{
 	{OIDGOST2012256Sig, Streebog256, "gost"},
 	{OIDGOST2012512Sig, Streebog512, "gost"},
+	{OIDGOST2001Sig, GOST341194, "gost2001"},
 	{OIDSHA1WithRSA, SHA1, "rsa"},
 	{OIDSHA224WithRSA, SHA224, "rsa"},
 	{OIDSHA256WithRSA, SHA256, "rsa"},
@@ -153,6 +163,21 @@ func VerifyDigest(pub crypto.PublicKey, sigAlg pkix.AlgorithmIdentifier, d *Dige
 		}
 		if (k.Params().Size() == 32) != (d == Streebog256) || (k.Params().Size() == 64) != (d == Streebog512) {
 			return fmt.Errorf("%w: %d-bit GOST key with %s", ErrAlgorithmMismatch, k.Params().BitSize(), d.Name)
+		}
+		if err := k.VerifyDigest(digest, sig); err != nil {
+			return fmt.Errorf("%w: %v", ErrSignatureInvalid, err)
+		}
+		return nil
+	case "gost2001":
+		// GOST R 34.10-2001: the 2012 equation on a 256-bit curve over the
+		// GOST R 34.11-94 digest, with the same byte conventions (digest
+		// read little-endian, signature s || r big-endian).
+		k, ok := pub.(*gost3410.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: a GOST R 34.10-2001 signature needs a GOST key, not %T", ErrAlgorithmMismatch, pub)
+		}
+		if k.Params().Size() != 32 || d != GOST341194 {
+			return fmt.Errorf("%w: GOST R 34.10-2001 with a %d-bit key and %s", ErrAlgorithmMismatch, k.Params().BitSize(), d.Name)
 		}
 		if err := k.VerifyDigest(digest, sig); err != nil {
 			return fmt.Errorf("%w: %v", ErrSignatureInvalid, err)
@@ -253,8 +278,9 @@ func signatureFamily(oid asn1.ObjectIdentifier) (family string, fixed *Digest, e
 		return "rsa-pss", nil, nil
 	case oid.Equal(OIDECPublicKey):
 		return "ecdsa", nil, nil
-	case oid.Equal(OIDGOST2001Key), oid.Equal(OIDGOST2001Sig):
-		return "", nil, fmt.Errorf("%w: GOST R 34.10-2001 signatures (withdrawn since 2019)", ErrUnsupportedAlgorithm)
+	case oid.Equal(OIDGOST2001Key):
+		// CMS signers name the key algorithm; the digest is GOST R 34.11-94.
+		return "gost2001", GOST341194, nil
 	}
 	return "", nil, fmt.Errorf("%w: signature %v", ErrUnsupportedAlgorithm, oid)
 }

@@ -54,8 +54,12 @@ type Certificate struct {
 	// FSB order 795) with the problems found in them.
 	Qualified Qualified
 
-	gost2001 bool // the key is GOST R 34.10-2001: parsed, never used to verify
+	gost2001 bool // the key is GOST R 34.10-2001: verifies only 2001 signatures
 }
+
+// IsGOST2001 reports whether the certificate's key is a GOST R 34.10-2001
+// key (1.2.643.2.2.19): kep verifies its old signatures and never signs with it.
+func (c *Certificate) IsGOST2001() bool { return c.gost2001 }
 
 // ParseCertificate parses one DER certificate.
 func ParseCertificate(der []byte) (*Certificate, error) {
@@ -203,8 +207,8 @@ func (c *Certificate) parsePublicKey() error {
 
 // CheckSignatureFrom checks that parent's key made the certificate's
 // signature. It checks the signature only: names, key usage and the CA flag
-// are Verify's business. GOST R 34.10-2001 signatures (and keys) give an error
-// wrapping ErrUnsupportedAlgorithm.
+// are Verify's business, and the algorithm's acceptability at a time is
+// CheckAlgorithm's (constraints.go).
 func (c *Certificate) CheckSignatureFrom(parent *Certificate) error {
 	return checkSignature(parent, c.SignatureAlgorithmID, c.RawTBSCertificate, c.Signature)
 }
@@ -213,13 +217,35 @@ func checkSignature(signer *Certificate, alg pkix.AlgorithmIdentifier, tbs, sig 
 	if signer == nil || signer.Certificate == nil {
 		return errors.New("certs: no signer certificate")
 	}
-	if signer.gost2001 {
-		return fmt.Errorf("%w: the signer has a GOST R 34.10-2001 key (withdrawn since 2019)", ErrUnsupportedAlgorithm)
-	}
-	if signer.PublicKey == nil {
-		return fmt.Errorf("%w: the signer's key algorithm %s", ErrUnsupportedAlgorithm, signer.KeyAlgorithm)
+	if err := signer.keyFits(alg); err != nil {
+		return err
 	}
 	return VerifyMessage(signer.PublicKey, alg, tbs, sig)
+}
+
+// VerifyDigest checks sig over digest (made with d) by the certificate's key,
+// as the package function VerifyDigest does, after checking that the key's
+// algorithm fits sigAlg: a GOST R 34.10-2001 key verifies only 2001
+// signatures and a 2012 key only 2012 ones, although the equation is the same.
+func (c *Certificate) VerifyDigest(sigAlg pkix.AlgorithmIdentifier, d *Digest, digest, sig []byte) error {
+	if err := c.keyFits(sigAlg); err != nil {
+		return err
+	}
+	return VerifyDigest(c.PublicKey, sigAlg, d, digest, sig)
+}
+
+func (c *Certificate) keyFits(sigAlg pkix.AlgorithmIdentifier) error {
+	if c.PublicKey == nil {
+		return fmt.Errorf("%w: the signer's key algorithm %s", ErrUnsupportedAlgorithm, c.KeyAlgorithm)
+	}
+	family, _, err := signatureFamily(sigAlg.Algorithm)
+	if err != nil {
+		return err
+	}
+	if (family == "gost2001") != c.gost2001 && (family == "gost" || family == "gost2001") {
+		return fmt.Errorf("%w: a %s key with the signature algorithm %v", ErrAlgorithmMismatch, c.KeyAlgorithm, sigAlg.Algorithm)
+	}
+	return nil
 }
 
 // Thumbprint returns the SHA-1 hash of the DER certificate in upper-case hex,

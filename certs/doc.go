@@ -32,7 +32,10 @@
 //
 //	code                 what is checked                                        on failure
 //	CERT_SIGNATURE       the issuer's key verifies the certificate's signature  TOTAL_FAILED / SIG_CRYPTO_FAILURE
-//	                     (GOST 2001 or an unknown algorithm: cannot be checked)  INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE_NO_POE
+//	                     (an unknown algorithm: cannot be checked)              INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE_NO_POE
+//	ALGORITHM_CONSTRAINTS the signature's algorithm is acceptable at At         INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE_NO_POE
+//	                     (AlgorithmConstraints: GOST 2001, RSA < 2048, SHA-1;
+//	                     reported only when a row applies, with its Reason)
 //	NAME_CHAINING        issuer name = the issuer's subject, byte for byte      TOTAL_FAILED / CERTIFICATE_CHAIN_GENERAL_FAILURE
 //	AKI_SKI              authorityKeyIdentifier = the issuer's subjectKeyId     TOTAL_FAILED / CERTIFICATE_CHAIN_GENERAL_FAILURE
 //	VALIDITY             notBefore ≤ At ≤ notAfter, for every certificate       not yet valid: TOTAL_FAILED / NOT_YET_VALID

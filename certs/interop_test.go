@@ -2,6 +2,7 @@ package certs
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,23 +76,39 @@ func flipLastByte(t *testing.T, der []byte) *Certificate {
 	return c
 }
 
-// TestGOST2001 checks that GOST R 34.10-2001 keys are read and named but
-// their signatures are refused as unsupported.
+// TestGOST2001 checks that GOST R 34.10-2001 keys are read and named and
+// their signatures verified, and that a path with a 2001 signature validated
+// now (after 2019, with no other proof of existence) is
+// INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE with the constraint's reason.
 func TestGOST2001(t *testing.T) {
 	p := newTestPKI(t)
 	root := p.root("/CN=Old root", "gost2001", extRoot)
 	if root.KeyAlgorithm != "GOST R 34.10-2001 (cryptopro-a)" {
 		t.Errorf("KeyAlgorithm %q", root.KeyAlgorithm)
 	}
-	if err := root.CheckSignatureFrom(root.Certificate); !errors.Is(err, ErrUnsupportedAlgorithm) {
-		t.Errorf("2001 self-signature: %v, want ErrUnsupportedAlgorithm", err)
+	if err := root.CheckSignatureFrom(root.Certificate); err != nil {
+		t.Errorf("2001 self-signature: %v", err)
 	}
 	leaf := p.issue(root, "/CN=Old leaf", "gost256", extLeaf)
-	if err := leaf.CheckSignatureFrom(root.Certificate); !errors.Is(err, ErrUnsupportedAlgorithm) {
-		t.Errorf("2001 signature: %v, want ErrUnsupportedAlgorithm", err)
+	if err := leaf.CheckSignatureFrom(root.Certificate); err != nil {
+		t.Errorf("2001 signature: %v", err)
 	}
 	r := Verify(leaf.Certificate, VerifyOptions{Roots: []*Certificate{root.Certificate}, At: time.Now().Add(time.Hour)})
 	if r.Indication != Indeterminate || r.SubIndication != SubCryptoConstraintsFailureNoPOE {
 		t.Errorf("Verify: %s/%s", r.Indication, r.SubIndication)
+	}
+	found := false
+	for _, c := range r.Checks {
+		if c.Code == CheckAlgConstraint {
+			found = true
+			if c.Status != StatusFailed || c.Reason != ReasonGOST2001 ||
+				!strings.Contains(c.Detail, "acceptable only for signatures whose existence is proven before 2020-01-01") ||
+				!strings.Contains(c.Detail, "the validation time") {
+				t.Errorf("constraint check %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Error("no ALGORITHM_CONSTRAINTS check")
 	}
 }

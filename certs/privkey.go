@@ -33,6 +33,9 @@ func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 	}
 	info, gerr := gostkey.ParsePKCS8PrivateKey(der)
 	if gerr == nil {
+		if info.Algorithm == gostkey.GOST2001 {
+			return nil, fmt.Errorf("%w: a GOST R 34.10-2001 key cannot sign (its use for signing ended on 31.12.2019); kep only verifies old 2001 signatures", ErrUnsupportedAlgorithm)
+		}
 		return info.Key, nil
 	}
 	if !errors.Is(gerr, gostkey.ErrNotGOST) {

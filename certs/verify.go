@@ -116,6 +116,10 @@ type VerifyOptions struct {
 	// used only when its issuer name matches, its signature verifies with
 	// the issuer's key and At lies within thisUpdate … nextUpdate.
 	CRLs []*CRL
+	// POESource says what At proves for the algorithm constraints
+	// (constraints.go): "the signature time-stamp" when verify validates at
+	// a time-stamp's time; "the validation time" when empty.
+	POESource string
 }
 
 // Check is one check of a validation.
@@ -124,6 +128,9 @@ type Check struct {
 	Status  string `json:"status"`  // StatusPassed, StatusFailed, StatusWarning, StatusNotChecked
 	Subject string `json:"subject"` // the certificate checked
 	Detail  string `json:"detail"`
+	// Reason is a stable code refining Code, where there is one (the
+	// AlgorithmConstraints row of an ALGORITHM_CONSTRAINTS check).
+	Reason string `json:"reason,omitempty"`
 }
 
 // PathFailure is why a candidate path other than the reported one failed.
@@ -409,6 +416,7 @@ func (v *verifier) validate(p candidatePath) *pathResult {
 		}
 		if i < n-1 {
 			v.checkLink(cc, c, chain[i+1])
+			v.checkConstraints(cc, c, chain[i+1])
 		} else if !p.complete {
 			cc.add(CheckTrustAnchor, StatusFailed, p.why, &outNoChain)
 		}
@@ -467,6 +475,23 @@ func (v *verifier) validate(p candidatePath) *pathResult {
 		r.indication, r.sub = worst.indication, worst.sub
 	}
 	return r
+}
+
+// checkConstraints applies AlgorithmConstraints to the signature issuer made on c.
+func (v *verifier) checkConstraints(cc *certChecks, c, issuer *Certificate) {
+	d, _ := MessageDigestFor(c.SignatureAlgorithmID)
+	src := v.opts.POESource
+	if src == "" {
+		src = "the validation time"
+	}
+	for _, r := range CheckAlgorithms(issuer, d, POE{Time: v.at, Source: src}) {
+		if r.Accepted {
+			cc.add(CheckAlgConstraint, StatusPassed, r.Message(), nil)
+		} else {
+			cc.add(CheckAlgConstraint, StatusFailed, r.Message(), &outCryptoNoPOE)
+		}
+		cc.checks[len(cc.checks)-1].Reason = r.Constraint.Reason
+	}
 }
 
 // checkLink checks what ties c to its issuer: signature, names, key identifiers.

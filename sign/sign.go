@@ -166,6 +166,9 @@ func pickDigest(signer crypto.Signer, cert *certs.Certificate, opts Options) (*c
 	if cert == nil || cert.PublicKey == nil {
 		return nil, errors.New("sign: no signer certificate (or its key could not be read)")
 	}
+	if cert.IsGOST2001() {
+		return nil, fmt.Errorf("sign: %w: the certificate has a GOST R 34.10-2001 key, whose use for signing ended on 31.12.2019", certs.ErrUnsupportedAlgorithm)
+	}
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	pub, ok := signer.Public().(equaler)
 	if !ok || !pub.Equal(cert.PublicKey) {
