@@ -36,7 +36,9 @@ func TestCheckAlgorithms(t *testing.T) {
 	p := newTestPKI(t)
 	g2001 := p.root("/CN=2001", "gost2001", extRoot).Certificate
 	g2012 := p.root("/CN=2012", "gost256", extRoot).Certificate
-	day := func(y, m, d int) POE { return POE{Time: time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), Source: "the test"} }
+	day := func(y, m, d int) POE {
+		return POE{Time: time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), Source: "the test"}
+	}
 	for _, c := range []struct {
 		name   string
 		key    *Certificate

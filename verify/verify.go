@@ -9,7 +9,10 @@
 // validation time.
 //
 // Check codes: FORMAT, CONTENT, SIGNER_CERTIFICATE, SIGNING_CERTIFICATE_REF
-// (ESS signingCertificate[V2]), CONTENT_TYPE, MESSAGE_DIGEST, SIGNATURE,
+// (ESS signingCertificate and signingCertificateV2, one check each present),
+// CONTENT_TYPE, MESSAGE_DIGEST, SIGNATURE, ALGORITHM_CONSTRAINTS
+// (certs.AlgorithmConstraints, with the row's Reason), CERTIFICATE_ENCODING
+// (a signer certificate read leniently, a warning),
 // ALGORITHM_PROTECTION (RFC 6211), SIGNED_ATTRIBUTES (unknown ones), SIGNING_TIME,
 // CHAIN (with the chain's own checks in the report's chain field).
 package verify
@@ -42,13 +45,14 @@ const (
 // Sub-indications this package produces itself; chain validation adds its own
 // (certs package doc).
 const (
-	FormatFailure             = "FORMAT_FAILURE"
-	HashFailure               = "HASH_FAILURE"
-	SigCryptoFailure          = "SIG_CRYPTO_FAILURE"
-	SignedDataNotFound        = "SIGNED_DATA_NOT_FOUND"
-	NoSigningCertificateFound = "NO_SIGNING_CERTIFICATE_FOUND"
-	CryptoConstraintsFailure  = "CRYPTO_CONSTRAINTS_FAILURE"
-	SigConstraintsFailure     = "SIG_CONSTRAINTS_FAILURE"
+	CryptoConstraintsFailureNoPOE = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+	FormatFailure                 = "FORMAT_FAILURE"
+	HashFailure                   = "HASH_FAILURE"
+	SigCryptoFailure              = "SIG_CRYPTO_FAILURE"
+	SignedDataNotFound            = "SIGNED_DATA_NOT_FOUND"
+	NoSigningCertificateFound     = "NO_SIGNING_CERTIFICATE_FOUND"
+	CryptoConstraintsFailure      = "CRYPTO_CONSTRAINTS_FAILURE"
+	SigConstraintsFailure         = "SIG_CONSTRAINTS_FAILURE"
 )
 
 // Check statuses.
@@ -106,6 +110,10 @@ type Check struct {
 	Code   string `json:"code"`
 	Status string `json:"status"`
 	Detail string `json:"detail,omitempty"`
+	// Reason is a stable code refining Code where there is one: the
+	// certs.AlgorithmConstraints row of an ALGORITHM_CONSTRAINTS check, the
+	// field leniency of a CERTIFICATE_ENCODING warning.
+	Reason string `json:"reason,omitempty"`
 }
 
 // CertInfo identifies a certificate in a report.
@@ -376,7 +384,7 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 	case signed == nil:
 		st.add("SIGNATURE", NotChecked, "the signed content is missing")
 	default:
-		if err := certs.VerifyDigest(cert.PublicKey, si.SignatureAlgorithm, d, signed, si.Signature); err != nil {
+		if err := cert.VerifyDigest(si.SignatureAlgorithm, d, signed, si.Signature); err != nil {
 			st.add("SIGNATURE", Failed, err.Error())
 			if errors.Is(err, certs.ErrSignatureInvalid) {
 				st.outcome(TotalFailed, SigCryptoFailure)
@@ -391,6 +399,23 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 	// The signature time-stamp: proof of existence at its time.
 	r.Timestamp = checkTimestamp(ctx, st, si, embedded, opts, at)
 
+	// Algorithm constraints (certs.AlgorithmConstraints) at the earliest
+	// proof of existence: the time-stamp's time, else the validation time.
+	if cert != nil && d != nil {
+		poe := certs.POE{Time: at, Source: "the validation time"}
+		if ts := r.Timestamp; ts != nil && ts.Indication == TotalPassed && ts.Time.Before(at) {
+			poe = certs.POE{Time: ts.Time, Source: "the signature time-stamp"}
+		}
+		for _, cr := range certs.CheckAlgorithms(cert, d, poe) {
+			c := Check{Code: certs.CheckAlgConstraint, Status: Passed, Detail: cr.Message(), Reason: cr.Constraint.Reason}
+			if !cr.Accepted {
+				c.Status = Failed
+				st.outcome(Indeterminate, CryptoConstraintsFailureNoPOE)
+			}
+			r.Checks = append(r.Checks, c)
+		}
+	}
+
 	// The certificate path.
 	if cert != nil {
 		inter := append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...)
@@ -399,11 +424,12 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		chain := certs.VerifyContext(ctx, cert, vopts)
 		poe := ""
 		if ts := r.Timestamp; chain.Indication != TotalPassed && ts != nil && ts.Indication == TotalPassed && ts.Time.Before(at) &&
-			(chain.SubIndication == certs.SubOutOfBoundsNoPOE || chain.SubIndication == certs.SubOutOfBoundsNotRevoked || chain.SubIndication == certs.SubRevokedNoPOE) {
-			// Expired or revoked now, but the time-stamp proves the
-			// signature existed before: validate at its time (ETSI EN
-			// 319 102-1, past signature validation).
-			vopts.At = ts.Time
+			(chain.SubIndication == certs.SubOutOfBoundsNoPOE || chain.SubIndication == certs.SubOutOfBoundsNotRevoked || chain.SubIndication == certs.SubRevokedNoPOE ||
+				chain.SubIndication == certs.SubCryptoConstraintsFailureNoPOE) {
+			// Expired, revoked or cryptographically outdated now, but the
+			// time-stamp proves the signature existed before: validate at
+			// its time (ETSI EN 319 102-1, past signature validation).
+			vopts.At, vopts.POESource = ts.Time, "the signature time-stamp"
 			if past := certs.VerifyContext(ctx, cert, vopts); past.Indication == TotalPassed {
 				poe = fmt.Sprintf("valid at the time-stamp time %s (now %s/%s)", ts.Time.UTC().Format(time.RFC3339), chain.Indication, chain.SubIndication)
 				chain = past
@@ -571,42 +597,7 @@ func checkSignedAttrs(st signerState, si *cms.SignerInfo, sd *cms.SignedData, ce
 		st.add("MESSAGE_DIGEST", Passed, "")
 	}
 
-	// signingCertificateV2 (or v1): once, and matching the chosen certificate.
-	v2, n2 := si.Attr(cms.OIDAttrSigningCertV2)
-	v1, n1 := si.Attr(cms.OIDAttrSigningCertificate)
-	switch {
-	case n1+n2 == 0:
-		if opts.Profile >= ProfileCAdESBES {
-			st.add("SIGNING_CERTIFICATE_REF", Failed, "no signingCertificateV2 attribute: not CAdES-BES")
-			st.outcome(TotalFailed, FormatFailure)
-		} else {
-			st.add("SIGNING_CERTIFICATE_REF", Warning, "no signingCertificateV2 attribute: a plain CMS signature, not CAdES-BES")
-		}
-	case n1+n2 > 1 || len(v1)+len(v2) != 1:
-		st.add("SIGNING_CERTIFICATE_REF", Failed, "signingCertificate attribute occurs more than once")
-		st.outcome(TotalFailed, FormatFailure)
-	case cert == nil:
-		st.add("SIGNING_CERTIFICATE_REF", NotChecked, "no signer certificate")
-	default:
-		var ids []cms.ESSCertIDv2
-		var err error
-		if n2 == 1 {
-			ids, err = cms.ParseSigningCertificateV2(v2[0])
-		} else {
-			ids, err = cms.ParseSigningCertificate(v1[0])
-		}
-		if err != nil {
-			st.add("SIGNING_CERTIFICATE_REF", Failed, err.Error())
-			st.outcome(TotalFailed, FormatFailure)
-			break
-		}
-		if msg := matchESS(ids[0], cert); msg != "" {
-			st.add("SIGNING_CERTIFICATE_REF", Failed, msg)
-			st.outcome(Indeterminate, NoSigningCertificateFound)
-		} else {
-			st.add("SIGNING_CERTIFICATE_REF", Passed, "")
-		}
-	}
+	checkESS(st, si, cert, opts)
 
 	// CMSAlgorithmProtection (RFC 6211), when present.
 	if vals, n := si.Attr(cms.OIDAttrAlgProtection); n > 0 {
@@ -657,6 +648,64 @@ func checkSignedAttrs(st signerState, si *cms.SignerInfo, sd *cms.SignedData, ce
 	}
 	if len(unknown) > 0 {
 		st.add("SIGNED_ATTRIBUTES", Warning, fmt.Sprintf("unknown signed attributes (not evaluated): %v", unknown))
+	}
+}
+
+// checkESS checks the ESS signing-certificate attributes: signingCertificate
+// (RFC 2634, ESSCertID with SHA-1) and signingCertificateV2 (RFC 5035,
+// ESSCertIDv2 with any hash) are two attributes. RFC 5816 lets a TSA
+// identify its certificate with either, and producers such as CryptoPro's
+// TSA put both; each one present must occur once, with one value, and its
+// first ESSCertID must identify the signer's certificate (RFC 5035 section
+// 5.4: the first certificate identified is the signing certificate). Both are
+// checked and reported, one SIGNING_CERTIFICATE_REF check each; a failure of
+// either fails the signature, so a stronger v2 never hides a v1 that names
+// another certificate (OpenSSL's OSSL_ESS_check_signing_certs also checks
+// both when both are present).
+func checkESS(st signerState, si *cms.SignerInfo, cert *certs.Certificate, opts Options) {
+	v2, n2 := si.Attr(cms.OIDAttrSigningCertV2)
+	v1, n1 := si.Attr(cms.OIDAttrSigningCertificate)
+	if n1+n2 == 0 {
+		if opts.Profile >= ProfileCAdESBES {
+			st.add("SIGNING_CERTIFICATE_REF", Failed, "no signingCertificateV2 attribute: not CAdES-BES")
+			st.outcome(TotalFailed, FormatFailure)
+		} else {
+			st.add("SIGNING_CERTIFICATE_REF", Warning, "no signingCertificateV2 attribute: a plain CMS signature, not CAdES-BES")
+		}
+		return
+	}
+	for _, a := range []struct {
+		name  string
+		vals  [][]byte
+		n     int
+		parse func([]byte) ([]cms.ESSCertIDv2, error)
+	}{
+		{"signingCertificateV2", v2, n2, cms.ParseSigningCertificateV2},
+		{"signingCertificate", v1, n1, cms.ParseSigningCertificate},
+	} {
+		switch {
+		case a.n == 0:
+			continue
+		case a.n > 1 || len(a.vals) != 1:
+			st.add("SIGNING_CERTIFICATE_REF", Failed, a.name+" attribute occurs more than once")
+			st.outcome(TotalFailed, FormatFailure)
+			continue
+		case cert == nil:
+			st.add("SIGNING_CERTIFICATE_REF", NotChecked, a.name+": no signer certificate")
+			continue
+		}
+		ids, err := a.parse(a.vals[0])
+		if err != nil {
+			st.add("SIGNING_CERTIFICATE_REF", Failed, a.name+": "+err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+			continue
+		}
+		if msg := matchESS(ids[0], cert); msg != "" {
+			st.add("SIGNING_CERTIFICATE_REF", Failed, a.name+": "+msg)
+			st.outcome(Indeterminate, NoSigningCertificateFound)
+		} else {
+			st.add("SIGNING_CERTIFICATE_REF", Passed, a.name+" identifies the signer's certificate")
+		}
 	}
 }
 
