@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,15 @@ func TestToDER(t *testing.T) {
 		{"non-minimal tag under an indefinite length", "3080ff01000000", "3002e100"},
 		{"OCTET STRING in the high form, segments too", "3f04800401611f0401620000", "04026162"},
 		{"high-form segment in a constructed OCTET STRING", "24801f040161" + "0000", "040161"},
+		{"tag 128 re-encoded", "bf8100800000", "bf810000"},
+		{"tag 2^31-1 re-encoded", "3f87ffffff7f800000", "3f87ffffff7f00"},
+		// Lengths.
+		{"zero length in the long form", "308100", "3000"},
+		{"four length octets", "048400000002" + "6869", "04026869"},
+		{"length 128 re-encoded", "2480" + "048180" + strings.Repeat("61", 128) + "0000", "048180" + strings.Repeat("61", 128)},
+		{"length 128, minimal", "048180" + strings.Repeat("61", 128), "048180" + strings.Repeat("61", 128)},
+		{"length 128 with a leading zero octet", "04820080" + strings.Repeat("61", 128), "048180" + strings.Repeat("61", 128)},
+		{"length 300 re-encoded", "3080" + "0482012c" + strings.Repeat("62", 300) + "0000", "30820130" + "0482012c" + strings.Repeat("62", 300)},
 	}
 	for _, tc := range cases {
 		in, _ := hex.DecodeString(tc.in)
@@ -63,9 +73,57 @@ func TestMalformed(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrMalformed", in, err)
 		}
 	}
-	deep := bytes.Repeat([]byte{0x30, 0x80}, MaxDepth+2)
-	if _, err := ToDER(deep); err == nil {
-		t.Error("deep nesting accepted")
+}
+
+// nested returns SEQUENCEs nested levels deep, in DER and in the
+// indefinite-length form (complete, with every end-of-contents).
+func nested(t *testing.T, levels int) (der, indef []byte) {
+	t.Helper()
+	for i := 0; i < levels; i++ {
+		var err error
+		if der, err = asn1.Marshal(asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: der}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	indef = append(bytes.Repeat([]byte{0x30, 0x80}, levels), make([]byte, 2*levels)...)
+	return der, indef
+}
+
+// TestDepth: MaxDepth+1 levels (the outermost value is at depth 0) convert,
+// one more is refused, in DER as in BER.
+func TestDepth(t *testing.T) {
+	der, indef := nested(t, MaxDepth+1)
+	for name, in := range map[string][]byte{"DER": der, "indefinite": indef} {
+		got, err := ToDER(in)
+		if err != nil || !bytes.Equal(got, der) {
+			t.Errorf("%d levels, %s: got %x, %v; want %x", MaxDepth+1, name, got, err, der)
+		}
+	}
+	der, indef = nested(t, MaxDepth+2)
+	for name, in := range map[string][]byte{"DER": der, "indefinite": indef} {
+		if _, err := ToDER(in); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "nested deeper") {
+			t.Errorf("%d levels, %s: got %v, want ErrMalformed for the depth", MaxDepth+2, name, err)
+		}
+	}
+}
+
+// TestDERUnchanged: DER input is returned as it is, without a copy — the
+// bytes a signature covers are the bytes received.
+func TestDERUnchanged(t *testing.T) {
+	deep, _ := nested(t, MaxDepth+1)
+	for _, s := range []string{
+		"300602010102010a", "1f1f00", "bf810000", "1f87ffffff7f00", "3000", "0400", "a003040161",
+		"048180" + strings.Repeat("61", 128), "0482012c" + strings.Repeat("62", 300), hex.EncodeToString(deep),
+	} {
+		in, _ := hex.DecodeString(s)
+		var out []byte
+		var err error
+		if allocs := testing.AllocsPerRun(10, func() { out, err = ToDER(in) }); allocs != 0 {
+			t.Errorf("%.40s…: %v allocations, want none for DER input", s, allocs)
+		}
+		if err != nil || len(out) != len(in) || &out[0] != &in[0] {
+			t.Errorf("%.40s…: not returned as it is (%v)", s, err)
+		}
 	}
 }
 
