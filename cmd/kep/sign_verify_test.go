@@ -54,16 +54,38 @@ func TestSignVerifyCLI(t *testing.T) {
 		t.Fatalf("two signers, Russian summary: %d\n%s", code, out)
 	}
 
-	// Exit codes: changed content 1, unknown root 3, missing file 2.
+	// Exit codes, each with the verdict that explains it: changed content
+	// 1 (HASH_FAILURE), no trust anchor 3 (NO_CERTIFICATE_CHAIN_FOUND, with
+	// revocation off so that the chain alone decides), missing file 2.
 	changed := filepath.Join(dir, "changed.pdf")
-	os.WriteFile(changed, []byte("%PDF-1.4 test documenT"), 0o644)
-	if _, _, code := execute(t, nil, "verify", "--revocation", "off", "--content", changed, "--trust", p.Root.CertFile, sig); code != exitFail {
-		t.Fatalf("changed content: exit %d", code)
+	if err := os.WriteFile(changed, []byte("%PDF-1.4 test documenT"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if _, _, code := execute(t, nil, "verify", "--content", doc, sig); code != exitIndeterminate {
-		t.Fatalf("no trust anchor: exit %d", code)
+	verdict := func(name string, wantCode int, wantInd, wantSub string, args ...string) {
+		t.Helper()
+		out, stderr, code := execute(t, nil, append([]string{"verify", "--revocation", "off", "--json"}, args...)...)
+		var r struct {
+			Indication string `json:"indication"`
+			Signers    []struct {
+				Indication    string `json:"indication"`
+				SubIndication string `json:"subIndication"`
+			} `json:"signers"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%s: exit %d, no JSON report (%v): %s %s", name, code, err, out, stderr)
+		}
+		if code != wantCode || r.Indication != wantInd || len(r.Signers) != 2 {
+			t.Fatalf("%s: exit %d, %s, %d signers; want exit %d, %s, 2 signers", name, code, r.Indication, len(r.Signers), wantCode, wantInd)
+		}
+		for i, s := range r.Signers {
+			if s.Indication != wantInd || s.SubIndication != wantSub {
+				t.Errorf("%s: signer %d is %s/%s, want %s/%s", name, i+1, s.Indication, s.SubIndication, wantInd, wantSub)
+			}
+		}
 	}
-	if _, _, code := execute(t, nil, "verify", filepath.Join(dir, "missing.sig")); code != exitUsage {
+	verdict("changed content", exitFail, "TOTAL_FAILED", "HASH_FAILURE", "--content", changed, "--trust", p.Root.CertFile, sig)
+	verdict("no trust anchor", exitIndeterminate, "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", "--content", doc, sig)
+	if _, _, code := execute(t, nil, "verify", "--revocation", "off", filepath.Join(dir, "missing.sig")); code != exitUsage {
 		t.Fatalf("missing file: exit %d", code)
 	}
 
