@@ -53,6 +53,9 @@ type Certificate struct {
 	// Qualified holds the fields of a qualified certificate (63-FZ,
 	// FSB order 795) with the problems found in them.
 	Qualified Qualified
+	// Leniencies are the deviations from DER kep accepted while reading the
+	// certificate (lenient.go); empty for a well-formed certificate.
+	Leniencies []Leniency
 
 	gost2001 bool // the key is GOST R 34.10-2001: verifies only 2001 signatures
 }
@@ -66,15 +69,19 @@ func ParseCertificate(der []byte) (*Certificate, error) {
 	if len(der) > MaxInputSize {
 		return nil, fmt.Errorf("%w: certificate of %d bytes exceeds %d", ErrMalformed, len(der), MaxInputSize)
 	}
+	var lenient []Leniency
 	xc, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		var lerr error
+		if xc, lenient, lerr = parseLenient(der); lerr != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
 	}
 	sigAlg, err := outerSignatureAlgorithm(xc.Raw)
 	if err != nil {
 		return nil, err
 	}
-	c := &Certificate{Certificate: xc, SignatureAlgorithmID: sigAlg}
+	c := &Certificate{Certificate: xc, SignatureAlgorithmID: sigAlg, Leniencies: lenient}
 	if err := c.parsePublicKey(); err != nil {
 		return nil, err
 	}
@@ -191,6 +198,10 @@ func (c *Certificate) parsePublicKey() error {
 	kp, err := gostkey.ParseAlgorithmParams(oid, alg)
 	if err != nil {
 		return fmt.Errorf("%w: %v key: %w", ErrMalformed, kind, err)
+	}
+	if kp.LegacyDigestParamSet {
+		c.Leniencies = append(c.Leniencies, Leniency{Reason: LeniencyDigestParamSet94,
+			Detail: "the GOST R 34.10-2012 256 key's digestParamSet names GOST R 34.11-94 (1.2.643.2.2.30.1, as Bouncy Castle writes); the key is read as a 2012 key with Streebog-256"})
 	}
 	if bits.BitLength%8 != 0 {
 		return fmt.Errorf("%w: %v key BIT STRING has unused bits", ErrMalformed, kind)

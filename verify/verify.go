@@ -345,6 +345,9 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		st.outcome(Indeterminate, NoSigningCertificateFound)
 	} else {
 		st.add("SIGNER_CERTIFICATE", Passed, cert.Subject.String())
+		for _, l := range cert.Leniencies {
+			r.Checks = append(r.Checks, Check{Code: "CERTIFICATE_ENCODING", Status: Warning, Detail: l.Detail, Reason: l.Reason})
+		}
 		q := cert.Qualified
 		r.Signer = &q
 		r.Certificate = &CertInfo{Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), Serial: fmt.Sprintf("%X", cert.SerialNumber),

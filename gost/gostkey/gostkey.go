@@ -79,6 +79,12 @@ type KeyParams struct {
 	Algorithm      Algorithm
 	ParamSet       *gost3410.ParamSet
 	DigestParamSet asn1.ObjectIdentifier // nil when absent
+	// LegacyDigestParamSet is set when a GOST R 34.10-2012 256-bit key
+	// names GOST R 34.11-94 (1.2.643.2.2.30.1) as its digestParamSet, as
+	// Bouncy Castle writes for CryptoPro-A keys. RFC 9215 says Streebog-256;
+	// the key is accepted (its curve and point are what they are) and the
+	// caller should report it. Signatures by the key still use Streebog-256.
+	LegacyDigestParamSet bool
 }
 
 // ParseAlgorithmParams reads GostR3410-2012-PublicKeyParameters (the DER
@@ -114,7 +120,9 @@ func ParseAlgorithmParams(oid asn1.ObjectIdentifier, params []byte) (*KeyParams,
 		}
 	}
 	if kp.DigestParamSet != nil {
-		if want := digestFor(alg); !kp.DigestParamSet.Equal(want) {
+		if alg == GOST2012256 && kp.DigestParamSet.Equal(OIDGOST341194) {
+			kp.LegacyDigestParamSet = true
+		} else if want := digestFor(alg); !kp.DigestParamSet.Equal(want) {
 			return nil, fmt.Errorf("gostkey: digestParamSet %v does not fit a %v key (want %v)", kp.DigestParamSet, alg, want)
 		}
 	}
