@@ -78,18 +78,48 @@ func TestVerifyWithChecker(t *testing.T) {
 		t.Errorf("no checker: %s %+v", r.Indication, revocationChecks(r))
 	}
 
-	// Evidence: recorded once, replayed offline with the same verdicts.
+	// Evidence: recorded once, replayed offline with the same, expected,
+	// verdicts; replayed from an empty directory, TRY_LATER.
 	dir := t.TempDir()
 	at := time.Now()
 	now := func() time.Time { return at }
-	for _, leaf := range []*certs.Certificate{f.good, f.revoked} {
-		rec := certs.VerifyContext(ctx, leaf, certs.VerifyOptions{Roots: roots, At: at, Purpose: certs.PurposeAny,
-			Revocation: &Checker{Evidence: &Evidence{Dir: dir}, Now: now}})
+	for _, c := range []struct {
+		leaf            *certs.Certificate
+		indication, sub string
+		inCheck         string
+	}{
+		{f.good, certs.TotalPassed, "", "not revoked (ocsp " + f.ocspURL + "/)"},
+		{f.revoked, certs.Indeterminate, certs.SubRevokedNoPOE, "(reason keyCompromise) (ocsp " + f.ocspURL + "/)"},
+	} {
+		name := c.leaf.Subject.CommonName
+		opts := func(ch *Checker) certs.VerifyOptions {
+			return certs.VerifyOptions{Roots: roots, At: at, Purpose: certs.PurposeAny, Revocation: ch}
+		}
 		off := &offline{}
-		rep := certs.VerifyContext(ctx, leaf, certs.VerifyOptions{Roots: roots, At: at, Purpose: certs.PurposeAny,
-			Revocation: &Checker{Evidence: &Evidence{Dir: dir, Replay: true}, HTTP: &http.Client{Transport: off}}})
-		if rec.Indication != rep.Indication || rec.SubIndication != rep.SubIndication || off.n.Load() != 0 {
-			t.Errorf("%s: recorded %s/%s, replayed %s/%s, %d requests", leaf.Subject.CommonName, rec.Indication, rec.SubIndication, rep.Indication, rep.SubIndication, off.n.Load())
+		for _, run := range []struct {
+			what                  string
+			checker               *Checker
+			indication, sub, want string
+		}{
+			{"recorded", &Checker{Evidence: &Evidence{Dir: dir}, Now: now}, c.indication, c.sub, c.inCheck},
+			{"replayed", &Checker{Evidence: &Evidence{Dir: dir, Replay: true}, HTTP: &http.Client{Transport: off}}, c.indication, c.sub, c.inCheck},
+			{"replayed from an empty directory", &Checker{Evidence: &Evidence{Dir: t.TempDir(), Replay: true}, HTTP: &http.Client{Transport: off}},
+				certs.Indeterminate, certs.SubTryLater, "not in the evidence directory"},
+		} {
+			r := certs.VerifyContext(ctx, c.leaf, opts(run.checker))
+			if r.Indication != run.indication || r.SubIndication != run.sub {
+				t.Errorf("%s %s: %s/%s, want %s/%s", name, run.what, r.Indication, r.SubIndication, run.indication, run.sub)
+			}
+			var details []string
+			for _, ch := range revocationChecks(r) {
+				details = append(details, ch.Detail)
+			}
+			if d := strings.Join(details, "\n"); !strings.Contains(d, run.want) {
+				t.Errorf("%s %s: no REVOCATION check says %q: %s", name, run.what, run.want, d)
+			}
+		}
+		if off.n.Load() != 0 {
+			t.Errorf("%s: %d requests in replay mode", name, off.n.Load())
 		}
 	}
 }

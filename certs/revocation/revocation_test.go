@@ -441,25 +441,62 @@ func TestChecker(t *testing.T) {
 	t.Run("evidence record and replay", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "evidence")
 		cases := []struct {
-			cert          *certs.Certificate
-			state, source string
-		}{{f.good, Good, SourceOCSP}, {f.revoked, Revoked, SourceOCSP}, {f.crlRevoked, Revoked, SourceCRL}}
+			cert               *certs.Certificate
+			state, source, sub string
+			reason             string
+		}{
+			{f.good, Good, SourceOCSP, "", ""},
+			{f.revoked, Revoked, SourceOCSP, SubRevokedNoPOE, "keyCompromise"},
+			{f.crlRevoked, Revoked, SourceCRL, SubRevokedNoPOE, "unspecified"},
+		}
 		now := time.Now()
 		at := func() time.Time { return now }
+		recorded := map[*certs.Certificate]*Status{}
 		for _, c := range cases {
 			st, err := (&Checker{Evidence: &Evidence{Dir: dir}, Now: at}).Check(ctx, c.cert, root)
-			expect(t, st, err, c.state, c.source, st.SubIndication)
+			expect(t, st, err, c.state, c.source, c.sub)
+			if st.Reason != c.reason {
+				t.Errorf("%s: reason %q, want %q", c.cert.Subject.CommonName, st.Reason, c.reason)
+			}
+			recorded[c.cert] = st
+		}
+		// Two OCSP responses and one CRL, each with its description.
+		for kind, n := range map[string]int{SourceOCSP: 2, SourceCRL: 1} {
+			der, _ := filepath.Glob(filepath.Join(dir, kind+"-*.der"))
+			meta, _ := filepath.Glob(filepath.Join(dir, kind+"-*.json"))
+			if len(der) != n || len(meta) != n {
+				t.Errorf("%s evidence: %d .der and %d .json files, want %d of each", kind, len(der), len(meta), n)
+			}
 		}
 		off := &offline{}
 		replay := &Checker{Evidence: &Evidence{Dir: dir, Replay: true}, HTTP: &http.Client{Transport: off}, Now: at}
 		for _, c := range cases {
 			st, err := replay.Check(ctx, c.cert, root)
-			expect(t, st, err, c.state, c.source, st.SubIndication)
+			expect(t, st, err, c.state, c.source, c.sub)
+			rec := recorded[c.cert]
+			if st.Reason != c.reason || !st.RevokedAt.Equal(rec.RevokedAt) || !st.ThisUpdate.Equal(rec.ThisUpdate) || st.URL != rec.URL {
+				t.Errorf("%s: replayed %s %v %v %s, recorded %s %v %v %s", c.cert.Subject.CommonName,
+					st.Reason, st.RevokedAt, st.ThisUpdate, st.URL, rec.Reason, rec.RevokedAt, rec.ThisUpdate, rec.URL)
+			}
 		}
 		st, err := replay.Check(ctx, f.crlGood, root) // the same CRL as crlRevoked
 		expect(t, st, err, Good, SourceCRL, "")
 		st, err = replay.Check(ctx, f.unknown, root) // never recorded
 		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
+		if !strings.Contains(st.Detail, "not in the evidence directory") {
+			t.Errorf("never recorded: %s", st.Detail)
+		}
+		// An empty evidence directory answers nothing, whatever was recorded
+		// elsewhere. (When every source is unavailable, the first one tried,
+		// OCSP, is the one reported.)
+		empty := &Checker{Evidence: &Evidence{Dir: t.TempDir(), Replay: true}, HTTP: &http.Client{Transport: off}, Now: at}
+		for _, c := range cases {
+			st, err := empty.Check(ctx, c.cert, root)
+			expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
+			if !strings.Contains(st.Detail, "not in the evidence directory") {
+				t.Errorf("%s from an empty directory: %s", c.cert.Subject.CommonName, st.Detail)
+			}
+		}
 		if off.n.Load() != 0 {
 			t.Errorf("%d requests in replay mode", off.n.Load())
 		}
