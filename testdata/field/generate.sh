@@ -11,6 +11,8 @@
 #   ber-boolean-leaf.pem signer certificate issued by ca.pem with critical flags 0x01.
 #   dp94-leaf.pem        CryptoPro-A 2012-256 signer key whose digestParamSet names
 #                        GOST R 34.11-94 (1.2.643.2.2.30.1), as Bouncy Castle writes.
+#   gost2001.pem         self-signed GOST R 34.10-2001 (CryptoPro-A) certificate signed with
+#                        GOST R 34.11-94, plain OpenSSL (a fuzz seed for 2001 verification).
 #   *.key                the private keys (test keys, no value).
 # Run from this directory: bash generate.sh (needs openssl, the gost engine and go).
 set -euo pipefail
@@ -60,4 +62,7 @@ resign() { # name mode
 issue ber-boolean-ca v3_ca 101; resign ber-boolean-ca berbool
 issue ber-boolean-leaf v3_leaf 102; resign ber-boolean-leaf berbool
 issue dp94-leaf v3_leaf 103; resign dp94-leaf dp94
+openssl genpkey -algorithm gost2001 -pkeyopt paramset:A -out gost2001.key
+openssl req -new -x509 -key gost2001.key -md_gost94 -days 7300 -subj "/CN=kep GOST 2001/O=kep/C=RU" \
+	-config "$T/x.cnf" -extensions v3_ca -out gost2001.pem
 echo "field fixtures written"
