@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/kepkit/kep/certs"
@@ -63,25 +64,59 @@ func TestSignDigestAndStreaming(t *testing.T) {
 	p := testpki.New(t)
 	id := p.Leaf(t, testpki.CryptoProA, "digest")
 	roots := []*certs.Certificate{p.Root.Cert}
-	// 8 MiB of content through a reader that returns short reads.
+	ctx := context.Background()
+	// Content through readers that return short reads (testing/iotest):
+	// 8 MiB half a buffer at a time, 100 KiB + 17 one byte at a time, and
+	// a reader that returns its last data together with io.EOF.
 	content := make([]byte, 8<<20)
 	if _, err := rand.Read(content); err != nil {
 		t.Fatal(err)
 	}
-	streamed, err := sign.Sign(context.Background(), io.LimitReader(bytes.NewReader(content), int64(len(content))), id.Signer, id.Cert, sign.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	small := content[:100<<10+17]
 	digest := certs.Streebog256.Sum(content)
 	pre, err := sign.SignDigest(digest, id.Signer, id.Cert, sign.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, sig := range map[string][]byte{"streamed": streamed, "precomputed": pre} {
-		rep, err := verify.Verify(context.Background(), sig, verify.Options{Roots: roots, Content: bytes.NewReader(content)})
-		if err != nil || rep.Indication != verify.TotalPassed {
-			t.Fatalf("%s: %v %s", name, err, rep.Summary("en"))
+	for _, c := range []struct {
+		name    string
+		content []byte
+		reader  func([]byte) io.Reader
+	}{
+		{"half reads", content, func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) }},
+		{"one-byte reads", small, func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) }},
+		{"data with EOF", small, func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
+	} {
+		streamed, err := sign.Sign(ctx, c.reader(c.content), id.Signer, id.Cert, sign.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
+		sigs := map[string][]byte{"streamed": streamed}
+		if len(c.content) == len(content) {
+			sigs["precomputed"] = pre
+		}
+		for name, sig := range sigs {
+			// The signed messageDigest is the digest of all the content.
+			sd, err := cms.Parse(sig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, n := sd.SignerInfos[0].Attr(cms.OIDAttrMessageDigest)
+			if want := cms.MarshalOctets(certs.Streebog256.Sum(c.content)); n != 1 || !bytes.Equal(vals[0], want) {
+				t.Fatalf("%s, %s: messageDigest is not the digest of the content", c.name, name)
+			}
+			rep, err := verify.Verify(ctx, sig, verify.Options{Roots: roots, Content: c.reader(c.content)})
+			if err != nil || rep.Indication != verify.TotalPassed {
+				t.Fatalf("%s, %s: %v %s", c.name, name, err, rep.Summary("en"))
+			}
+		}
+	}
+	// A reader that fails after its first read: no signature, the reader's error.
+	if sig, err := sign.Sign(ctx, iotest.TimeoutReader(bytes.NewReader(content)), id.Signer, id.Cert, sign.Options{}); !errors.Is(err, iotest.ErrTimeout) || sig != nil {
+		t.Fatalf("content read failing: %d bytes, %v; want iotest.ErrTimeout", len(sig), err)
+	}
+	if rep, err := verify.Verify(ctx, pre, verify.Options{Roots: roots, Content: iotest.TimeoutReader(bytes.NewReader(content))}); !errors.Is(err, iotest.ErrTimeout) || rep != nil {
+		t.Fatalf("detached content read failing: %v; want iotest.ErrTimeout and no report", err)
 	}
 	if _, err := sign.SignDigest(digest[:31], id.Signer, id.Cert, sign.Options{}); err == nil {
 		t.Fatal("short digest accepted")
@@ -109,8 +144,16 @@ func TestRefusals(t *testing.T) {
 	if _, err := sign.Cosign(context.Background(), []byte("garbage"), nil, a.Signer, a.Cert, sign.Options{}); err == nil {
 		t.Fatal("cosign of garbage accepted")
 	}
-	det, _ := sign.Sign(context.Background(), bytes.NewReader([]byte("x")), a.Signer, a.Cert, sign.Options{})
+	det, err := sign.Sign(context.Background(), bytes.NewReader([]byte("x")), a.Signer, a.Cert, sign.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sign.Cosign(context.Background(), det, nil, b.Signer, b.Cert, sign.Options{}); err == nil {
 		t.Fatal("cosign of a detached signature without content accepted")
+	}
+	// With the content, the same cosign works: the refusal above was for the
+	// missing content.
+	if _, err := sign.Cosign(context.Background(), det, bytes.NewReader([]byte("x")), b.Signer, b.Cert, sign.Options{}); err != nil {
+		t.Fatalf("cosign with the content: %v", err)
 	}
 }
