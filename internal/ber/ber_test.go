@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -67,8 +68,10 @@ func TestMalformed(t *testing.T) {
 		"1f888080800000",        // tag 2^31: more than encoding/asn1 reads
 		"3f04801f0501610000",    // a segment of tag 5 in an OCTET STRING (same first octet)
 		"24801f050161" + "0000", // the same, the outer tag in the low form
+		"048201",                // length octets cut short
 	} {
 		b, _ := hex.DecodeString(in)
+		b = slices.Clip(b) // nothing readable past the end
 		if _, err := ToDER(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: got %v, want ErrMalformed", in, err)
 		}
