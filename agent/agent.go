@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/user"
 	"strconv"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/peercred"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
 )
@@ -22,7 +24,8 @@ import (
 // DefaultPort is where browsers find the agent.
 const DefaultPort = 24321
 
-// DenialCooldown is how long a site the user refused may not ask again.
+// DenialCooldown is how long a site the user refused may not ask again; it
+// holds for the whole registrable domain (every sub-origin of the site).
 const DenialCooldown = time.Minute
 
 // ProtocolVersion is the version of the JSON-RPC method set; agent.info
@@ -47,7 +50,9 @@ type Config struct {
 	AllowOrigins []string
 	// PagePINOrigins may pass the PIN in the request ("pin" param) instead
 	// of the agent's window: for kiosks and automated clients. They are
-	// approved without asking.
+	// approved without asking, and a request that carries the PIN is signed
+	// with no window at all (it is still written to the audit log): the
+	// operator who lists an origin here hands it the key.
 	PagePINOrigins []string
 	// Sites keeps the origins the user approved (in memory when nil).
 	Sites *Sites
@@ -57,9 +62,13 @@ type Config struct {
 	// for the configured TSA).
 	Timestamper sign.Timestamper
 	// PINCache, when positive, keeps the PIN the user typed for a token that
-	// long: later signatures are still approved in the agent's window, but
-	// without typing the PIN. Off (zero) by default.
+	// long, for the site it was typed for: later signatures of that site are
+	// still approved in the agent's window, but without typing the PIN. Off
+	// (zero) by default.
 	PINCache time.Duration
+	// Identity proves to pages that they speak to this user's agent
+	// (agent.prove); NewIdentity's, kept in memory only, when nil.
+	Identity *Identity
 	// Audit logs every operation (none when nil).
 	Audit *AuditLog
 	// Limits bound what clients may do.
@@ -75,7 +84,9 @@ type Config struct {
 }
 
 // Limits bound the load a client can put on the agent. Zero fields take the
-// defaults given.
+// defaults given. A site the user has not approved gets a small share: it
+// can only ask for access, and must not be able to crowd out or exhaust the
+// agent for the sites the user works with.
 type Limits struct {
 	MaxMessage     int64         // bytes of one WebSocket message (8 MiB)
 	MaxConnections int           // at once (128)
@@ -84,6 +95,21 @@ type Limits struct {
 	MaxUploads     int           // open uploads per connection (4)
 	WriteTimeout   time.Duration // for a slow reader (10s)
 	IdleTimeout    time.Duration // without any message or pong (2 minutes)
+
+	// Sites not approved: bytes of one message (64 KiB), connections in
+	// all (32), per registrable domain (8) and per origin (4), and how long
+	// such a connection may stay without a request under way (1 minute;
+	// pongs do not keep it).
+	MaxUnapprovedMessage     int64
+	MaxUnapprovedConnections int
+	MaxUnapprovedPerDomain   int
+	MaxUnapprovedPerOrigin   int
+	UnapprovedIdle           time.Duration
+
+	// MessageBudget is the memory all messages being read or served may
+	// take together (128 MiB); a client waiting for it longer than
+	// WriteTimeout is disconnected.
+	MessageBudget int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -96,8 +122,26 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxInFlight, 4)
 	def(&l.MaxRequests, 100000)
 	def(&l.MaxUploads, 4)
+	def(&l.MaxUnapprovedConnections, 32)
+	def(&l.MaxUnapprovedPerDomain, 8)
+	def(&l.MaxUnapprovedPerOrigin, 4)
 	if l.MaxMessage <= 0 {
 		l.MaxMessage = 8 << 20
+	}
+	if l.MaxUnapprovedMessage <= 0 {
+		l.MaxUnapprovedMessage = 64 << 10
+	}
+	if l.MaxUnapprovedMessage > l.MaxMessage {
+		l.MaxUnapprovedMessage = l.MaxMessage
+	}
+	if l.MessageBudget <= 0 {
+		l.MessageBudget = 128 << 20
+	}
+	if l.MessageBudget < l.MaxMessage {
+		l.MessageBudget = l.MaxMessage
+	}
+	if l.UnapprovedIdle <= 0 {
+		l.UnapprovedIdle = time.Minute
 	}
 	if l.WriteTimeout <= 0 {
 		l.WriteTimeout = 10 * time.Second
@@ -123,19 +167,25 @@ type Agent struct {
 	ownOrigin []string        // the agent's own page origins
 	servers   []*http.Server
 	upgrader  websocket.Upgrader
-	connSem   chan struct{}
+	quota     *connQuota
+	budget    *budget
+	turns     *turns
+	identity  *Identity
 
-	mu      sync.Mutex
-	conns   map[*conn]bool
-	access  map[string]*accessWait // pending consent per origin
-	denied  map[string]time.Time   // until when a refused origin may not ask again
-	userOps map[string]chan struct{}
-	pins    *pinCache // nil unless Config.PINCache
+	mu     sync.Mutex
+	conns  map[*conn]bool
+	access map[string]*accessWait // pending consent per origin
+	denied map[string]time.Time   // until when a refused registrable domain may not ask again
+	pins   *pinCache              // nil unless Config.PINCache
 }
 
+// accessWait is one access window, shared by the requests of one origin;
+// it closes when the last of them goes away (the page was closed).
 type accessWait struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	waiters int
+	cancel  context.CancelFunc
 }
 
 // New checks cfg and returns an Agent; Listen starts it.
@@ -145,7 +195,10 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, sites: cfg.Sites,
 		allowed: map[string]bool{}, pagePIN: map[string]bool{}, conns: map[*conn]bool{},
-		access: map[string]*accessWait{}, denied: map[string]time.Time{}, userOps: map[string]chan struct{}{}}
+		access: map[string]*accessWait{}, denied: map[string]time.Time{}, turns: newTurns(), identity: cfg.Identity}
+	if a.identity == nil {
+		a.identity = NewIdentity()
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -167,7 +220,8 @@ func New(cfg Config) (*Agent, error) {
 			list.out[n] = true
 		}
 	}
-	a.connSem = make(chan struct{}, a.limits.MaxConnections)
+	a.quota = newConnQuota(a.limits)
+	a.budget = newBudget(a.limits.MessageBudget)
 	a.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// The Origin was checked before the upgrade (see serveWS).
@@ -192,7 +246,7 @@ func (a *Agent) Listen(ctx context.Context) error {
 	}
 	l4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
-		return fmt.Errorf("agent: %w (is another kep agent running?)", err)
+		return portTakenError(port, err)
 	}
 	a.port = l4.Addr().(*net.TCPAddr).Port
 	listeners := []net.Listener{l4}
@@ -208,17 +262,17 @@ func (a *Agent) Listen(ctx context.Context) error {
 			tp = a.port + 1
 		}
 		conf := &tls.Config{Certificates: []tls.Certificate{*a.cfg.TLS}, MinVersion: tls.VersionTLS12}
-		t4, err := tls.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(tp)), conf)
+		t4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(tp)))
 		if err != nil {
 			for _, l := range listeners {
 				l.Close()
 			}
-			return fmt.Errorf("agent: TLS: %w", err)
+			return fmt.Errorf("agent: TLS: %w", portTakenError(tp, err))
 		}
 		a.tlsPort = t4.Addr().(*net.TCPAddr).Port
-		tlsListeners = append(tlsListeners, t4)
-		if t6, err := tls.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(a.tlsPort)), conf); err == nil {
-			tlsListeners = append(tlsListeners, t6)
+		tlsListeners = append(tlsListeners, tls.NewListener(a.onlyUser(t4), conf))
+		if t6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(a.tlsPort))); err == nil {
+			tlsListeners = append(tlsListeners, tls.NewListener(a.onlyUser(t6), conf))
 		}
 	}
 	a.hosts = map[string]bool{}
@@ -235,9 +289,16 @@ func (a *Agent) Listen(ctx context.Context) error {
 	if pu, ok := a.cfg.UI.(*PageUI); ok {
 		pu.setBase("http://127.0.0.1:"+strconv.Itoa(a.port), a.ownOrigin)
 	}
+	for i, l := range listeners {
+		listeners[i] = a.onlyUser(l)
+	}
 	h := a.Handler()
 	for _, l := range append(listeners, tlsListeners...) {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
+		// Every timeout set: a connection that sends nothing, or a body
+		// that never ends, is closed. WebSockets set their own deadlines
+		// once upgraded; a prompt's answer waits up to the prompt's time.
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
 		a.servers = append(a.servers, srv)
 		go srv.Serve(l)
 	}
@@ -247,6 +308,28 @@ func (a *Agent) Listen(ctx context.Context) error {
 		a.Close()
 	}()
 	return nil
+}
+
+func (a *Agent) onlyUser(l net.Listener) net.Listener {
+	return &userListener{Listener: l, uid: peercred.CurrentUID(), log: a.log}
+}
+
+// portTakenError says who holds the port, where the system tells.
+func portTakenError(port int, err error) error {
+	if o, lerr := peercred.Listener(port); lerr == nil {
+		who := "user " + strconv.Itoa(o.UID)
+		if u, uerr := user.LookupId(strconv.Itoa(o.UID)); uerr == nil {
+			who = "user " + u.Username
+		}
+		if o.PID > 0 {
+			who += ", process " + strconv.Itoa(o.PID) + " " + o.Command
+		}
+		if o.UID != peercred.CurrentUID() {
+			return fmt.Errorf("agent: port %d is taken by another local user's program (%s): pages would talk to it, not to kep; stop it or pick another port: %w", port, who, err)
+		}
+		return fmt.Errorf("agent: port %d is taken (%s; is another kep agent running?): %w", port, who, err)
+	}
+	return fmt.Errorf("agent: %w (is another kep agent running?)", err)
 }
 
 // Port is the port the agent listens on.
@@ -300,7 +383,9 @@ func (a *Agent) serveUI(w http.ResponseWriter, r *http.Request) {
 }
 
 // Discovery is what GET / answers: cheap, for pages checking whether the
-// agent runs (and for Chrome's Local Network Access permission prompt).
+// agent runs (and for Chrome's Local Network Access permission prompt). It
+// proves nothing by itself: any program on the port can answer the same;
+// kep.js checks agent.prove once the site is approved.
 type Discovery struct {
 	Name     string `json:"name"`
 	Version  string `json:"version"`
@@ -345,68 +430,108 @@ func (a *Agent) approved(origin string) bool {
 	return a.allowed[origin] || a.pagePIN[origin] || a.sites.Approved(origin)
 }
 
+// allows reports whether origin may see and use the certificate: every
+// certificate for origins the operator listed, the user's choice for the
+// others.
+func (a *Agent) allows(origin, certID string) bool {
+	if a.allowed[origin] || a.pagePIN[origin] {
+		return true
+	}
+	site, ok := a.sites.Lookup(origin)
+	return ok && site.Allows(certID)
+}
+
+// coolingDown returns until when origin's registrable domain may not ask
+// the user again, or the zero time.
+func (a *Agent) coolingDown(origin string) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	until, ok := a.denied[registrableDomain(origin)]
+	if ok && a.now().Before(until) {
+		return until
+	}
+	return time.Time{}
+}
+
 // requestAccess asks the user once per origin at a time; concurrent
-// requests of one origin share the answer.
+// requests of one origin share the window, which closes when the last of
+// them goes away. Windows of all sites take turns (a.turns).
 func (a *Agent) requestAccess(ctx context.Context, origin string) error {
 	if a.approved(origin) {
 		return nil
 	}
+	if until := a.coolingDown(origin); !until.IsZero() {
+		return rpcError(ReasonConsentDenied, "the user did not allow %s; it may ask again after %s", registrableDomain(origin), until.Format(time.TimeOnly))
+	}
 	a.mu.Lock()
-	if until, ok := a.denied[origin]; ok && a.now().Before(until) {
-		a.mu.Unlock()
-		return rpcError(ReasonConsentDenied, "the user did not allow %s; it may ask again after %s", origin, until.Format(time.TimeOnly))
-	}
 	w, waiting := a.access[origin]
-	if !waiting {
-		w = &accessWait{done: make(chan struct{})}
-		a.access[origin] = w
+	if waiting && w.waiters == 0 {
+		waiting = false // its window is closing: the last page that asked went away
 	}
-	a.mu.Unlock()
 	if !waiting {
-		go func() {
-			err := a.cfg.UI.Access(context.WithoutCancel(ctx), AccessRequest{Origin: origin})
-			if err == nil {
-				err = a.sites.Approve(origin, a.now())
-			}
-			a.audit(AuditEntry{Origin: origin, Method: "agent.requestAccess", Result: resultOf(err)})
-			a.mu.Lock()
-			w.err = err
-			delete(a.access, origin)
-			if errors.Is(err, ErrDenied) {
-				// A refused site cannot reopen the window at once.
-				a.denied[origin] = a.now().Add(DenialCooldown)
-			}
-			a.mu.Unlock()
-			close(w.done)
-		}()
+		pctx, cancel := context.WithCancel(context.Background())
+		w = &accessWait{done: make(chan struct{}), cancel: cancel}
+		a.access[origin] = w
+		go a.askAccess(pctx, origin, w)
+	}
+	w.waiters++
+	a.mu.Unlock()
+	leave := func() {
+		a.mu.Lock()
+		if w.waiters--; w.waiters == 0 {
+			w.cancel() // nobody waits for the answer any more: close the window
+		}
+		a.mu.Unlock()
 	}
 	select {
 	case <-w.done:
+		leave()
 		if errors.Is(w.err, ErrDenied) {
 			return rpcError(ReasonConsentDenied, "the user did not allow %s", origin)
 		}
 		return w.err
 	case <-ctx.Done():
+		leave()
 		return ctx.Err()
 	}
 }
 
-// userTurn makes operations that need the user take turns per origin, so a
-// page cannot flood the user with windows.
-func (a *Agent) userTurn(ctx context.Context, origin string) (func(), error) {
+func (a *Agent) askAccess(ctx context.Context, origin string, w *accessWait) {
+	err := func() error {
+		release, err := a.turns.wait(ctx, origin)
+		if err != nil {
+			return err
+		}
+		defer release()
+		// Refused meanwhile (another sub-origin's window), or approved.
+		if until := a.coolingDown(origin); !until.IsZero() {
+			return ErrDenied
+		}
+		if a.approved(origin) {
+			return nil
+		}
+		req := AccessRequest{Origin: origin}
+		req.Certificates, _ = a.cfg.Keys.Certificates(ctx)
+		g, err := a.cfg.UI.Access(ctx, req)
+		if err != nil {
+			return err
+		}
+		return a.sites.Approve(origin, a.now(), g)
+	}()
+	a.audit(AuditEntry{Origin: origin, Method: "agent.requestAccess", Result: resultOf(err)})
 	a.mu.Lock()
-	ch, ok := a.userOps[origin]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		a.userOps[origin] = ch
+	w.err = err
+	if a.access[origin] == w {
+		delete(a.access, origin)
+	}
+	if errors.Is(err, ErrDenied) {
+		// A refused site cannot reopen the window at once, nor can its
+		// other sub-origins.
+		a.denied[registrableDomain(origin)] = a.now().Add(DenialCooldown)
 	}
 	a.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	w.cancel()
+	close(w.done)
 }
 
 func (a *Agent) audit(e AuditEntry) {
@@ -428,11 +553,16 @@ func resultOf(err error) string {
 // watchTokens sends tokens.changed to approved connections.
 func (a *Agent) watchTokens(ctx context.Context) {
 	for ev := range a.cfg.Keys.Watch(ctx, 2*time.Second) {
-		params := map[string]any{"event": ev.Kind.String(), "token": tokenJSON(keystore.Token{Source: keystore.SourcePKCS11, Info: ev.Token})}
+		full := map[string]any{"event": ev.Kind.String(), "token": tokenJSON(keystore.Token{Source: keystore.SourcePKCS11, Info: ev.Token})}
+		// A site given chosen certificates learns that tokens changed, not
+		// which: it asks certs.list again.
+		bare := map[string]any{"event": ev.Kind.String()}
 		a.mu.Lock()
 		for c := range a.conns {
-			if a.approved(c.origin) {
-				go c.notify("tokens.changed", params)
+			if site, ok := a.sites.Lookup(c.origin); ok && site.Scope == ScopeChosen {
+				go c.notify("tokens.changed", bare)
+			} else if a.approved(c.origin) {
+				go c.notify("tokens.changed", full)
 			}
 		}
 		a.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,26 +31,41 @@ const (
 	siteOrigin = "https://portal.example.ru"
 )
 
-// user plays the person in front of the agent's window: it receives the
-// page's address from PageUI.Open, reads what the page shows through the
+// answer is what the prompt page posts (pageAnswer's JSON, with the PIN
+// in the clear: pageAnswer never writes a PIN out).
+type answer struct {
+	Approve      bool     `json:"approve"`
+	PIN          string   `json:"pin"`
+	Scope        string   `json:"scope,omitempty"`
+	Certificates []string `json:"certificates,omitempty"`
+}
+
+// person plays the person in front of the agent's window: it receives the
+// prompt's one-time address from PageUI.Open, opens it as a browser would
+// (keeping the prompt's cookie), reads what the page shows through the
 // page's own endpoints and answers as the page's script does.
-type user struct {
+type person struct {
 	t       *testing.T
 	mu      sync.Mutex
-	answers []pageAnswer // answered in turn; then the prompt is left alone
+	answers []answer // answered in turn; then the prompt is left alone
 	shown   []promptInfo
 	results []pageOutcome
 	done    chan struct{}
 }
 
-func newUser(t *testing.T, answers ...pageAnswer) *user {
-	return &user{t: t, answers: answers, done: make(chan struct{}, 16)}
+func newPerson(t *testing.T, answers ...answer) *person {
+	return &person{t: t, answers: answers, done: make(chan struct{}, 16)}
 }
 
-func (u *user) open(url string) error {
+func (u *person) open(url string) error {
 	go func() {
 		defer func() { u.done <- struct{}{} }()
-		info, err := httpGetJSON[promptInfo](url + "/info")
+		s, err := visit(url)
+		if err != nil {
+			u.t.Errorf("prompt: %v", err)
+			return
+		}
+		info, err := s.info()
 		if err != nil {
 			u.t.Errorf("prompt info: %v", err)
 			return
@@ -66,7 +82,7 @@ func (u *user) open(url string) error {
 			a := u.answers[0]
 			u.answers = u.answers[1:]
 			u.mu.Unlock()
-			out, err := postAnswer(url, ownOrigin(url), a)
+			out, err := s.post(a)
 			if err != nil {
 				u.t.Errorf("answer: %v", err)
 				return
@@ -82,13 +98,55 @@ func (u *user) open(url string) error {
 	return nil
 }
 
-func (u *user) wait(t *testing.T) {
+func (u *person) wait(t *testing.T) {
 	t.Helper()
 	select {
 	case <-u.done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the prompt was never shown")
 	}
+}
+
+// promptSession is a browser session on a prompt: the cookie the one-time
+// address set, and the page's address.
+type promptSession struct {
+	client *http.Client
+	page   string // http://127.0.0.1:PORT/ui/ID
+	origin string
+}
+
+// visit opens a prompt's one-time address as the user's browser does.
+func visit(oneTime string) (*promptSession, error) {
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, Timeout: time.Minute}
+	r, err := cl.Get(oneTime)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(r.Body)
+		return nil, fmt.Errorf("GET %s: %s %s", oneTime, r.Status, b)
+	}
+	page := r.Request.URL.String()
+	return &promptSession{client: cl, page: page, origin: ownOrigin(page)}, nil
+}
+
+func (s *promptSession) info() (promptInfo, error) {
+	var v promptInfo
+	r, err := s.client.Get(s.page + "/info")
+	if err != nil {
+		return v, err
+	}
+	defer r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("GET info: %s", r.Status)
+	}
+	return v, json.NewDecoder(r.Body).Decode(&v)
+}
+
+func (s *promptSession) post(a answer) (pageOutcome, error) {
+	return postAnswerWith(s.client, s.page, s.origin, a)
 }
 
 func ownOrigin(url string) string {
@@ -109,23 +167,33 @@ func httpGetJSON[T any](url string) (T, error) {
 	return v, json.NewDecoder(r.Body).Decode(&v)
 }
 
-func postAnswer(url, origin string, a pageAnswer) (pageOutcome, error) {
+// postAnswerWith posts an answer to a prompt page with cl's cookies.
+func postAnswerWith(cl *http.Client, url, origin string, a answer) (pageOutcome, error) {
 	var out pageOutcome
 	body, _ := json.Marshal(a)
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", origin)
-	r, err := http.DefaultClient.Do(req)
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	r, err := cl.Do(req)
 	if err != nil {
 		return out, err
 	}
 	defer r.Body.Close()
 	if r.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(r.Body)
-		return out, fmt.Errorf("POST: %s %s", r.Status, b)
+		return out, &statusError{code: r.StatusCode, msg: fmt.Sprintf("POST: %s %s", r.Status, b)}
 	}
 	return out, json.NewDecoder(r.Body).Decode(&out)
 }
+
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 // fixture is an agent on an ephemeral port with a software token holding
 // a GOST-256 and an RSA identity of a test PKI.
@@ -135,7 +203,7 @@ type fixture struct {
 	ids   []*testpki.Identity
 	dir   string
 	ui    *PageUI
-	user  *user
+	user  *person
 	sites *Sites
 	audit string
 }
@@ -167,7 +235,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { keys.Close() })
-	f.user = newUser(t)
+	f.user = newPerson(t)
 	f.ui = &PageUI{Open: func(url string) error { return f.user.open(url) }, Timeout: 20 * time.Second}
 	f.sites = OpenSites(filepath.Join(f.dir, "sites.json"))
 	f.audit = filepath.Join(f.dir, "audit.log")
@@ -198,7 +266,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 }
 
 // expect sets what the simulated user answers next.
-func (f *fixture) expect(answers ...pageAnswer) *user {
+func (f *fixture) expect(answers ...answer) *person {
 	f.user.mu.Lock()
 	f.user.answers = answers
 	f.user.shown, f.user.results = nil, nil
@@ -350,7 +418,7 @@ func wantReason(t *testing.T, e *Error, reason string) {
 // approve runs the consent flow for origin on c.
 func (f *fixture) approve(t *testing.T, c *client) {
 	t.Helper()
-	u := f.expect(pageAnswer{Approve: true})
+	u := f.expect(answer{Approve: true})
 	mustCall[map[string]bool](t, c, "agent.requestAccess", nil)
 	u.wait(t)
 }
@@ -369,7 +437,7 @@ func TestConsentFlow(t *testing.T) {
 	}
 
 	// Refused: still not approved, and the page says so.
-	u := f.expect(pageAnswer{Approve: false})
+	u := f.expect(answer{Approve: false})
 	_, e := c.call(t, "agent.requestAccess", nil)
 	wantReason(t, e, ReasonConsentDenied)
 	u.wait(t)
@@ -416,7 +484,7 @@ func TestSignWithPINInAgentPage(t *testing.T) {
 	docFile := o.WriteFile(t, "doc.txt", doc)
 
 	for _, id := range f.ids {
-		u := f.expect(pageAnswer{Approve: true, PIN: testPIN})
+		u := f.expect(answer{Approve: true, PIN: testPIN})
 		res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id.Cert.Thumbprint(), "data": doc, "description": "Договор\u202e.exe"})
 		u.wait(t)
 		if len(u.shown) != 1 || u.shown[0].Kind != OpSign || u.shown[0].Origin != siteOrigin || !u.shown[0].NeedPIN ||
@@ -491,7 +559,7 @@ func TestSignCAdEST(t *testing.T) {
 		t.Errorf("capabilities %v", info.Capabilities)
 	}
 	doc := []byte("CAdES-T through the agent")
-	u := f.expect(pageAnswer{Approve: true, PIN: testPIN})
+	u := f.expect(answer{Approve: true, PIN: testPIN})
 	res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": doc})
 	u.wait(t)
 	rep, err := verify.Verify(context.Background(), res.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert},
@@ -508,23 +576,23 @@ func TestPINCache(t *testing.T) {
 	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}, PINCache: 5 * time.Minute})
 	c := f.dial(t, siteOrigin)
 	id := f.ids[0].Cert.Thumbprint()
-	sign := func(answers ...pageAnswer) *user {
+	sign := func(answers ...answer) *person {
 		t.Helper()
 		u := f.expect(answers...)
 		mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "data": []byte("x")})
 		u.wait(t)
 		return u
 	}
-	if u := sign(pageAnswer{Approve: true, PIN: testPIN}); !u.shown[0].NeedPIN {
+	if u := sign(answer{Approve: true, PIN: testPIN}); !u.shown[0].NeedPIN {
 		t.Fatal("the first signature did not ask for the PIN")
 	}
-	if u := sign(pageAnswer{Approve: true}); u.shown[0].NeedPIN {
+	if u := sign(answer{Approve: true}); u.shown[0].NeedPIN {
 		t.Error("the second signature asked for the PIN again")
 	}
 	// The cache does not outlive its time.
 	later := time.Now().Add(6 * time.Minute)
 	f.agent.cfg.Now = func() time.Time { return later }
-	if u := sign(pageAnswer{Approve: true, PIN: testPIN}); !u.shown[0].NeedPIN {
+	if u := sign(answer{Approve: true, PIN: testPIN}); !u.shown[0].NeedPIN {
 		t.Error("the PIN was still kept after its time")
 	}
 	// The PIN changed on the token: the kept one fails once, the user types
@@ -537,11 +605,11 @@ func TestPINCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok.Close()
-	u := sign(pageAnswer{Approve: true}, pageAnswer{Approve: true, PIN: "98765"})
+	u := sign(answer{Approve: true}, answer{Approve: true, PIN: "98765"})
 	if u.shown[0].NeedPIN || len(u.results) != 2 || u.results[0].Status != "retry" || u.results[1].Status != "done" {
 		t.Errorf("after a PIN change: %+v %+v", u.shown, u.results)
 	}
-	if u := sign(pageAnswer{Approve: true}); u.shown[0].NeedPIN {
+	if u := sign(answer{Approve: true}); u.shown[0].NeedPIN {
 		t.Error("the new PIN was not kept")
 	}
 
@@ -549,7 +617,7 @@ func TestPINCache(t *testing.T) {
 	g := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
 	gc := g.dial(t, siteOrigin)
 	for i := 0; i < 2; i++ {
-		u := g.expect(pageAnswer{Approve: true, PIN: testPIN})
+		u := g.expect(answer{Approve: true, PIN: testPIN})
 		mustCall[SignResult](t, gc, "sign", map[string]any{"certId": g.ids[0].Cert.Thumbprint(), "data": []byte("x")})
 		u.wait(t)
 		if !u.shown[0].NeedPIN {

@@ -8,12 +8,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/kepkit/kep/agent/diagnose"
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/verify"
@@ -32,6 +34,7 @@ var methods = map[string]method{
 	"agent.info":          {open: true, call: (*Agent).info},
 	"agent.requestAccess": {open: true, call: (*Agent).requestAccessMethod},
 	"agent.diagnose":      {open: true, call: (*Agent).diagnose},
+	"agent.prove":         {call: (*Agent).prove},
 	"tokens.list":         {call: (*Agent).tokensList},
 	"certs.list":          {call: (*Agent).certsList},
 	"certs.check":         {call: (*Agent).certsCheck},
@@ -69,17 +72,45 @@ func (a *Agent) dispatch(c *conn, req request) (any, error) {
 	return m.call(a, c, req.Params)
 }
 
-// decodeParams reads params into v, refusing unknown members.
+// decodeParams reads params into v (a pointer to a struct), refusing
+// unknown members. It uses json.Unmarshal and wipes its own copies, so that
+// a PIN in params (a secret field) leaves no copy behind.
 func decodeParams(params json.RawMessage, v any) error {
 	if len(params) == 0 || string(params) == "null" {
 		params = json.RawMessage("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(params, &members); err != nil {
+		return rpcError(ReasonInvalidParams, "params: must be an object: %v", err)
+	}
+	known := jsonFields(reflect.TypeOf(v).Elem())
+	for name, val := range members {
+		clear(val)
+		if !known[name] {
+			return rpcError(ReasonInvalidParams, "params: unknown member %q", name)
+		}
+	}
+	if err := json.Unmarshal(params, v); err != nil {
 		return rpcError(ReasonInvalidParams, "params: %v", err)
 	}
 	return nil
+}
+
+// jsonFields lists the JSON member names of a struct type.
+func jsonFields(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case name != "":
+			out[name] = true
+		case f.IsExported():
+			out[f.Name] = true
+		}
+	}
+	return out
 }
 
 // Info is agent.info's result.
@@ -95,7 +126,12 @@ type Info struct {
 	// "cades-bes", "detached", "attached", "hash", "upload", "login-bound",
 	// "login-esia-compatible".
 	Capabilities []string `json:"capabilities"`
-	MaxMessage   int64    `json:"maxMessage"`
+	// MaxMessage is the largest message the agent takes from this site
+	// now (smaller until the site is approved).
+	MaxMessage int64 `json:"maxMessage"`
+	// AgentKey is the agent's key for this origin (DER SPKI, ECDSA P-256),
+	// given to approved sites: kep.js pins it and checks agent.prove.
+	AgentKey []byte `json:"agentKey,omitempty"`
 }
 
 func (a *Agent) info(c *conn, _ json.RawMessage) (any, error) {
@@ -105,9 +141,38 @@ func (a *Agent) info(c *conn, _ json.RawMessage) (any, error) {
 	if a.cfg.Timestamper != nil {
 		caps = append(caps, "cades-t")
 	}
-	return Info{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion, Origin: c.origin,
-		Approved: a.approved(c.origin), PagePIN: a.pagePIN[c.origin], Methods: names,
-		Capabilities: caps, MaxMessage: a.limits.MaxMessage}, nil
+	approved := a.approved(c.origin)
+	info := Info{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion, Origin: c.origin,
+		Approved: approved, PagePIN: a.pagePIN[c.origin], Methods: names,
+		Capabilities: caps, MaxMessage: a.limits.MaxUnapprovedMessage}
+	if approved {
+		info.MaxMessage = a.limits.MaxMessage
+		key, err := a.identity.PublicKey(c.origin)
+		if err != nil {
+			return nil, err
+		}
+		info.AgentKey = key
+	}
+	return info, nil
+}
+
+// prove signs the page's nonce with the agent's key for the origin (see
+// Identity): a program squatting the agent's port cannot.
+func (a *Agent) prove(c *conn, params json.RawMessage) (any, error) {
+	var p struct {
+		Nonce []byte `json:"nonce"`
+	}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	if len(p.Nonce) < 16 || len(p.Nonce) > 64 {
+		return nil, rpcError(ReasonInvalidParams, "nonce: 16 to 64 bytes")
+	}
+	sig, err := a.identity.Prove(c.origin, p.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"origin": c.origin, "signature": sig}, nil
 }
 
 func (a *Agent) requestAccessMethod(c *conn, _ json.RawMessage) (any, error) {
@@ -131,11 +196,11 @@ func (a *Agent) diagnose(c *conn, _ json.RawMessage) (any, error) {
 	return diagnose.Run(c.ctx, in), nil
 }
 
-// TokenJSON is a token in tokens.list and tokens.changed.
+// TokenJSON is a token in tokens.list and tokens.changed. Its serial number
+// is not given to sites: it identifies the device across every site.
 type TokenJSON struct {
 	Source       string `json:"source"`
 	Label        string `json:"label"`
-	Serial       string `json:"serial"`
 	Model        string `json:"model"`
 	Manufacturer string `json:"manufacturer"`
 	PINPad       bool   `json:"pinPad"`
@@ -146,13 +211,39 @@ type TokenJSON struct {
 
 func tokenJSON(t keystore.Token) TokenJSON {
 	ti := t.Info
-	return TokenJSON{Source: t.Source, Label: ti.Label, Serial: ti.Serial, Model: ti.Model, Manufacturer: ti.Manufacturer,
+	return TokenJSON{Source: t.Source, Label: ti.Label, Model: ti.Model, Manufacturer: ti.Manufacturer,
 		PINPad: ti.ProtectedAuthPath, PINCountLow: ti.PINCountLow, PINFinalTry: ti.PINFinalTry, PINLocked: ti.PINLocked}
+}
+
+// siteAll reports whether origin may see every certificate.
+func (a *Agent) siteAll(origin string) bool {
+	if a.allowed[origin] || a.pagePIN[origin] {
+		return true
+	}
+	site, ok := a.sites.Lookup(origin)
+	return ok && site.Scope != ScopeChosen
 }
 
 func (a *Agent) tokensList(c *conn, _ json.RawMessage) (any, error) {
 	toks, err := a.cfg.Keys.Tokens(c.ctx)
 	out := []TokenJSON{}
+	if !a.siteAll(c.origin) {
+		// A site given chosen certificates sees the tokens that hold them.
+		visible := map[string]bool{}
+		entries, _ := a.cfg.Keys.Certificates(c.ctx)
+		for _, e := range entries {
+			if a.allows(c.origin, e.ID) {
+				visible[pinKey("", e.Token)] = true
+			}
+		}
+		kept := toks[:0]
+		for _, t := range toks {
+			if visible[pinKey("", t)] {
+				kept = append(kept, t)
+			}
+		}
+		toks = kept
+	}
 	for _, t := range toks {
 		out = append(out, tokenJSON(t))
 	}
@@ -192,7 +283,9 @@ func (a *Agent) certsList(c *conn, _ json.RawMessage) (any, error) {
 	list, err := a.cfg.Keys.Certificates(c.ctx)
 	out := []CertJSON{}
 	for _, e := range list {
-		out = append(out, certJSON(e))
+		if a.allows(c.origin, e.ID) {
+			out = append(out, certJSON(e))
+		}
 	}
 	res := map[string]any{"certificates": out}
 	if err != nil {
@@ -209,7 +302,7 @@ func (a *Agent) certsCheck(c *conn, params json.RawMessage) (any, error) {
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
 	}
-	e, err := a.cfg.Keys.Find(c.ctx, p.CertID)
+	e, err := a.find(c, p.CertID)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +316,15 @@ func (a *Agent) certsCheck(c *conn, params json.RawMessage) (any, error) {
 		Intermediates: append(append([]*certs.Certificate(nil), a.cfg.Intermediates...), e.Chain...), At: a.now(), Purpose: purpose})
 	return map[string]any{"certId": e.ID, "valid": res.Valid(), "result": res,
 		"summary": map[string]string{"ru": res.Summary("ru"), "en": res.Summary("en")}}, nil
+}
+
+// find looks up a certificate the site may use; one it was not given is
+// reported as not found, as if it were not there.
+func (a *Agent) find(c *conn, certID string) (*keystore.Entry, error) {
+	if !a.allows(c.origin, keystore.NormalizeID(certID)) {
+		return nil, rpcError(ReasonCertNotFound, "no certificate %q for this site", certID)
+	}
+	return a.cfg.Keys.Find(c.ctx, certID)
 }
 
 // upload is a document sent in chunks, hashed as it arrives.
@@ -243,7 +345,7 @@ func (a *Agent) uploadBegin(c *conn, params json.RawMessage) (any, error) {
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
 	}
-	e, err := a.cfg.Keys.Find(c.ctx, p.CertID)
+	e, err := a.find(c, p.CertID)
 	if err != nil {
 		return nil, err
 	}
@@ -308,10 +410,15 @@ func (c *conn) takeUpload(id string) (*upload, error) {
 	return u, nil
 }
 
+// limitText makes a site's text fit for the agent's window and the
+// terminal: control characters (C0, DEL, C1 — U+009B is a terminal's CSI),
+// line and paragraph separators and bidi controls become spaces, invalid
+// UTF-8 is replaced, and the text is cut at 200 characters.
 func limitText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return ' ' // control and bidi characters could disguise what is shown
+		if unsafeRune(r) {
+			return ' '
 		}
 		return r
 	}, s)
@@ -319,6 +426,12 @@ func limitText(s string) string {
 		s = string(r[:200]) + "…"
 	}
 	return s
+}
+
+// unsafeRune reports the characters that could disguise what is shown.
+func unsafeRune(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 ||
+		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 // SignParams are the params of sign.
@@ -334,7 +447,7 @@ type SignParams struct {
 	// Description names the document in the agent's window.
 	Description string `json:"description,omitempty"`
 	// PIN is accepted only from --page-pin-origin origins.
-	PIN *string `json:"pin,omitempty"`
+	PIN *secret `json:"pin,omitempty"`
 }
 
 // SignResult is sign's result.
@@ -348,6 +461,7 @@ type SignResult struct {
 
 func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 	var p SignParams
+	defer p.PIN.wipe()
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
 	}
@@ -386,7 +500,7 @@ func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 			desc = u.desc
 		}
 	default:
-		if e, err = a.cfg.Keys.Find(c.ctx, p.CertID); err != nil {
+		if e, err = a.find(c, p.CertID); err != nil {
 			return nil, err
 		}
 		d = certs.DefaultDigestFor(e.Certificate.PublicKey)
@@ -396,6 +510,11 @@ func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 			}
 			if len(p.Hash) != d.Size {
 				return nil, rpcError(ReasonInvalidParams, "hash has %d bytes, %s has %d", len(p.Hash), d.Name, d.Size)
+			}
+			// Before the user is asked: a hash the key cannot sign with, or
+			// one too weak to sign with at all.
+			if err := digestFits(e.Certificate.PublicKey, d); err != nil {
+				return nil, err
 			}
 			digest = p.Hash
 		} else {
@@ -426,9 +545,31 @@ func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 	return SignResult{CMS: cms, CertID: e.ID, HashAlg: d.Name, Hash: digest, SigningTime: opts.SigningTime.UTC()}, nil
 }
 
+// digestFits refuses a digest the key cannot sign with: GOST keys sign
+// Streebog of their own size, RSA and ECDSA keys SHA-2 (never SHA-1 or
+// MD5: a collision makes one approval sign two documents).
+func digestFits(pub crypto.PublicKey, d *certs.Digest) error {
+	want := certs.DefaultDigestFor(pub)
+	gost := want == certs.Streebog256 || want == certs.Streebog512
+	switch {
+	case gost && d != want:
+		return rpcError(ReasonInvalidParams, "a %s key signs %s, not %s", keyName(want), want.Name, d.Name)
+	case !gost && d != certs.SHA256 && d != certs.SHA384 && d != certs.SHA512:
+		return rpcError(ReasonInvalidParams, "hashAlg %s is not accepted for signing: use sha256, sha384 or sha512", d.Name)
+	}
+	return nil
+}
+
+func keyName(d *certs.Digest) string {
+	if d == certs.Streebog512 {
+		return "GOST R 34.10-2012 512-bit"
+	}
+	return "GOST R 34.10-2012 256-bit"
+}
+
 // withUser asks the user to approve op (with the PIN), then runs fn with
 // the certificate's key.
-func (a *Agent) withUser(c *conn, pagePINParam *string, op Operation, fn func(ctx context.Context, signer crypto.Signer) error) error {
+func (a *Agent) withUser(c *conn, pagePINParam *secret, op Operation, fn func(ctx context.Context, signer crypto.Signer) error) error {
 	if !op.Entry.CanSign() {
 		return rpcError(ReasonKeyUnusable, "certificate %s cannot sign: %v", op.Entry.ID, op.Entry.KeyErr)
 	}
@@ -438,21 +579,36 @@ func (a *Agent) withUser(c *conn, pagePINParam *string, op Operation, fn func(ct
 	ctx := c.ctx
 	var conf Confirmation
 	if pagePINParam != nil {
-		conf = &pagePIN{pin: []byte(*pagePINParam)}
+		conf = &pagePIN{pin: append([]byte(nil), *pagePINParam...)}
+		pagePINParam.wipe()
 	} else {
-		release, err := a.userTurn(ctx, c.origin)
+		if until := a.coolingDown(c.origin); !until.IsZero() {
+			return rpcError(ReasonConsentDenied, "the user refused %s; it may ask again after %s", registrableDomain(c.origin), until.Format(time.TimeOnly))
+		}
+		release, err := a.turns.wait(ctx, c.origin)
 		if err != nil {
 			return err
 		}
 		defer release()
-		cached := a.pins.get(op.Entry.Token)
+		cached, until := a.pins.get(c.origin, op.Entry.Token)
 		defer clear(cached)
 		op.NeedPIN = !op.Entry.Token.Info.ProtectedAuthPath && cached == nil
+		op.PINCachedUntil = until
+		if a.pins != nil && cached == nil && op.NeedPIN {
+			op.PINCacheFor = a.pins.ttl
+		}
 		if conf, err = a.cfg.UI.Confirm(ctx, op); err != nil {
 			return err
 		}
+		// The user clicked: the site may have been revoked meanwhile
+		// (kep agent sites revoke in another process).
+		if !a.approved(c.origin) || !a.allows(c.origin, op.Entry.ID) {
+			err := rpcError(ReasonOriginNotApproved, "%s was revoked while the window was open", c.origin)
+			conf.Done(err)
+			return err
+		}
 		if cached != nil {
-			conf = &cachedConfirmation{Confirmation: conf, pin: cached, forget: func() { a.pins.forget(op.Entry.Token) }}
+			conf = &cachedConfirmation{Confirmation: conf, pin: cached, forget: func() { a.pins.forget(c.origin, op.Entry.Token) }}
 		}
 	}
 	var typed []byte // the last PIN given to the token, kept when it worked
@@ -468,7 +624,7 @@ func (a *Agent) withUser(c *conn, pagePINParam *string, op Operation, fn func(ct
 		return fn(ctx, k.Signer)
 	})
 	if err == nil && pagePINParam == nil && len(typed) > 0 {
-		a.pins.put(op.Entry.Token, typed)
+		a.pins.put(c.origin, op.Entry.Token, typed)
 	}
 	clear(typed)
 	conf.Done(err)
@@ -534,11 +690,43 @@ type LoginParams struct {
 	// verify/login for "bound", a string for "esia-compatible".
 	Challenge json.RawMessage `json:"challenge"`
 	Format    string          `json:"format,omitempty"` // "bound" (default) or "esia-compatible"
-	PIN       *string         `json:"pin,omitempty"`
+	PIN       *secret         `json:"pin,omitempty"`
+}
+
+// ESIA-compatible challenge bounds. A real one is a nonce (base64url, hex,
+// a UUID) or ЕСИА's client_secret string: scope, timestamp
+// ("2006.01.02 15:04:05 +0300"), client_id and state (a UUID) run together
+// — ASCII letters, digits, space and a few punctuation marks. Free text (a
+// power of attorney in Russian, a contract) is none of these and is refused:
+// a "login" must never sign a document.
+const (
+	minESIAChallenge = 16
+	maxESIAChallenge = 512
+)
+
+// checkESIAChallenge refuses what cannot be an ЕСИА-style login challenge.
+func checkESIAChallenge(s string) error {
+	if len(s) < minESIAChallenge || len(s) > maxESIAChallenge {
+		return rpcError(ReasonInvalidParams, "an esia-compatible challenge has %d to %d characters, not %d", minESIAChallenge, maxESIAChallenge, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte(" +-_.:/=", c) >= 0:
+		default:
+			return rpcError(ReasonInvalidParams, "an esia-compatible challenge is a nonce or ЕСИА's client_secret string: character %q at %d is not allowed", c, i)
+		}
+	}
+	if strings.Contains(s, "  ") || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return rpcError(ReasonInvalidParams, "an esia-compatible challenge does not start or end with spaces or hold two in a row")
+	}
+	return nil
 }
 
 func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 	var p LoginParams
+	defer p.PIN.wipe()
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
 	}
@@ -550,7 +738,7 @@ func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 		}
 		format = f
 	}
-	e, err := a.cfg.Keys.Find(c.ctx, p.CertID)
+	e, err := a.find(c, p.CertID)
 	if err != nil {
 		return nil, err
 	}
@@ -572,11 +760,21 @@ func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 		if skew := a.now().Sub(ch.ServerTime); skew > login.DefaultMaxSkew || skew < -login.DefaultMaxSkew {
 			return nil, &login.SkewError{Skew: skew, MaxSkew: login.DefaultMaxSkew}
 		}
-	} else if err := json.Unmarshal(p.Challenge, &str); err != nil || str == "" {
-		return nil, rpcError(ReasonInvalidParams, "an esia-compatible challenge is a non-empty JSON string")
+	} else if err := json.Unmarshal(p.Challenge, &str); err != nil {
+		return nil, rpcError(ReasonInvalidParams, "an esia-compatible challenge is a JSON string")
+	} else if err := checkESIAChallenge(str); err != nil {
+		return nil, err
 	}
-	var resp []byte // the response JSON, {"format","cms"}
-	err = a.withUser(c, p.PIN, Operation{Kind: OpLogin, Origin: c.origin, Entry: e, Size: -1},
+	nonce := str
+	if ch != nil {
+		nonce = ch.Nonce
+	}
+	d := certs.DefaultDigestFor(e.Certificate.PublicKey)
+	var (
+		resp   []byte // the response JSON, {"format","cms"}
+		digest []byte // of the content signed
+	)
+	err = a.withUser(c, p.PIN, Operation{Kind: OpLogin, Origin: c.origin, Entry: e, Size: -1, Challenge: nonce},
 		func(ctx context.Context, signer crypto.Signer) error {
 			client := &login.Client{Now: a.now, Chain: e.Chain}
 			var err error
@@ -585,11 +783,33 @@ func (a *Agent) loginSign(c *conn, params json.RawMessage) (any, error) {
 			} else {
 				resp, err = client.SignString(ctx, str, signer, e.Certificate)
 			}
+			if err == nil {
+				digest, err = signedContentDigest(resp, d)
+			}
 			return err
 		})
-	a.audit(AuditEntry{Origin: c.origin, Method: "login.sign", CertID: e.ID, Subject: e.Certificate.SubjectString(), Result: resultOf(err)})
+	entry := AuditEntry{Origin: c.origin, Method: "login.sign", CertID: e.ID, Subject: e.Certificate.SubjectString(),
+		Description: "login " + string(format) + " nonce " + limitText(nonce), Result: resultOf(err)}
+	if digest != nil {
+		entry.DigestAlg, entry.Digest = d.Name, hex.EncodeToString(digest)
+	}
+	a.audit(entry)
 	if err != nil {
 		return nil, err
 	}
 	return json.RawMessage(resp), nil
+}
+
+// signedContentDigest is the digest of what a login response signed (the
+// CMS's encapsulated content), for the audit log.
+func signedContentDigest(resp []byte, d *certs.Digest) ([]byte, error) {
+	r, err := login.ParseResponse(resp)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := cms.Parse(r.CMS)
+	if err != nil {
+		return nil, err
+	}
+	return d.Sum(sd.EContent), nil
 }

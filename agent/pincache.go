@@ -7,9 +7,10 @@ import (
 	"github.com/kepkit/kep/pkcs11/keystore"
 )
 
-// pinCache keeps the PINs the user typed, per token, for Config.PINCache
-// when the operator opted in: the user still approves every signature in
-// the agent's window, without typing the PIN again until it expires.
+// pinCache keeps the PINs the user typed, per site and token, for
+// Config.PINCache when the operator opted in: the user still approves every
+// signature of that site in the agent's window, without typing the PIN
+// again until it expires. A PIN typed for one site never signs for another.
 type pinCache struct {
 	ttl  time.Duration
 	now  func() time.Time
@@ -26,50 +27,53 @@ func newPINCache(ttl time.Duration, now func() time.Time) *pinCache {
 	return &pinCache{ttl: ttl, now: now, pins: map[string]*cachedPIN{}}
 }
 
-func pinKey(t keystore.Token) string {
-	return t.Source + "\x00" + t.Module + "\x00" + t.Info.Serial + "\x00" + t.Info.Label
+// pinKey names a token (and, for the cache, the site it was typed for).
+func pinKey(origin string, t keystore.Token) string {
+	return origin + "\x00" + t.Source + "\x00" + t.Module + "\x00" + t.Info.Serial + "\x00" + t.Info.Label
 }
 
-// get returns a copy of the token's PIN, or nil when none is kept.
-func (c *pinCache) get(t keystore.Token) []byte {
+// get returns a copy of the PIN typed for the token on origin's behalf and
+// until when it is kept, or nil when none is.
+func (c *pinCache) get(origin string, t keystore.Token) ([]byte, time.Time) {
 	if c == nil {
-		return nil
+		return nil, time.Time{}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.pins[pinKey(t)]
+	key := pinKey(origin, t)
+	p := c.pins[key]
 	if p == nil {
-		return nil
+		return nil, time.Time{}
 	}
 	if !c.now().Before(p.until) {
-		c.forgetLocked(pinKey(t))
-		return nil
+		c.forgetLocked(key)
+		return nil, time.Time{}
 	}
-	return append([]byte(nil), p.pin...)
+	return append([]byte(nil), p.pin...), p.until
 }
 
 // put keeps a copy of pin until the cache's time runs out.
-func (c *pinCache) put(t keystore.Token, pin []byte) {
+func (c *pinCache) put(origin string, t keystore.Token, pin []byte) {
 	if c == nil || len(pin) == 0 {
 		return
 	}
-	key := pinKey(t)
+	key := pinKey(origin, t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.forgetLocked(key)
 	c.pins[key] = &cachedPIN{pin: append([]byte(nil), pin...), until: c.now().Add(c.ttl)}
 	// Zeroed on time even if nobody asks again.
-	time.AfterFunc(c.ttl, func() { c.forget(t) })
+	time.AfterFunc(c.ttl, func() { c.forget(origin, t) })
 }
 
-// forget drops the token's PIN.
-func (c *pinCache) forget(t keystore.Token) {
+// forget drops the PIN kept for the token and origin.
+func (c *pinCache) forget(origin string, t keystore.Token) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.forgetLocked(pinKey(t))
+	c.forgetLocked(pinKey(origin, t))
 }
 
 func (c *pinCache) forgetLocked(key string) {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 )
@@ -44,6 +46,7 @@ type conn struct {
 	writeMu  sync.Mutex
 	inFlight chan struct{}
 	requests int
+	slot     *connSlot
 
 	mu      sync.Mutex
 	uploads map[string]*upload
@@ -57,19 +60,19 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	select {
-	case a.connSem <- struct{}{}:
-	default:
+	slot := a.quota.take(origin, a.approved(origin))
+	if slot == nil {
+		a.log.Warn("refused a connection: limit reached", "origin", origin)
 		http.Error(w, "kep agent: too many connections", http.StatusServiceUnavailable)
 		return
 	}
-	defer func() { <-a.connSem }()
+	defer slot.release()
 	ws, err := a.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader answered the client
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{a: a, ws: ws, origin: origin, ctx: ctx, cancel: cancel,
+	c := &conn{a: a, ws: ws, origin: origin, ctx: ctx, cancel: cancel, slot: slot,
 		inFlight: make(chan struct{}, a.limits.MaxInFlight), uploads: map[string]*upload{}}
 	a.mu.Lock()
 	a.conns[c] = true
@@ -84,54 +87,135 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.run()
 }
 
+// approvedNow reports whether the connection's site is approved, and
+// gives back its unapproved share of the connection slots once it is.
+func (c *conn) approvedNow() bool {
+	if !c.a.approved(c.origin) {
+		return false
+	}
+	c.slot.approve()
+	return true
+}
+
+// idle is how long the connection may stay silent: a site not approved
+// keeps a connection only while it has a request under way, or briefly.
+func (c *conn) idle(approved bool) time.Duration {
+	if approved {
+		return c.a.limits.IdleTimeout
+	}
+	return c.a.limits.UnapprovedIdle
+}
+
+// readStep is how much of a message is reserved from the budget at a time.
+const readStep = 64 << 10
+
+// readMessage reads the next message within the connection's size limit
+// (small until the site is approved), reserving its memory from the
+// agent's budget as it arrives; release gives the memory back and wipes it
+// (a message may hold a page PIN).
+func (c *conn) readMessage() (typ int, data []byte, release func(), err error) {
+	approved := c.approvedNow()
+	limit := c.a.limits.MaxUnapprovedMessage
+	if approved {
+		limit = c.a.limits.MaxMessage
+	}
+	c.ws.SetReadLimit(limit)
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	var held int64
+	release = func() {
+		clear(data[:cap(data)])
+		c.a.budget.release(held)
+		held = 0
+	}
+	for {
+		if int64(len(data))+readStep > held {
+			ctx, cancel := context.WithTimeout(c.ctx, c.a.limits.WriteTimeout)
+			err = c.a.budget.acquire(ctx, readStep)
+			cancel()
+			if err != nil {
+				release()
+				return 0, nil, nil, errBudget
+			}
+			held += readStep
+			if int64(cap(data)) < held {
+				grown := make([]byte, len(data), held)
+				copy(grown, data)
+				clear(data)
+				data = grown
+			}
+		}
+		n, rerr := r.Read(data[len(data):held])
+		data = data[:len(data)+n]
+		if errors.Is(rerr, io.EOF) {
+			return typ, data, release, nil
+		}
+		if rerr != nil {
+			release()
+			return 0, nil, nil, rerr
+		}
+	}
+}
+
+var errBudget = errors.New("agent: out of memory for messages")
+
 // run reads messages until the connection ends; each request runs in its
 // own goroutine, at most Limits.MaxInFlight at once.
 func (c *conn) run() {
 	lim := c.a.limits
-	c.ws.SetReadLimit(lim.MaxMessage)
-	c.ws.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+	c.ws.SetReadDeadline(time.Now().Add(c.idle(c.approvedNow())))
 	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+		// Pongs keep an approved site's connection, or one waiting for an
+		// answer (an access window); an idle unapproved one times out.
+		if c.approvedNow() || len(c.inFlight) > 0 {
+			return c.ws.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+		}
+		return nil
 	})
 	go c.ping()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer c.cancel()
 	for {
-		typ, data, err := c.ws.ReadMessage()
+		typ, data, release, err := c.readMessage()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
 				c.close(websocket.CloseMessageTooBig, "message too big")
+			case errors.Is(err, errBudget):
+				c.close(websocket.CloseTryAgainLater, "agent busy")
 			}
 			return
 		}
-		c.ws.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+		c.ws.SetReadDeadline(time.Now().Add(c.idle(c.approvedNow())))
 		if typ != websocket.TextMessage {
+			release()
 			c.close(websocket.CloseUnsupportedData, "text messages only")
+			return
+		}
+		if !utf8.Valid(data) {
+			release()
+			c.close(websocket.CloseInvalidFramePayloadData, "text is not UTF-8")
 			return
 		}
 		c.requests++
 		if c.requests > lim.MaxRequests {
+			release()
 			c.close(websocket.ClosePolicyViolation, "too many requests")
 			return
 		}
-		var req request
-		dec := json.NewDecoder(bytes.NewReader(data))
-		if err := dec.Decode(&req); err != nil {
-			reason := ReasonParse
-			if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
-				reason = ReasonInvalidRequest
-			}
-			c.reply(nil, nil, rpcError(reason, "not a JSON-RPC request: %v", err))
-			continue
-		}
-		if req.JSONRPC != "2.0" || req.Method == "" {
-			c.reply(req.ID, nil, rpcError(ReasonInvalidRequest, "jsonrpc must be \"2.0\" and method set"))
+		req, rerr := decodeRequest(data)
+		if rerr != nil {
+			release()
+			c.reply(req.ID, nil, rerr)
 			continue
 		}
 		select {
 		case c.inFlight <- struct{}{}:
 		default:
+			release()
 			c.reply(req.ID, nil, rpcError(ReasonBusy, "more than %d requests under way on this connection", lim.MaxInFlight))
 			continue
 		}
@@ -139,6 +223,8 @@ func (c *conn) run() {
 		go func() {
 			defer wg.Done()
 			result, err := c.a.dispatch(c, req)
+			clear(req.Params) // a copy of the message's params
+			release()
 			// Free the slot before answering: a client that sends its next
 			// request as soon as it has the answer must not find it taken.
 			<-c.inFlight
@@ -152,6 +238,45 @@ func (c *conn) run() {
 			c.reply(req.ID, result, rerr)
 		}()
 	}
+}
+
+// decodeRequest reads one JSON-RPC 2.0 request (batches are not served).
+// On error the request's id is kept when it could be read, so that the
+// error answers it.
+func decodeRequest(data []byte) (request, *Error) {
+	var req request
+	// json.Unmarshal, not a Decoder: it keeps no copy of the message (which
+	// may hold a page PIN) in a buffer of its own.
+	if err := json.Unmarshal(data, &req); err != nil {
+		reason := ReasonParse
+		var typeErr *json.UnmarshalTypeError
+		if t := bytes.TrimSpace(data); errors.As(err, &typeErr) || (len(t) > 0 && t[0] == '[') {
+			reason = ReasonInvalidRequest // valid JSON, not a request object
+		}
+		return request{}, rpcError(reason, "not a JSON-RPC request: %v", err)
+	}
+	if req.JSONRPC != "2.0" || req.Method == "" {
+		return request{ID: validID(req.ID)}, rpcError(ReasonInvalidRequest, "jsonrpc must be \"2.0\" and method set")
+	}
+	if id := validID(req.ID); id == nil && req.ID != nil {
+		return request{}, rpcError(ReasonInvalidRequest, "id must be a string, a number or null")
+	}
+	return req, nil
+}
+
+// validID returns id when it is a JSON-RPC id (string, number, null).
+func validID(id json.RawMessage) json.RawMessage {
+	t := bytes.TrimSpace(id)
+	if len(t) == 0 {
+		return nil
+	}
+	switch t[0] {
+	case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return id
+	case 'n':
+		return id // null: answered with a null id
+	}
+	return nil
 }
 
 func (c *conn) ping() {

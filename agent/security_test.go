@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -135,17 +135,22 @@ func TestDiscoveryEndpoint(t *testing.T) {
 	}
 }
 
-// TestPromptPageIsTheAgents: only the agent's own page, knowing the prompt's
-// secret, can answer; the page cannot be framed.
+// TestPromptPageIsTheAgents: the prompt's one-time address works once and
+// sets the prompt's cookie; only the agent's own page in that browser
+// session sees the details and answers; the page cannot be framed.
 func TestPromptPageIsTheAgents(t *testing.T) {
 	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
 	urls := make(chan string, 1)
 	f.ui.Open = func(url string) error { urls <- url; return nil }
 	c := f.dial(t, siteOrigin)
 	ch := c.send(t, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
-	url := recvURL(t, urls)
+	oneTime := recvURL(t, urls)
 
-	resp, err := http.Get(url)
+	s, err := visit(oneTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.client.Get(s.page)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,31 +159,37 @@ func TestPromptPageIsTheAgents(t *testing.T) {
 	if !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("prompt page may be framed: %v", resp.Header)
 	}
+	if strings.Contains(s.page, oneTime[strings.LastIndexByte(oneTime, '/')+1:]) {
+		t.Errorf("the one-time code stays in the page's address %s", s.page)
+	}
+	// The address works once: whoever comes second gets nothing.
+	if _, err := visit(oneTime); err == nil || !strings.Contains(err.Error(), "410") {
+		t.Errorf("second visit of the one-time address: %v, want 410", err)
+	}
+	// Without the prompt's cookie: neither the details nor an answer.
+	if r, err := http.Get(s.page + "/info"); err != nil || r.StatusCode != http.StatusForbidden {
+		t.Errorf("info without the cookie: %v %v", r, err)
+	}
+	wrongID := s.page[:len(s.page)-4] + "0000"
 	for _, tc := range []struct {
-		name, url, origin string
-		status            int
+		name        string
+		cl          *http.Client
+		url, origin string
+		status      int
 	}{
-		{"site's origin", url, siteOrigin, http.StatusForbidden},
-		{"no origin", url, "", http.StatusForbidden},
-		{"wrong secret", url[:len(url)-4] + "0000", ownOrigin(url), http.StatusGone},
+		{"site's origin", s.client, s.page, siteOrigin, http.StatusForbidden},
+		{"no origin", s.client, s.page, "", http.StatusForbidden},
+		{"no cookie", http.DefaultClient, s.page, s.origin, http.StatusForbidden},
+		{"wrong prompt", s.client, wrongID, s.origin, http.StatusGone},
 	} {
-		body, _ := json.Marshal(pageAnswer{Approve: true, PIN: testPIN})
-		req, _ := http.NewRequest(http.MethodPost, tc.url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if tc.origin != "" {
-			req.Header.Set("Origin", tc.origin)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.status {
-			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		_, err := postAnswerWith(tc.cl, tc.url, tc.origin, answer{Approve: true, PIN: testPIN})
+		var se *statusError
+		if !errors.As(err, &se) || se.code != tc.status {
+			t.Errorf("%s: %v, want %d", tc.name, err, tc.status)
 		}
 	}
 	// The user refuses: the site hears USER_CANCELLED and nothing was signed.
-	if out, err := postAnswer(url, ownOrigin(url), pageAnswer{Approve: false}); err != nil || out.Status != "denied" {
+	if out, err := s.post(answer{Approve: false}); err != nil || out.Status != "denied" {
 		t.Fatalf("deny: %+v %v", out, err)
 	}
 	r := <-ch
@@ -188,7 +199,7 @@ func TestPromptPageIsTheAgents(t *testing.T) {
 func TestWrongPINThenRight(t *testing.T) {
 	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
 	c := f.dial(t, siteOrigin)
-	u := f.expect(pageAnswer{Approve: true, PIN: "0000"}, pageAnswer{Approve: true, PIN: testPIN})
+	u := f.expect(answer{Approve: true, PIN: "0000"}, answer{Approve: true, PIN: testPIN})
 	mustCall[SignResult](t, c, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
 	u.wait(t)
 	if len(u.results) != 2 || u.results[0].Status != "retry" || !strings.Contains(u.results[0].Message, "Неверный PIN") || u.results[1].Status != "done" {
@@ -196,7 +207,7 @@ func TestWrongPINThenRight(t *testing.T) {
 	}
 	// Wrong PIN, then the user gives up: PIN_INCORRECT is not what the site
 	// hears; the user cancelled.
-	u = f.expect(pageAnswer{Approve: true, PIN: "0000"}, pageAnswer{Approve: false})
+	u = f.expect(answer{Approve: true, PIN: "0000"}, answer{Approve: false})
 	_, e := c.call(t, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
 	u.wait(t)
 	wantReason(t, e, ReasonUserCancelled)
@@ -245,7 +256,7 @@ func TestChunkedUpload(t *testing.T) {
 	for off := 0; off < len(doc); off += 512 << 10 {
 		mustCall[map[string]int64](t, c, "upload.chunk", map[string]any{"uploadId": up.UploadID, "data": doc[off:min(off+512<<10, len(doc))]})
 	}
-	u := f.expect(pageAnswer{Approve: true, PIN: testPIN})
+	u := f.expect(answer{Approve: true, PIN: testPIN})
 	res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "uploadId": up.UploadID})
 	u.wait(t)
 	if u.shown[0].Size != int64(len(doc)) || u.shown[0].Description != "big.bin" {
@@ -315,14 +326,30 @@ func TestLimits(t *testing.T) {
 	if _, resp, err := f.dialErr(siteOrigin, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("third connection: %v %v", resp, err)
 	}
-	postAnswer(url, ownOrigin(url), pageAnswer{Approve: false})
+	ps, err := visit(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.post(answer{Approve: false})
 	<-ch
-	// A client that disconnects cancels its prompt.
+	// A client that disconnects cancels its prompt: the window's details
+	// are gone (410) and an answer signs nothing.
 	ch = c.send(t, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
 	url = recvURL(t, urls)
+	ps, err = visit(url)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.ws.Close()
-	time.Sleep(200 * time.Millisecond)
-	if out, err := postAnswer(url, ownOrigin(url), pageAnswer{Approve: true, PIN: testPIN}); err != nil || out.Status == "done" {
+	<-ch // the client's reader saw the connection end
+	waitFor(t, "the prompt to close", func() bool {
+		r, err := ps.client.Get(ps.page + "/info")
+		if err == nil {
+			r.Body.Close()
+		}
+		return err == nil && r.StatusCode == http.StatusGone
+	})
+	if out, err := ps.post(answer{Approve: true, PIN: testPIN}); err != nil || out.Status == "done" {
 		t.Errorf("prompt of a closed connection: %+v %v", out, err)
 	}
 }
@@ -340,7 +367,7 @@ func TestLoginSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := f.expect(pageAnswer{Approve: true, PIN: testPIN})
+	u := f.expect(answer{Approve: true, PIN: testPIN})
 	resp := mustCall[login.Response](t, c, "login.sign", map[string]any{"certId": id, "challenge": ch})
 	u.wait(t)
 	if u.shown[0].Kind != OpLogin {
@@ -370,7 +397,7 @@ func TestLoginSign(t *testing.T) {
 
 	// esia-compatible: the challenge string signed attached.
 	f.ui.Open = func(url string) error { return f.user.open(url) }
-	u = f.expect(pageAnswer{Approve: true, PIN: testPIN})
+	u = f.expect(answer{Approve: true, PIN: testPIN})
 	resp = mustCall[login.Response](t, c, "login.sign", map[string]any{"certId": id, "challenge": "digital_challenge_0123456789abcdef", "format": "esia-compatible"})
 	u.wait(t)
 	rep, err := verify.Verify(ctx, resp.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Purpose: certs.PurposeAny})
@@ -452,5 +479,18 @@ func recvURL(t *testing.T, urls <-chan string) string {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the agent opened no confirmation page")
 		return ""
+	}
+}
+
+// waitFor polls cond until it holds (30 s at most): for outcomes another
+// goroutine or process brings about, without fixed sleeps.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

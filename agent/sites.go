@@ -14,17 +14,51 @@ import (
 	"time"
 
 	"github.com/kepkit/kep/internal/atomicfile"
+	"github.com/kepkit/kep/internal/filelock"
 )
 
-// Site is an origin the user allowed to use the agent.
+// Site is an origin the user allowed to use the agent, and which of the
+// user's certificates it may see and use.
 type Site struct {
 	Origin   string    `json:"origin"`
 	Approved time.Time `json:"approved"`
+	// Scope is ScopeAll or ScopeChosen (only Certificates). Lists written
+	// before kep asked have none: their sites were given every certificate.
+	Scope        string   `json:"scope,omitempty"`
+	Certificates []string `json:"certificates,omitempty"` // SHA-1 thumbprints, upper-case hex
+}
+
+// Scopes of an approval.
+const (
+	ScopeAll    = "all"
+	ScopeChosen = "chosen"
+)
+
+// Allows reports whether the site may see and use the certificate.
+func (s Site) Allows(certID string) bool {
+	if s.Scope != ScopeChosen {
+		return true
+	}
+	for _, id := range s.Certificates {
+		if id == certID {
+			return true
+		}
+	}
+	return false
+}
+
+// Grant is what the user lets a site use: every certificate, or the ones
+// chosen in the access window.
+type Grant struct {
+	All          bool
+	Certificates []string
 }
 
 // Sites is the list of approved origins, kept in a JSON file so that
 // `kep agent sites revoke` in another process takes effect at once: the file
-// is read on every check. The zero path keeps the list in memory only.
+// is read on every check, and changed under a file lock (sites.json.lock)
+// so that two processes cannot lose each other's change. The zero path
+// keeps the list in memory only.
 type Sites struct {
 	path string
 	mu   sync.Mutex
@@ -87,50 +121,75 @@ func (s *Sites) store(m map[string]Site) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
 	return atomicfile.WriteFile(s.path, append(data, '\n'), 0o600)
 }
 
 // Approved reports whether origin is on the list. A list that cannot be
 // read approves nothing.
 func (s *Sites) Approved(origin string) bool {
+	_, ok := s.Lookup(origin)
+	return ok
+}
+
+// Lookup returns origin's entry, if it is approved.
+func (s *Sites) Lookup(origin string) (Site, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.load()
 	if err != nil {
-		return false
+		return Site{}, false
 	}
-	_, ok := m[origin]
-	return ok
+	site, ok := m[origin]
+	return site, ok
 }
 
-// Approve adds origin.
-func (s *Sites) Approve(origin string, now time.Time) error {
+// update changes the list under the file lock: read, fn, write.
+func (s *Sites) update(fn func(m map[string]Site) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.path != "" {
+		if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+			return err
+		}
+		unlock, err := filelock.Lock(s.path)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	m, err := s.load()
 	if err != nil {
 		return err
 	}
-	m[origin] = Site{Origin: origin, Approved: now.UTC().Truncate(time.Second)}
+	if !fn(m) {
+		return nil
+	}
 	return s.store(m)
+}
+
+// Approve adds origin with what the user granted.
+func (s *Sites) Approve(origin string, now time.Time, g Grant) error {
+	site := Site{Origin: origin, Approved: now.UTC().Truncate(time.Second), Scope: ScopeAll}
+	if !g.All {
+		site.Scope = ScopeChosen
+		site.Certificates = append([]string{}, g.Certificates...)
+		sort.Strings(site.Certificates)
+	}
+	return s.update(func(m map[string]Site) bool {
+		m[origin] = site
+		return true
+	})
 }
 
 // Revoke removes origin; it reports whether it was there.
 func (s *Sites) Revoke(origin string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return false, err
-	}
-	if _, ok := m[origin]; !ok {
-		return false, nil
-	}
-	delete(m, origin)
-	return true, s.store(m)
+	found := false
+	err := s.update(func(m map[string]Site) bool {
+		_, found = m[origin]
+		delete(m, origin)
+		return found
+	})
+	return found, err
 }
 
 // List returns the approved sites sorted by origin.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -102,10 +103,20 @@ func (ui *TerminalUI) pin(tty io.ReadWriter, r *bufio.Reader, prompt string) ([]
 	return []byte(strings.TrimRight(line, "\r\n")), nil
 }
 
+// termText makes text from a site or a certificate safe for a terminal:
+// no control characters (C0, DEL, C1: U+009B is CSI, which starts escape
+// sequences on many terminals), no bidi controls.
+func termText(s string) string { return limitText(s) }
+
 // Access implements UI.
-func (ui *TerminalUI) Access(ctx context.Context, req AccessRequest) error {
-	return ui.ask(ctx, func(tty io.ReadWriter, r *bufio.Reader) error {
-		fmt.Fprintf(tty, "\nkep: сайт %s просит доступ к сертификатам и подписи.\n", req.Origin)
+func (ui *TerminalUI) Access(ctx context.Context, req AccessRequest) (Grant, error) {
+	var g Grant
+	err := ui.ask(ctx, func(tty io.ReadWriter, r *bufio.Reader) error {
+		fmt.Fprintf(tty, "\nkep: сайт %s просит доступ к сертификатам и подписи.\n", termText(req.Origin))
+		for i, e := range req.Certificates {
+			fmt.Fprintf(tty, "  %d. %s (до %s), токен %s\n", i+1, termText(e.Certificate.Subject.CommonName),
+				e.Certificate.NotAfter.Format("02.01.2006"), termText(e.Token.Info.Label))
+		}
 		ok, err := ui.yes(tty, r, "Разрешить этому сайту пользоваться kep?")
 		if err != nil {
 			return err
@@ -113,8 +124,31 @@ func (ui *TerminalUI) Access(ctx context.Context, req AccessRequest) error {
 		if !ok {
 			return ErrDenied
 		}
+		g.All = true
+		if len(req.Certificates) < 2 {
+			return nil
+		}
+		fmt.Fprint(tty, "Какие сертификаты показать сайту: Enter — все, или номера через запятую: ")
+		line, err := r.ReadString('\n')
+		if err != nil && line == "" {
+			return err
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			return nil
+		}
+		g.All = false
+		for _, f := range strings.Split(line, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > len(req.Certificates) {
+				fmt.Fprintf(tty, "kep: нет сертификата с номером %q: доступ не разрешён.\n", termText(f))
+				return ErrDenied
+			}
+			g.Certificates = append(g.Certificates, req.Certificates[n-1].ID)
+		}
 		return nil
 	})
+	return g, err
 }
 
 // Confirm implements UI.
@@ -125,13 +159,19 @@ func (ui *TerminalUI) Confirm(ctx context.Context, op Operation) (Confirmation, 
 		if op.Kind == OpLogin {
 			what = "Войти на сайт"
 		}
-		fmt.Fprintf(tty, "\nkep: %s — запрос сайта %s\n", what, op.Origin)
+		fmt.Fprintf(tty, "\nkep: %s — запрос сайта %s\n", what, termText(op.Origin))
 		if e := op.Entry; e != nil {
-			fmt.Fprintf(tty, "  сертификат: %s (до %s), токен %s\n", e.Certificate.Subject.CommonName, e.Certificate.NotAfter.Format("02.01.2006"), e.Token.Info.Label)
+			fmt.Fprintf(tty, "  сертификат: %s (до %s), токен %s\n", termText(e.Certificate.Subject.CommonName), e.Certificate.NotAfter.Format("02.01.2006"), termText(e.Token.Info.Label))
+		}
+		if op.Kind == OpLogin && op.Challenge != "" {
+			fmt.Fprintf(tty, "  одноразовый запрос сайта: %s\n", termText(op.Challenge))
+		}
+		if t := pinCacheText(op); t != "" {
+			fmt.Fprintf(tty, "  %s\n", t)
 		}
 		if op.Kind == OpSign {
 			if op.Description != "" {
-				fmt.Fprintf(tty, "  документ (со слов сайта): %s\n", op.Description)
+				fmt.Fprintf(tty, "  документ (со слов сайта): %s\n", termText(op.Description))
 			}
 			if op.Size >= 0 {
 				fmt.Fprintf(tty, "  размер: %d байт\n", op.Size)

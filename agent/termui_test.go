@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"sync"
@@ -36,9 +37,11 @@ func TestTerminalUI(t *testing.T) {
 	id := f.ids[0].Cert.Thumbprint()
 
 	// Access granted, a signature with a wrong PIN and a retry, a refusal.
-	tty.in = strings.NewReader("да\n" + "y\n0000\n" + "y\n" + testPIN + "\n" + "n\n")
+	tty.in = strings.NewReader("да\n\n" + "y\n0000\n" + "y\n" + testPIN + "\n" + "n\n")
 	mustCall[map[string]bool](t, c, "agent.requestAccess", nil)
-	mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "data": []byte("x"), "description": "Акт сверки"})
+	// C1 control characters (U+009B is CSI) and bidi controls from the
+	// site never reach the terminal.
+	mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "data": []byte("x"), "description": "Акт сверки\u009b2J\u202e\x1b[31m"})
 	_, e := c.call(t, "sign", map[string]any{"certId": id, "data": []byte("y")})
 	wantReason(t, e, ReasonUserCancelled)
 
@@ -51,4 +54,28 @@ func TestTerminalUI(t *testing.T) {
 	if strings.Contains(screen, testPIN) {
 		t.Errorf("the PIN was echoed")
 	}
+	for _, bad := range []string{"\u009b", "\u202e", "\x1b"} {
+		if strings.Contains(screen, bad) {
+			t.Errorf("the terminal got the control character %q", bad)
+		}
+	}
+
+	// Another site given only the second certificate sees only that one
+	// and cannot use the first.
+	const other = "https://other.example.ru"
+	tty.in = strings.NewReader("да\n2\n")
+	o := f.dial(t, other)
+	mustCall[map[string]bool](t, o, "agent.requestAccess", nil)
+	list := mustCall[struct {
+		Certificates []CertJSON `json:"certificates"`
+	}](t, o, "certs.list", nil)
+	entries, err := f.agent.cfg.Keys.Certificates(context.Background())
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("entries %d %v", len(entries), err)
+	}
+	if len(list.Certificates) != 1 || list.Certificates[0].ID != entries[1].ID {
+		t.Fatalf("the site sees %+v, want only %s", list.Certificates, entries[1].ID)
+	}
+	_, e = o.call(t, "sign", map[string]any{"certId": entries[0].ID, "data": []byte("x")})
+	wantReason(t, e, ReasonCertNotFound)
 }

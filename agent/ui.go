@@ -14,9 +14,10 @@ import (
 // origin (PageUI), a terminal, or a test's own implementation. The requesting
 // page never takes part: it cannot see the PIN or answer for the user.
 type UI interface {
-	// Access asks whether origin may use the agent; nil means yes,
-	// ErrDenied no.
-	Access(ctx context.Context, req AccessRequest) error
+	// Access asks whether origin may use the agent and which of the
+	// certificates it may see: every one, or those the user picks.
+	// ErrDenied when the user refuses.
+	Access(ctx context.Context, req AccessRequest) (Grant, error)
 	// Confirm shows op and waits for the user to approve it (with the PIN
 	// when op.NeedPIN). ErrDenied when the user refuses.
 	Confirm(ctx context.Context, op Operation) (Confirmation, error)
@@ -34,6 +35,8 @@ type Confirmation interface {
 // AccessRequest is a site asking to use the agent.
 type AccessRequest struct {
 	Origin string
+	// Certificates are the user's certificates now, to choose from.
+	Certificates []*keystore.Entry
 }
 
 // Operation kinds.
@@ -53,8 +56,16 @@ type Operation struct {
 	Size        int64 // bytes of the document; -1 when only its hash was given
 	DigestAlg   string
 	Digest      []byte
-	// NeedPIN is false for tokens with a PIN pad.
+	// Challenge is the login's nonce (OpLogin), shown to the user.
+	Challenge string
+	// NeedPIN is false for tokens with a PIN pad and when a PIN kept for
+	// this site is used.
 	NeedPIN bool
+	// PINCachedUntil is when the PIN kept for this site and token expires
+	// (zero when none is used); PINCacheFor, when positive, says the PIN
+	// typed now will be kept that long for this site.
+	PINCachedUntil time.Time
+	PINCacheFor    time.Duration
 }
 
 // pinWarning says, in Russian, how close the token is to locking its PIN.

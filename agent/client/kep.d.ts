@@ -5,7 +5,7 @@ export declare const DEFAULT_PORT: number;
 /** Stable reasons: the agent's (ORIGIN_NOT_APPROVED, PIN_INCORRECT, PIN_LOCKED,
  * TOKEN_NOT_PRESENT, CERT_NOT_FOUND, USER_CANCELLED, CLOCK_SKEW, ORIGIN_MISMATCH, …)
  * and the client's own (AGENT_UNREACHABLE, AGENT_PORT_BUSY,
- * LOCAL_NETWORK_ACCESS_DENIED, CONNECTION_CLOSED). */
+ * LOCAL_NETWORK_ACCESS_DENIED, CONNECTION_CLOSED, AGENT_NOT_TRUSTED). */
 export declare class KepError extends Error {
   reason: string;
   messageRu: string;
@@ -17,10 +17,12 @@ export interface Discovery { name: "kep"; version: string; protocol: number; ws:
 export interface AgentInfo {
   name: string; version: string; protocol: number; origin: string;
   approved: boolean; pagePin: boolean; methods: string[]; capabilities: string[]; maxMessage: number;
+  /** The agent's key for this origin (base64 DER SPKI, ECDSA P-256), given to approved sites. */
+  agentKey?: string;
 }
 
 export interface Token {
-  source: "pkcs11" | "soft"; label: string; serial: string; model: string; manufacturer: string;
+  source: "pkcs11" | "soft"; label: string; model: string; manufacturer: string;
   pinPad: boolean; pinCountLow: boolean; pinFinalTry: boolean; pinLocked: boolean;
 }
 
@@ -57,6 +59,8 @@ export declare class Kep {
   on(name: "tokens.changed" | "close" | string, fn: (params: any) => void): () => void;
   info(): Promise<AgentInfo>;
   requestAccess(): Promise<{ approved: true }>;
+  /** Rejects with AGENT_NOT_TRUSTED when the program on the port is not the agent this site pinned. */
+  verifyAgent(): Promise<void>;
   ensureAccess(): Promise<void>;
   diagnose(): Promise<any>;
   tokens(): Promise<Token[]>;

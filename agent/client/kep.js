@@ -21,7 +21,10 @@ const RU = {
   AGENT_PORT_BUSY: "Порт kep занят другой программой.",
   LOCAL_NETWORK_ACCESS_DENIED: "Браузер запретил сайту доступ к программам на этом компьютере: разрешите «доступ к локальной сети» для сайта в настройках браузера.",
   CONNECTION_CLOSED: "Соединение с kep прервано.",
+  AGENT_NOT_TRUSTED: "На порту kep отвечает другая программа, не ваш kep: не вводите PIN-код и сообщите администратору.",
 };
+
+const KEY_STORE = "kep.agentKey.v1";
 
 function b64encode(bytes) {
   let s = "";
@@ -101,7 +104,21 @@ export async function connect({ port = DEFAULT_PORT, timeout = 5000 } = {}) {
   });
   const k = new Kep(ws);
   k.agent = await k.info();
+  try {
+    await k.verifyAgent();
+  } catch (e) {
+    ws.close();
+    throw e;
+  }
   return k;
+}
+
+function pinnedKey() {
+  try { return localStorage.getItem(KEY_STORE); } catch (_) { return null; }
+}
+
+function pinKey(b64) {
+  try { localStorage.setItem(KEY_STORE, b64); } catch (_) { /* storage blocked: no pinning */ }
 }
 
 /** A connection to the agent. */
@@ -162,8 +179,40 @@ export class Kep {
   }
 
   info() { return this.call("agent.info"); }
+
+  /**
+   * Checks that the program on the agent's port is this user's kep: the
+   * agent's key for this site is pinned (localStorage) the first time the
+   * site is approved, and every later connection must sign a fresh nonce
+   * with it. Rejects with AGENT_NOT_TRUSTED otherwise. Sites not approved
+   * yet have no key to check; connect() and requestAccess() call this.
+   */
+  async verifyAgent() {
+    const info = this.agent;
+    if (!info || !info.approved) return;
+    if (!info.agentKey || typeof crypto === "undefined" || !crypto.subtle) {
+      if (pinnedKey()) throw new KepError("AGENT_NOT_TRUSTED", "the agent did not present its key");
+      return;
+    }
+    const pinned = pinnedKey();
+    if (pinned && pinned !== info.agentKey) throw new KepError("AGENT_NOT_TRUSTED", "the agent's key is not the one this site knows");
+    const nonce = crypto.getRandomValues(new Uint8Array(32));
+    const res = await this.call("agent.prove", { nonce: b64encode(nonce) });
+    const key = await crypto.subtle.importKey("spki", fromBase64(info.agentKey), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const msg = new Uint8Array([...new TextEncoder().encode("kep-agent-proof-v1\n" + info.origin + "\n"), ...nonce]);
+    const ok = res && res.origin === info.origin &&
+      await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, fromBase64(res.signature), msg);
+    if (!ok) throw new KepError("AGENT_NOT_TRUSTED", "the agent could not prove its key");
+    if (!pinned) pinKey(info.agentKey);
+  }
+
   /** Asks the user (in the agent's window) to let this site use kep. */
-  requestAccess() { return this.call("agent.requestAccess"); }
+  async requestAccess() {
+    const res = await this.call("agent.requestAccess");
+    this.agent = await this.info();
+    await this.verifyAgent();
+    return res;
+  }
   /** Requests access when the site is not approved yet. */
   async ensureAccess() {
     const info = await this.info();

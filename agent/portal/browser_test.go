@@ -53,6 +53,8 @@ type world struct {
 	browser   context.Context
 	prompts   chan string // confirmation pages the agent asked to open
 	portals   map[string]string
+	// beforeAnswer, when set, runs in the prompt's tab before the answer.
+	beforeAnswer func(ctx context.Context)
 }
 
 // newWorld runs the agent over the demo PKI's token.
@@ -169,6 +171,11 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 	poll(t, ctx, `document.getElementById("title").textContent !== "Загрузка…"`)
 	shown = text(t, ctx, "main")
 	const done = `(() => { const s = document.getElementById("status").textContent; return s !== "" && s !== "Выполняется…"; })()`
+	if w.beforeAnswer != nil {
+		w.beforeAnswer(ctx)
+	}
+	// The buttons come alive only after the input protection's delay.
+	poll(t, ctx, armed)
 	if !approve {
 		do(t, ctx, chromedp.Click(chromedp.CSS("#deny")))
 		poll(t, ctx, done)
@@ -181,6 +188,7 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 		if pin != "" {
 			do(t, ctx, chromedp.SendKeys(chromedp.CSS("#pin"), pin))
 		}
+		poll(t, ctx, armed)
 		do(t, ctx, chromedp.Click(chromedp.CSS("#approve")))
 		poll(t, ctx, done)
 		status = text(t, ctx, "#status")
@@ -190,6 +198,9 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 	}
 	return shown, status
 }
+
+// armed is true once the prompt's buttons accept clicks.
+const armed = `!document.getElementById("approve").disabled && !document.getElementById("deny").disabled`
 
 // do runs browser steps, failing the test on error.
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
@@ -396,5 +407,56 @@ func TestBrowserExpiredCertificate(t *testing.T) {
 	diag := text(t, page, "#diagnosis")
 	if !strings.Contains(diag, "CERT_EXPIRED") || !strings.Contains(diag, "истёк "+expiry.Local().Format("02.01.2006")) {
 		t.Errorf("diagnosis %q", diag)
+	}
+}
+
+// TestBrowserInputProtectionAndChoice: the prompt's buttons ignore clicks
+// for a moment after the window shows or comes back to the front; the
+// access window lets the user give the site only some certificates, and
+// the site then sees only those.
+func TestBrowserInputProtectionAndChoice(t *testing.T) {
+	w := newWorld(t)
+	chosen := w.demo.Identities[1]
+	w.beforeAnswer = func(ctx context.Context) {
+		// The window comes back to the front: the buttons are dead at once
+		// and for at least the protection's delay, then alive again.
+		states, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`(async () => {
+			const b = document.getElementById("approve");
+			const out = [];
+			window.dispatchEvent(new Event("blur"));
+			window.dispatchEvent(new Event("focus"));
+			out.push(b.disabled);
+			b.click(); // a click that lands now does nothing
+			out.push(document.getElementById("status").textContent === "");
+			await new Promise((r) => setTimeout(r, 300));
+			out.push(b.disabled);
+			await new Promise((r) => setTimeout(r, 1500));
+			out.push(b.disabled);
+			return out;
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []bool{true, true, true, false}; fmt.Sprint(states) != fmt.Sprint(want) {
+			t.Errorf("buttons disabled / click ignored / disabled at 300 ms / at 1.8 s: %v, want %v", states, want)
+		}
+		// Give the site one certificate only.
+		do(t, ctx, chromedp.Click(chromedp.CSS(`input[value="chosen"]`)),
+			chromedp.Click(chromedp.CSS(`#certList input[value="`+chosen.Thumbprint+`"]`)))
+	}
+	page := w.tab(w.portal(w.agent.Port()))
+	shown, status := w.answer(true)
+	if !strings.Contains(shown, "Какие сертификаты сайт увидит") || !strings.Contains(status, "Доступ разрешён") {
+		t.Fatalf("access window %q, ended %q", shown, status)
+	}
+	w.beforeAnswer = nil
+	do(t, page, visible("#login-section"))
+	poll(t, page, `document.getElementById("cert-select").options.length > 0`)
+	ids, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.getElementById("cert-select").options].map((o) => o.value)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != chosen.Thumbprint {
+		t.Errorf("the site sees certificates %v, want only %s", ids, chosen.Thumbprint)
 	}
 }

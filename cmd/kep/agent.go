@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +31,7 @@ func newAgentCmd() *cobra.Command {
 		trust                   []string
 		noDiscover, noBrowser   bool
 		uiKind                  string
+		browser                 []string
 		useTLS                  bool
 		tsaURL                  string
 		pinCache                time.Duration
@@ -82,10 +85,12 @@ holds the same settings as the flags; flags add to it.`,
 			var ui agent.UI
 			switch uiKind {
 			case "browser":
-				pu := &agent.PageUI{Logger: logger}
+				pu := &agent.PageUI{Logger: logger, Browser: browser, User: currentUserName()}
 				if noBrowser {
+					// The user's own terminal, not a command line: other
+					// users cannot read it.
 					pu.Open = func(url string) error {
-						fmt.Fprintf(stderr, "kep: open %s to answer\n", url)
+						fmt.Fprintf(stderr, "kep: open %s in your browser to answer (it works once)\n", url)
 						return nil
 					}
 				}
@@ -135,7 +140,15 @@ holds the same settings as the flags; flags add to it.`,
 			if pinCache < 0 || pinCache > time.Hour {
 				return usageErr("--pin-cache: from 0 (off) to 1h")
 			}
-			a, err := agent.New(agent.Config{Port: fc.Port, TLS: cert, SoftToken: fc.Soft != "", Timestamper: ts, PINCache: pinCache, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
+			idFile, err := agent.DefaultIdentityFile()
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			identity, err := agent.LoadIdentity(idFile)
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			a, err := agent.New(agent.Config{Port: fc.Port, Identity: identity, TLS: cert, SoftToken: fc.Soft != "", Timestamper: ts, PINCache: pinCache, Keys: keys, Roots: roots, AllowOrigins: append(fc.AllowOrigins, allow...),
 				PagePINOrigins: append(fc.PagePINOrigins, pagePIN...), Sites: agent.OpenSites(sitesFile), UI: ui,
 				Audit: audit, Version: buildVersion(), Logger: logger})
 			if err != nil {
@@ -165,12 +178,21 @@ holds the same settings as the flags; flags add to it.`,
 	f.StringVar(&tsaURL, "tsa", "", "time-stamping authority URL: every signature gets a signature time-stamp (CAdES-T)")
 	f.BoolVar(&useTLS, "tls", false, "also serve wss:// on the next port, with a certificate from a local CA made for this install")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
+	f.StringArrayVar(&browser, "browser", nil, "command that opens the confirmation page (a file:// URL is added as its last argument; default xdg-open, open or rundll32); repeat for each word")
 	cmd.AddCommand(newAgentSitesCmd())
 	return cmd
 }
 
+// currentUserName is the login name the agent runs as, shown in its windows.
+func currentUserName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
 func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft string) {
-	fmt.Fprintf(w, "kep agent %s listening on http://127.0.0.1:%d (WebSocket /ws, client /kep.js)\n", buildVersion(), a.Port())
+	fmt.Fprintf(w, "kep agent %s listening on http://127.0.0.1:%d (WebSocket /ws, client /kep.js) for user %s\n", buildVersion(), a.Port(), currentUserName())
 	if a.TLSPort() != 0 {
 		fmt.Fprintf(w, "  and wss://127.0.0.1:%d/ws\n", a.TLSPort())
 	}
@@ -214,7 +236,11 @@ func newAgentSitesCmd() *cobra.Command {
 				return writeJSON(cmd.OutOrStdout(), l)
 			}
 			for _, s := range l {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\tapproved %s\n", s.Origin, s.Approved.Local().Format("2006-01-02 15:04"))
+				scope := "all certificates"
+				if s.Scope == agent.ScopeChosen {
+					scope = "certificates " + strings.Join(s.Certificates, ", ")
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\tapproved %s\t%s\n", s.Origin, s.Approved.Local().Format("2006-01-02 15:04"), scope)
 			}
 			if len(l) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "no site is approved")
