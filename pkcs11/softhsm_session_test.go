@@ -141,19 +141,8 @@ func TestSoftHSMTokenRemoved(t *testing.T) {
 	d := sha256.Sum256([]byte("x"))
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				if _, err := k.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	time.Sleep(50 * time.Millisecond)
+	busy := startSigners(t, &wg, 8, errs, func() error { _, err := k.Sign(rand.Reader, d[:], crypto.SHA256); return err })
+	<-busy // every signer has signed and is signing again
 	dirs, err := filepath.Glob(filepath.Join(h.tokens, "*"))
 	if err != nil || len(dirs) != 1 {
 		t.Fatalf("token directories %v %v", dirs, err)
@@ -195,6 +184,40 @@ func TestSoftHSMTokenRemoved(t *testing.T) {
 	}
 }
 
+// startSigners starts n goroutines that call sign until it fails, sending
+// that error to errs. The returned channel is closed once every one of them
+// has signed successfully at least once: from then on all n are in their
+// loops, so what the caller does next happens while they are busy.
+func startSigners(t *testing.T, wg *sync.WaitGroup, n int, errs chan<- error, sign func() error) <-chan struct{} {
+	t.Helper()
+	var started sync.WaitGroup
+	started.Add(n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			for {
+				err := sign()
+				if first {
+					if err != nil {
+						t.Errorf("first signature: %v", err)
+					}
+					started.Done()
+					first = false
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	busy := make(chan struct{})
+	go func() { started.Wait(); close(busy) }()
+	return busy
+}
+
 // Closing the module while signers are busy: they stop with ErrClosed, the
 // library is finalised once, and opening it again works.
 func TestSoftHSMModuleClosedMidOperation(t *testing.T) {
@@ -220,19 +243,8 @@ func TestSoftHSMModuleClosedMidOperation(t *testing.T) {
 	d := sha256.Sum256([]byte("x"))
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				if _, err := k.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	time.Sleep(50 * time.Millisecond)
+	busy := startSigners(t, &wg, 8, errs, func() error { _, err := k.Sign(rand.Reader, d[:], crypto.SHA256); return err })
+	<-busy // every signer has signed and is signing again
 	if err := m.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
