@@ -39,8 +39,14 @@
 //     Not protected: labels, CKA_IDs, public keys and certificates are stored
 //     in clear and are not authenticated (anyone who can write the directory
 //     can change them; a changed public key makes its private key fail to
-//     decrypt, so it is never used with a wrong certificate key). Keys are in
+//     decrypt, and a certificate whose key is not the stored public key is
+//     refused, so a key is never used with a wrong certificate). Keys are in
 //     process memory in clear while the token is logged in.
+//   - What is read from the directory is bounded, against a damaged or
+//     hostile file: token.json at most 64 KiB, pin.json 4 KiB, a key file
+//     1 MiB, regular files only; the scrypt parameters in token.json at most
+//     256 MiB of memory and 16 times the work of Init's. Anything else is
+//     ErrCorrupt, found before a PIN is derived.
 //   - PIN tries: after 10 consecutive wrong PINs the token is locked and
 //     Login refuses without deriving anything (pkcs11.ErrPINLocked). The
 //     counter is incremented and synced to disk BEFORE the PIN is checked and

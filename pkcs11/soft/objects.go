@@ -85,30 +85,38 @@ func (t *Token) Objects() ([]*Object, error) {
 }
 
 func readKeyFile(name string) (*keyFile, *Object, error) {
-	data, err := os.ReadFile(name)
+	data, err := readFile(name, maxKeyFile)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, err
-		}
-		return nil, nil, fmt.Errorf("soft: %w", err)
+		return nil, nil, err
 	}
+	return parseKeyFile(filepath.Base(name), data)
+}
+
+// parseKeyFile parses and checks the contents of the key file called base
+// (<hex CKA_ID>.json): the CKA_ID must be the name's, the public key one this
+// token stores and the certificate, when there is one, that key's.
+func parseKeyFile(base string, data []byte) (*keyFile, *Object, error) {
 	var kf keyFile
 	bad := func(why string, err error) (*keyFile, *Object, error) {
-		return nil, nil, fmt.Errorf("%w: %s: %s: %w", ErrCorrupt, filepath.Base(name), why, err)
+		return nil, nil, fmt.Errorf("%w: %s: %s: %w", ErrCorrupt, base, why, err)
 	}
 	if err := json.Unmarshal(data, &kf); err != nil {
 		return bad("not JSON", err)
 	}
-	if len(kf.ID) == 0 || len(kf.ID) > MaxIDLen || filepath.Base(name) != hex.EncodeToString(kf.ID)+".json" {
+	if len(kf.ID) == 0 || len(kf.ID) > MaxIDLen || base != hex.EncodeToString(kf.ID)+".json" {
 		return bad("CKA_ID", errors.New("does not match the file name"))
 	}
 	obj := &Object{ID: kf.ID, Label: kf.Label}
+	var err error
 	if obj.Public, err = parsePublicKey(kf.PublicKey); err != nil {
 		return bad("public key", err)
 	}
 	if kf.Certificate != nil {
 		if obj.Certificate, err = certs.ParseCertificate(kf.Certificate); err != nil {
 			return bad("certificate", err)
+		}
+		if !publicEqual(obj.Public, obj.Certificate.PublicKey) {
+			return bad("certificate", errors.New("is not the stored public key's"))
 		}
 	}
 	for _, der := range kf.Chain {

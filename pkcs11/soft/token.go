@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,12 +48,29 @@ const (
 	lockName  = ".lock"
 )
 
-// The scrypt parameters Init uses; Open accepts N from 2^14 to 2^20 so that
-// a damaged file cannot make a login allocate gigabytes.
+// The scrypt parameters Init uses. Open accepts N from 2^14 to 2^20 (a power
+// of two), r from 1 to 32 and p from 1 to 16, as long as a login needs at
+// most maxScryptMemory bytes (128·N·r) and maxScryptWork times the work of
+// N = 2^14, r = 1, p = 1 (N·r·p ≤ 2^22, 16 times Init's), so that a damaged
+// file cannot make a login allocate gigabytes or run for minutes.
 const (
 	scryptN = 1 << 15
 	scryptR = 8
 	scryptP = 1
+
+	maxScryptMemory = 256 << 20
+	maxScryptWork   = 1 << 22 // N·r·p
+)
+
+// The largest token files read, far above what this package writes
+// (token.json about 400 bytes, pin.json 20, a key file with a certificate
+// chain a few KiB): a larger file, or one that is not a regular file, is
+// ErrCorrupt, so that a damaged or hostile directory cannot make Open,
+// Login or Objects read without end.
+const (
+	maxTokenFile = 64 << 10
+	maxPINFile   = 4 << 10
+	maxKeyFile   = 1 << 20
 )
 
 type kdfParams struct {
@@ -65,7 +83,8 @@ type kdfParams struct {
 
 func (k kdfParams) valid() bool {
 	return k.Name == "scrypt" && len(k.Salt) >= 16 && k.N >= 1<<14 && k.N <= 1<<20 && k.N&(k.N-1) == 0 &&
-		k.R >= 1 && k.R <= 32 && k.P >= 1 && k.P <= 16
+		k.R >= 1 && k.R <= 32 && k.P >= 1 && k.P <= 16 &&
+		k.N*k.R <= maxScryptMemory/128 && k.N*k.R*k.P <= maxScryptWork // no overflow in 32 bits
 }
 
 type tokenFile struct {
@@ -157,14 +176,19 @@ func Open(dir string) (*Token, error) {
 }
 
 func readTokenFile(dir string) (tokenFile, error) {
-	var tf tokenFile
-	data, err := os.ReadFile(filepath.Join(dir, tokenName))
+	data, err := readFile(filepath.Join(dir, tokenName), maxTokenFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return tf, fmt.Errorf("%w: no software token in %s", pkcs11.ErrTokenNotPresent, dir)
+		return tokenFile{}, fmt.Errorf("%w: no software token in %s", pkcs11.ErrTokenNotPresent, dir)
 	}
 	if err != nil {
-		return tf, fmt.Errorf("soft: %w", err)
+		return tokenFile{}, err
 	}
+	return parseTokenFile(data)
+}
+
+// parseTokenFile parses and checks the contents of token.json.
+func parseTokenFile(data []byte) (tokenFile, error) {
+	var tf tokenFile
 	if err := json.Unmarshal(data, &tf); err != nil {
 		return tf, fmt.Errorf("%w: %s: %w", ErrCorrupt, tokenName, err)
 	}
@@ -354,11 +378,19 @@ func checkPIN(pin []byte) error {
 }
 
 func readFailures(dir string) (int, error) {
-	var p pinFile
-	data, err := os.ReadFile(filepath.Join(dir, pinName))
+	data, err := readFile(filepath.Join(dir, pinName), maxPINFile)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrCorrupt, pinName, err)
+		if !errors.Is(err, ErrCorrupt) {
+			err = fmt.Errorf("%w: %s: %w", ErrCorrupt, pinName, err)
+		}
+		return 0, err
 	}
+	return parseFailures(data)
+}
+
+// parseFailures parses the contents of pin.json.
+func parseFailures(data []byte) (int, error) {
+	var p pinFile
 	if err := json.Unmarshal(data, &p); err != nil || p.Failures < 0 {
 		return 0, fmt.Errorf("%w: %s does not parse", ErrCorrupt, pinName)
 	}
@@ -373,12 +405,53 @@ func deriveKey(k kdfParams, pin []byte) ([]byte, error) {
 	return key, nil
 }
 
-func writeJSON(path string, v any) error {
+// readFile reads a token file of at most max bytes. A file that is larger or
+// not a regular file (a FIFO would block) is ErrCorrupt; one that does not
+// exist is an fs.ErrNotExist error.
+func readFile(path string, max int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("soft: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, filepath.Base(path))
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("soft: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("soft: %w", err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrCorrupt, filepath.Base(path), max)
+	}
+	return data, nil
+}
+
+// encodeJSON is the encoding of every token file.
+func encodeJSON(v any) ([]byte, error) {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("soft: %w", err)
+		return nil, fmt.Errorf("soft: %w", err)
 	}
-	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	return append(data, '\n'), nil
+}
+
+func writeJSON(path string, v any) error {
+	data, err := encodeJSON(v)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("soft: %w", err)
 	}
 	return nil
