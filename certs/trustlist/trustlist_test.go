@@ -2,6 +2,7 @@ package trustlist
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -155,4 +156,75 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPortalLayout reads a list laid out as the e-trust portal writes it,
+// not as generate.go does: a byte-order mark, CRLF line ends, the xsi
+// schema attribute on the root, times with a zone offset and seven-digit
+// fractions, a history listed newest first that repeats the current status,
+// the CA's and the complex's postal <Адрес> beside the CRL <Адрес> of a key,
+// the elements this package skips (ЭлектроннаяПочта, Псевдоним,
+// КлассСредствЭП, СредстваУЦ, КемВыдан, КомуВыдан, СерийныйНомер,
+// ПериодДействияС/До), base64 broken into lines, and thumbprints and key
+// identifiers in either case. See testdata/trustlist/README.md for where the
+// layout comes from and what is not known of the real file.
+func TestPortalLayout(t *testing.T) {
+	f, err := os.Open(sampleDir + "etrust-layout.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msk := time.FixedZone("MSK", 3*3600)
+	if want := time.Date(2026, 8, 26, 14, 35, 7, 123456700, msk); l.Version != 16326 || !l.Date.Equal(want) || len(l.CAs) != 3 {
+		t.Fatalf("version %d, date %v, %d CAs; want 16326, %v, 3", l.Version, l.Date, len(l.CAs), want)
+	}
+	active := l.CAs[1]
+	if active.ShortName != "ООО «УЦ Действующий»" || active.INN != "6600000002" || active.OGRN != "1026600000002" || active.RegNumber != "1042" {
+		t.Errorf("CA fields: %+v", active)
+	}
+	// The history, oldest first, without the repeated current status.
+	var hist []string
+	for _, h := range active.History {
+		hist = append(hist, h.Status+"@"+h.From.UTC().Format(time.RFC3339))
+	}
+	if got, want := strings.Join(hist, " "), "Действует@2021-02-28T21:00:00Z Приостановлена@2021-05-12T12:30:00Z Действует@2021-06-30T21:00:00Z"; got != want {
+		t.Errorf("history\n got %s\nwant %s", got, want)
+	}
+	if len(active.Keys) != 1 || len(active.Keys[0].CRLs) != 1 || active.Keys[0].CRLs[0] != "http://ca.example.invalid/cdp/645c9c59.crl" ||
+		len(active.Keys[0].Certificates) != 1 || strings.ToUpper(hex.EncodeToString(active.Keys[0].ID)) != "645C9C59532EC7AD0AFE447BC950F04F5E4380EF" {
+		t.Errorf("key: %+v", active.Keys)
+	}
+	if root := l.CAs[0]; len(root.Keys) != 1 || len(root.Keys[0].CRLs) != 2 || root.History[0].Status != StatusActive {
+		t.Errorf("head CA: %+v", root)
+	}
+	if gone := l.CAs[2]; len(gone.Keys) != 1 || len(gone.Keys[0].CRLs) != 0 || gone.Status.Status != StatusTerminated {
+		t.Errorf("terminated CA: %+v", gone)
+	}
+	roots, inter := l.Certificates()
+	if len(roots) != 1 || len(inter) != 2 {
+		t.Errorf("%d roots, %d intermediates; want 1, 2", len(roots), len(inter))
+	}
+	for _, tc := range []struct {
+		ca     string
+		at     time.Time
+		ok     bool
+		status string
+	}{
+		{"active", time.Date(2021, 2, 28, 23, 59, 0, 0, msk), false, ""},
+		{"active", time.Date(2021, 3, 1, 0, 0, 0, 0, msk), true, StatusActive},
+		{"active", time.Date(2021, 6, 1, 0, 0, 0, 0, msk), false, StatusSuspended},
+		{"active", time.Date(2021, 7, 1, 0, 0, 0, 0, msk), true, StatusActive},
+		{"terminated", time.Date(2024, 6, 30, 23, 59, 0, 0, msk), true, StatusActive},
+		{"terminated", time.Date(2024, 7, 1, 0, 0, 0, 0, msk), false, StatusTerminated},
+		{"root", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), true, StatusActive},
+	} {
+		a := l.Accredited(sampleCert(t, tc.ca), tc.at)
+		if a.Accredited != tc.ok || a.Status.Status != tc.status || a.CA == nil {
+			t.Errorf("%s at %v: %+v", tc.ca, tc.at, a)
+		}
+	}
 }
