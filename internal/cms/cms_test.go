@@ -78,10 +78,65 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestTimeEncoding(t *testing.T) {
-	utc := MarshalTime(time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC))
-	gen := MarshalTime(time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC))
-	if utc[0] != 0x17 || gen[0] != 0x18 {
-		t.Fatalf("UTCTime until 2049, GeneralizedTime after: %x %x", utc[0], gen[0])
+	for _, c := range []struct {
+		when time.Time
+		tag  byte
+	}{
+		{time.Date(1949, 12, 31, 23, 59, 59, 0, time.UTC), 0x18},
+		{time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC), 0x17},
+		{time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC), 0x17},
+		{time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC), 0x18},
+	} {
+		der := MarshalTime(c.when)
+		if len(der) == 0 || der[0] != c.tag {
+			t.Errorf("%v: %x, want tag %x (UTCTime 1950 through 2049, GeneralizedTime otherwise)", c.when, der, c.tag)
+			continue
+		}
+		if back, err := ParseTime(der); err != nil || !back.Equal(c.when) {
+			t.Errorf("%v: read back %v, %v", c.when, back, err)
+		}
+	}
+}
+
+// TestMinimalEncoding: a SignedData without certificates, CRLs, signed or
+// unsigned attributes is written without those optional fields (not as
+// empty SETs), byte for byte as encoding/asn1 writes the same structure.
+func TestMinimalEncoding(t *testing.T) {
+	alg := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 2}}
+	sigAlg := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 1, 1}}
+	sd := &SignedData{Version: 1, DigestAlgorithms: []pkix.AlgorithmIdentifier{alg}, EContentType: OIDData,
+		SignerInfos: []SignerInfo{{Version: 3, SubjectKeyID: []byte{9, 9}, DigestAlgorithm: alg, SignatureAlgorithm: sigAlg, Signature: []byte{1, 2}}}}
+	got, err := sd.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type signerInfo struct {
+		Version   int
+		SKI       []byte `asn1:"tag:0"`
+		Digest    pkix.AlgorithmIdentifier
+		SigAlg    pkix.AlgorithmIdentifier
+		Signature []byte
+	}
+	type encap struct{ Type asn1.ObjectIdentifier }
+	type signedData struct {
+		Version int
+		Algs    []pkix.AlgorithmIdentifier `asn1:"set"`
+		Encap   encap
+		Signers []signerInfo `asn1:"set"`
+	}
+	inner, err := asn1.Marshal(signedData{1, []pkix.AlgorithmIdentifier{alg}, encap{OIDData}, []signerInfo{{3, []byte{9, 9}, alg, sigAlg, []byte{1, 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := asn1.Marshal(struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}{OIDSignedData, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("minimal SignedData\n got %x\nwant %x", got, want)
 	}
 }
 
