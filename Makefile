@@ -6,7 +6,7 @@ BIN := bin
 DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium
 FUZZTIME ?= 20s
 
-.PHONY: all build test deps bench fuzz run vet clean cross
+.PHONY: all build test deps bench fuzz run vet clean cross mutate
 
 all: build
 
@@ -28,15 +28,29 @@ cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/kep
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/kep
 
+# The packages with the concurrency tests (agent, keystore, login stores,
+# revocation checker) run under the race detector instead of plainly.
 test: deps cross
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -vxF -e github.com/kepkit/kep/agent \
+		-e github.com/kepkit/kep/pkcs11/keystore -e github.com/kepkit/kep/verify/login -e github.com/kepkit/kep/certs/revocation)
+	$(GO) test -race -count=1 -timeout 20m ./agent ./pkcs11/keystore ./verify/login ./certs/revocation
 
 bench: deps
 	bash bench/run.sh
 
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
+
+# Mutation testing (gremlins, pinned, installed in bin/tools: not a module
+# dependency) of the packages that decide verdicts, each package bounded by
+# MUTATE_TIMEOUT; prints the test efficacy per package. Slow: it reruns a
+# package's tests once per mutant. Narrow with MUTATE_PKGS="internal/ber".
+GREMLINS_VERSION := v0.6.0
+MUTATE_TIMEOUT ?= 40m
+mutate:
+	GOBIN=$(CURDIR)/$(BIN)/tools $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
+	GREMLINS=$(CURDIR)/$(BIN)/tools/gremlins MUTATE_TIMEOUT=$(MUTATE_TIMEOUT) OUT=$(BIN)/mutate nice -n 15 bash scripts/mutate.sh
 
 # The agent with the demo software token and the demo portal (no hardware needed).
 run: build
