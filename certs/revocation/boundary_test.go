@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -219,6 +221,48 @@ func TestCRLRevalidation(t *testing.T) {
 		expect(t, st, err, Good, SourceCRL, "")
 		if f, n := counts(); f != step.full || n != step.notModified {
 			t.Errorf("at +%v: %d downloads and %d 304s, want %d and %d", step.at, f, n, step.full, step.notModified)
+		}
+	}
+}
+
+// TestDownloadLimit: a body of exactly the limit is read, one byte more is
+// refused, whether the server announces its length or streams it.
+func TestDownloadLimit(t *testing.T) {
+	const limit = 1000
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := limit
+		if strings.HasSuffix(r.URL.Path, "/over") {
+			n++
+		}
+		body := strings.Repeat("a", n)
+		if strings.HasPrefix(r.URL.Path, "/chunked") {
+			w.Write([]byte(body[:1])) // sent before the length is known
+			w.(http.Flusher).Flush()
+			w.Write([]byte(body[1:]))
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	c := &Checker{}
+	for _, path := range []string{"/sized", "/chunked"} {
+		for _, over := range []bool{false, true} {
+			u := srv.URL + path
+			if over {
+				u += "/over"
+			}
+			req, err := http.NewRequest(http.MethodGet, u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body, err := c.do(context.Background(), req, limit)
+			switch {
+			case over && !errors.Is(err, errTooLarge):
+				t.Errorf("%s: %d bytes, %v; want errTooLarge", u, len(body), err)
+			case !over && (err != nil || len(body) != limit):
+				t.Errorf("%s: %d bytes, %v; want %d", u, len(body), err, limit)
+			}
 		}
 	}
 }
