@@ -266,3 +266,36 @@ func TestDownloadLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCRLCacheUpdated: when revalidation brings a new CRL, the cache holds
+// the new one afterwards (an offline check answers from it).
+func TestCRLCacheUpdated(t *testing.T) {
+	ca := newGoCA(t, "")
+	leaf := ca.leafWith(t, 30, []string{ca.url + "/base.crl"})
+	now := time.Now()
+	issue := func(number int64, revoked ...x509.RevocationListEntry) []byte {
+		der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(number),
+			ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour), RevokedCertificateEntries: revoked}, ca.rootX, ca.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	ca.srv.crls["/base.crl"] = issue(1)
+	st, err := (&Checker{CacheDir: dir, Policy: Policy{Mode: ModeCRL}}).Check(ctx, leaf, ca.root)
+	expect(t, st, err, Good, SourceCRL, "")
+
+	ca.srv.crls["/base.crl"] = issue(2, x509.RevocationListEntry{SerialNumber: big.NewInt(30), RevocationTime: now.Add(-time.Minute)})
+	later := func() time.Time { return now.Add(2 * time.Minute) }
+	st, err = (&Checker{CacheDir: dir, Now: later, Policy: Policy{Mode: ModeCRL, CRLRefresh: time.Minute}}).Check(ctx, leaf, ca.root)
+	expect(t, st, err, Revoked, SourceCRL, SubRevokedNoPOE)
+
+	off := &offline{}
+	st, err = (&Checker{CacheDir: dir, Now: later, HTTP: &http.Client{Transport: off}, Policy: Policy{Mode: ModeCRL}}).Check(ctx, leaf, ca.root)
+	expect(t, st, err, Revoked, SourceCRL, SubRevokedNoPOE)
+	if off.n.Load() != 0 {
+		t.Errorf("%d requests with the new CRL in the cache", off.n.Load())
+	}
+}
