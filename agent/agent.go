@@ -137,8 +137,8 @@ func (l Limits) withDefaults() Limits {
 	if l.MessageBudget <= 0 {
 		l.MessageBudget = 128 << 20
 	}
-	if l.MessageBudget < l.MaxMessage {
-		l.MessageBudget = l.MaxMessage
+	if l.MessageBudget < 2*l.MaxMessage {
+		l.MessageBudget = 2 * l.MaxMessage // one message and its params' copy
 	}
 	if l.UnapprovedIdle <= 0 {
 		l.UnapprovedIdle = time.Minute
@@ -513,6 +513,14 @@ func (a *Agent) askAccess(ctx context.Context, origin string, w *accessWait) {
 		req := AccessRequest{Origin: origin}
 		req.Certificates, _ = a.cfg.Keys.Certificates(ctx)
 		g, err := a.cfg.UI.Access(ctx, req)
+		if errors.Is(err, ErrDenied) {
+			// A refused site cannot reopen the window at once, nor can
+			// its other sub-origins: recorded before the next window in
+			// line gets the turn.
+			a.mu.Lock()
+			a.denied[registrableDomain(origin)] = a.now().Add(DenialCooldown)
+			a.mu.Unlock()
+		}
 		if err != nil {
 			return err
 		}
@@ -523,11 +531,6 @@ func (a *Agent) askAccess(ctx context.Context, origin string, w *accessWait) {
 	w.err = err
 	if a.access[origin] == w {
 		delete(a.access, origin)
-	}
-	if errors.Is(err, ErrDenied) {
-		// A refused site cannot reopen the window at once, nor can its
-		// other sub-origins.
-		a.denied[registrableDomain(origin)] = a.now().Add(DenialCooldown)
 	}
 	a.mu.Unlock()
 	w.cancel()

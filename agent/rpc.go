@@ -109,6 +109,11 @@ func (c *conn) idle(approved bool) time.Duration {
 // readStep is how much of a message is reserved from the budget at a time.
 const readStep = 64 << 10
 
+// messageCopies is how many times a message's size is charged to the
+// budget: the message itself and the copy of its params that decoding
+// makes.
+const messageCopies = 2
+
 // readMessage reads the next message within the connection's size limit
 // (small until the site is approved), reserving its memory from the
 // agent's budget as it arrives; release gives the memory back and wipes it
@@ -124,30 +129,35 @@ func (c *conn) readMessage() (typ int, data []byte, release func(), err error) {
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	var held int64
+	var charged int64
 	release = func() {
 		clear(data[:cap(data)])
-		c.a.budget.release(held)
-		held = 0
+		c.a.budget.release(charged)
+		charged = 0
 	}
 	for {
-		if int64(len(data))+readStep > held {
+		if len(data) == cap(data) {
+			// Grow by doubling (reading in place, not copying at every
+			// step), each growth reserved first. The reader stops at the
+			// limit, so the buffer never needs more than limit+readStep.
+			grow := max(int64(cap(data)), readStep)
+			if room := limit + readStep - int64(cap(data)); grow > room {
+				grow = room
+			}
 			ctx, cancel := context.WithTimeout(c.ctx, c.a.limits.WriteTimeout)
-			err = c.a.budget.acquire(ctx, readStep)
+			err = c.a.budget.acquire(ctx, messageCopies*grow)
 			cancel()
 			if err != nil {
 				release()
 				return 0, nil, nil, errBudget
 			}
-			held += readStep
-			if int64(cap(data)) < held {
-				grown := make([]byte, len(data), held)
-				copy(grown, data)
-				clear(data)
-				data = grown
-			}
+			charged += messageCopies * grow
+			grown := make([]byte, len(data), int64(cap(data))+grow)
+			copy(grown, data)
+			clear(data)
+			data = grown
 		}
-		n, rerr := r.Read(data[len(data):held])
+		n, rerr := r.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
 		if errors.Is(rerr, io.EOF) {
 			return typ, data, release, nil

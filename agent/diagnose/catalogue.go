@@ -23,6 +23,7 @@ const (
 	AlgorithmUnsupported     = "ALGORITHM_UNSUPPORTED"
 	ClockSkew                = "CLOCK_SKEW"
 	AgentUnreachable         = "AGENT_UNREACHABLE"
+	PortTaken                = "PORT_TAKEN"
 	LocalNetworkAccessDenied = "LOCAL_NETWORK_ACCESS_DENIED"
 	OriginNotApproved        = "ORIGIN_NOT_APPROVED"
 	CertOK                   = "CERT_OK"
@@ -137,6 +138,11 @@ var catalogue = map[string]entry{
 		"Программа kep не запущена (по адресу %s никто не отвечает).",
 		"Start it: kep agent (or make run for the demo).",
 		"Запустите её: kep agent (или make run для демонстрации)."},
+	PortTaken: {Error,
+		"The kep agent's port %d is held by another user's program (%s): pages would send it their requests.",
+		"Порт kep %d занят программой другого пользователя (%s): сайты отправляли бы запросы ей.",
+		"Stop that program or tell the administrator; do not type PINs into windows it opens. Until then run kep on another port (kep agent --port N).",
+		"Остановите эту программу или сообщите администратору; не вводите PIN-код в окна, которые она открывает. До тех пор запускайте kep на другом порту (kep agent --port N)."},
 	LocalNetworkAccessDenied: {Error,
 		"The browser does not let the site reach programs on this computer.",
 		"Браузер не разрешает сайту обращаться к программам на этом компьютере.",

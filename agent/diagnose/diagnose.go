@@ -16,13 +16,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
+	"os/user"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/peercred"
 	"github.com/kepkit/kep/pkcs11"
 	"github.com/kepkit/kep/pkcs11/keystore"
 )
@@ -265,7 +269,11 @@ func Run(ctx context.Context, in Input) *Report {
 
 	// The agent and the site.
 	if in.AgentURL != "" {
-		if err := probeAgent(ctx, in.HTTP, in.AgentURL); err != nil {
+		// Another local user's program on the port receives what pages
+		// send, even when it answers as kep.
+		if o, ok := foreignListener(in.AgentURL); ok {
+			add(New(PortTaken, map[string]any{"port": o.port, "uid": o.UID, "user": o.user, "pid": o.PID, "command": o.Command}, o.port, o.who()))
+		} else if err := probeAgent(ctx, in.HTTP, in.AgentURL); err != nil {
 			add(New(AgentUnreachable, map[string]any{"url": in.AgentURL, "error": err.Error()}, in.AgentURL))
 		}
 	}
@@ -460,4 +468,47 @@ func ServerTime(ctx context.Context, client *http.Client, url string) (Reference
 		return Reference{}, fmt.Errorf("%s sent no usable Date header", url)
 	}
 	return Reference{Time: t, Source: "the server of " + url}, nil
+}
+
+// portOwner is who listens on the agent's port.
+type portOwner struct {
+	peercred.Owner
+	port int
+	user string
+}
+
+func (o portOwner) who() string {
+	s := "uid " + strconv.Itoa(o.UID)
+	if o.user != "" {
+		s = o.user
+	}
+	if o.PID > 0 {
+		s += ", PID " + strconv.Itoa(o.PID)
+		if o.Command != "" {
+			s += " " + o.Command
+		}
+	}
+	return s
+}
+
+// foreignListener reports a program of another user listening on the
+// loopback port of url, where the system tells who listens.
+func foreignListener(url string) (portOwner, bool) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return portOwner{}, false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || port <= 0 {
+		return portOwner{}, false
+	}
+	o, err := peercred.Listener(port)
+	if err != nil || o.UID == peercred.CurrentUID() {
+		return portOwner{}, false
+	}
+	po := portOwner{Owner: o, port: port}
+	if usr, err := user.LookupId(strconv.Itoa(o.UID)); err == nil {
+		po.user = usr.Username
+	}
+	return po, true
 }

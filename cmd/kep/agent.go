@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,9 @@ import (
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/sign/tsp"
 )
+
+// agentMemoryLimit is the agent's soft memory limit (GOMEMLIMIT overrides it).
+const agentMemoryLimit = 256 << 20
 
 func newAgentCmd() *cobra.Command {
 	var (
@@ -72,6 +76,12 @@ holds the same settings as the flags; flags add to it.`,
 			roots, err := readCertFiles(append(fc.Trust, trust...))
 			if err != nil {
 				return usageErr("%v", err)
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// The agent bounds the messages it holds (Limits.MessageBudget);
+				// a soft limit makes the collector return their memory
+				// before the heap doubles past it.
+				debug.SetMemoryLimit(agentMemoryLimit)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
