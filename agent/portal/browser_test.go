@@ -2,10 +2,14 @@ package portal_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -18,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/agent/portal"
@@ -55,6 +60,8 @@ type world struct {
 	portals   map[string]string
 	// beforeAnswer, when set, runs in the prompt's tab before the answer.
 	beforeAnswer func(ctx context.Context)
+	ui           *agent.PageUI
+	port         int
 }
 
 // newWorld runs the agent over the demo PKI's token.
@@ -88,6 +95,7 @@ func newWorldWith(t *testing.T, tokenDir string, roots []*certs.Certificate) *wo
 	}
 	t.Cleanup(func() { keys.Close() })
 	ui := &agent.PageUI{Open: func(url string) error { w.prompts <- url; return nil }, Timeout: 30 * time.Second}
+	w.ui = ui
 	w.agent, err = agent.New(agent.Config{Keys: keys, UI: ui, EphemeralPort: true, Roots: w.roots(), SoftToken: true,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
@@ -162,7 +170,7 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 	case <-time.After(60 * time.Second):
 		w.t.Fatal("the agent opened no confirmation page")
 	}
-	if !strings.HasPrefix(url, fmt.Sprintf("http://127.0.0.1:%d/ui/", w.agent.Port())) {
+	if !strings.HasPrefix(url, fmt.Sprintf("http://127.0.0.1:%d/ui/", w.agent.Port())) && !strings.HasPrefix(url, "file:///") {
 		w.t.Fatalf("confirmation page at %s, not on the agent's origin", url)
 	}
 	ctx := w.tab(url)
@@ -459,4 +467,140 @@ func TestBrowserInputProtectionAndChoice(t *testing.T) {
 	if len(ids) != 1 || ids[0] != chosen.Thumbprint {
 		t.Errorf("the site sees certificates %v, want only %s", ids, chosen.Thumbprint)
 	}
+}
+
+// TestBrowserLauncherFile: the agent's own way to reach the user — a
+// launcher file in a private directory, opened as file:// — takes Chromium
+// to the prompt, whose cookie is set on that navigation; the one-time code
+// is gone from the address bar.
+func TestBrowserLauncherFile(t *testing.T) {
+	w := newWorld(t)
+	dir := filepath.Join(t.TempDir(), "prompts")
+	opened := filepath.Join(t.TempDir(), "opened")
+	opener := filepath.Join(t.TempDir(), "opener")
+	os.WriteFile(opener, []byte("#!/bin/sh\necho \"$1\" >> \""+opened+"\"\n"), 0o755)
+	w.ui.Open, w.ui.Browser, w.ui.Dir = nil, []string{opener}, dir
+	go func() {
+		// Hand each launcher the opener recorded to the simulated user.
+		seen := 0
+		for {
+			data, _ := os.ReadFile(opened)
+			lines := strings.Fields(string(data))
+			for ; seen < len(lines); seen++ {
+				w.prompts <- lines[seen]
+			}
+			select {
+			case <-w.browser.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	page := w.tab(w.portal(w.agent.Port()))
+	shown, status := w.answer(true)
+	if !strings.Contains(shown, "Сайт просит доступ к kep") || !strings.Contains(status, "Доступ разрешён") {
+		t.Fatalf("through the launcher: %q, ended %q", shown, status)
+	}
+	do(t, page, visible("#login-section"))
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("prompt directory %v %v", fi, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("launcher files left behind: %v", left)
+	}
+}
+
+// TestBrowserAgentImpostor: once a site was approved, kep.js pins the
+// agent's key for it; a program that later answers on the agent's port —
+// with its own key, or with the real agent's public key but no private
+// key — is refused with AGENT_NOT_TRUSTED before the page sends anything.
+func TestBrowserAgentImpostor(t *testing.T) {
+	w := newWorld(t)
+	port := w.agent.Port()
+	page := w.tab(w.portal(port))
+	w.answer(true)
+	do(t, page, visible("#login-section"))
+	realKey, err := chromedp.Run(page, chromedp.Evaluate[string](`localStorage.getItem("kep.agentKey.v1")`))
+	if err != nil || realKey == "" {
+		t.Fatalf("kep.js pinned no key: %q %v", realKey, err)
+	}
+	w.agent.Close()
+
+	for _, tc := range []struct {
+		name string
+		key  string // the key the impostor presents; "" for its own
+	}{{"own key", ""}, {"the real agent's public key", realKey}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startImpostor(t, port, tc.key)
+			defer srv.Close()
+			do(t, page, chromedp.Reload())
+			poll(t, page, `!document.getElementById("agent-error").hidden`)
+			if reason := attr(t, page, "#agent-error", "data-reason"); reason != "AGENT_NOT_TRUSTED" {
+				t.Errorf("page error %q (%s)", text(t, page, "#agent-error"), reason)
+			}
+			if !strings.Contains(text(t, page, "#agent-error"), "другая программа") {
+				t.Errorf("the page does not say another program answers: %q", text(t, page, "#agent-error"))
+			}
+		})
+	}
+}
+
+// startImpostor answers on the agent's port as kep would: the discovery
+// document, agent.info approving everything with key (or a key of its own),
+// agent.prove signing with its own key.
+func startImpostor(t *testing.T, port int, key string) *http.Server {
+	t.Helper()
+	own, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	spki, _ := x509.MarshalPKIXPublicKey(&own.PublicKey)
+	if key == "" {
+		key = base64.StdEncoding.EncodeToString(spki)
+	}
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		rw.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(rw, `{"name":"kep","version":"1","protocol":1,"ws":"ws://127.0.0.1:%d/ws"}`, port)
+	})
+	mux.HandleFunc("/ws", func(rw http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		ws, err := up.Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			var req struct {
+				ID     int             `json:"id"`
+				Method string          `json:"method"`
+				Params json.RawMessage `json:"params"`
+			}
+			if ws.ReadJSON(&req) != nil {
+				return
+			}
+			var result any = map[string]any{}
+			switch req.Method {
+			case "agent.info":
+				result = map[string]any{"name": "kep", "version": "1", "protocol": 1, "origin": origin, "approved": true,
+					"methods": []string{}, "capabilities": []string{}, "maxMessage": 8 << 20, "agentKey": key}
+			case "agent.prove":
+				h := sha256.Sum256([]byte("kep-agent-proof-v1\n" + origin + "\n"))
+				r, s, _ := ecdsa.Sign(rand.Reader, own, h[:])
+				sig := make([]byte, 64)
+				r.FillBytes(sig[:32])
+				s.FillBytes(sig[32:])
+				result = map[string]any{"origin": origin, "signature": sig}
+			case "certs.list":
+				result = map[string]any{"certificates": []any{}}
+			}
+			ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
+		}
+	})
+	l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	return srv
 }
