@@ -379,6 +379,27 @@ func TestChecker(t *testing.T) {
 		st, err = (&Checker{Policy: Policy{SoftFail: true}}).Check(ctx, f.rogueLeaf, root)
 		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
 	})
+	t.Run("unreachable responder asked once", func(t *testing.T) {
+		// A responder that cannot be reached is not asked again with the
+		// Streebog-256 CertID.
+		off := &offline{}
+		st, err := (&Checker{HTTP: &http.Client{Transport: off}, Policy: Policy{Mode: ModeOCSP}}).Check(ctx, f.good, root)
+		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
+		if off.n.Load() != 1 {
+			t.Errorf("%d requests to an unreachable responder, want 1", off.n.Load())
+		}
+	})
+	t.Run("unreachable responder, then one without authority", func(t *testing.T) {
+		// The invalid answer counts over the unreachable one: soft-fail,
+		// which forgives only unreachable responders, does not accept it.
+		down, rogue := f.down.OCSPServer[0], f.rogueLeaf.OCSPServer[0]
+		leaf := f.issue(t, "two-responders", "authorityInfoAccess=OCSP;URI:"+down+",OCSP;URI:"+rogue+"\n")
+		st, err := (&Checker{Policy: Policy{Mode: ModeOCSP, SoftFail: true}}).Check(ctx, leaf, root)
+		expect(t, st, err, Indeterminate, SourceOCSP, SubTryLater)
+		if st.URL != rogue || st.SoftFail || !strings.Contains(st.Detail, "not authorised") {
+			t.Errorf("reported %s (soft-fail %v): %s", st.URL, st.SoftFail, st.Detail)
+		}
+	})
 	t.Run("crl good and revoked", func(t *testing.T) {
 		st, err := (&Checker{}).Check(ctx, f.crlGood, root)
 		expect(t, st, err, Good, SourceCRL, "")
