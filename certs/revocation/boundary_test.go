@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,6 +211,7 @@ func TestCRLRevalidation(t *testing.T) {
 		return &Checker{CacheDir: dir, Now: func() time.Time { return t0.Add(d) }, Policy: Policy{Mode: ModeCRL, CRLRefresh: time.Minute}}
 	}
 	ctx := context.Background()
+	var cached os.FileInfo // the cached CRL file after the first fetch
 	for _, step := range []struct {
 		at                time.Duration
 		full, notModified int
@@ -221,6 +224,19 @@ func TestCRLRevalidation(t *testing.T) {
 		expect(t, st, err, Good, SourceCRL, "")
 		if f, n := counts(); f != step.full || n != step.notModified {
 			t.Errorf("at +%v: %d downloads and %d 304s, want %d and %d", step.at, f, n, step.full, step.notModified)
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "*.crl"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("cache: %v %v", files, err)
+		}
+		fi, err := os.Stat(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cached == nil {
+			cached = fi
+		} else if !os.SameFile(cached, fi) {
+			t.Errorf("at +%v: the unchanged CRL was written to the cache again", step.at)
 		}
 	}
 }
