@@ -11,26 +11,44 @@
 //
 // # Security model
 //
+// The threat model is a malicious web page and another local user of the
+// same computer.
+//
 //   - The site is the browser's Origin header, never a page's argument.
 //     Missing and "null" origins, and http pages other than loopback ones,
 //     are refused at the handshake; a Host header other than the agent's own
 //     names is refused (DNS rebinding).
+//   - Connections from other local users are refused where the system says
+//     who is at the other end (Linux: internal/peercred). A prompt's address
+//     never appears on a command line: PageUI writes a launcher file into a
+//     directory only the user can read and opens that file; its one-time
+//     address is spent by the first visit for a cookie that every later
+//     request of the prompt must carry.
 //   - A site the user has not approved (Sites, Config.AllowOrigins) may call
 //     only agent.info, agent.requestAccess and agent.diagnose (which then
-//     tells it nothing about the user's tokens).
+//     tells it nothing about the user's tokens), with small messages and a
+//     small share of the connections (Limits). The user approves a site with
+//     every certificate or a chosen few; it sees and uses only those.
 //   - Every signature and login signature is approved in the agent's own UI
 //     (PageUI: a page on the agent's origin that the requesting site cannot
 //     frame, read or answer; TerminalUI), which shows the site, the
-//     certificate and what is signed, and takes the PIN. The site's page
-//     never sees the PIN unless the operator allowed its origin to pass it
-//     (Config.PagePINOrigins: kiosks and automated clients), and a PIN from a
-//     page is never retried.
+//     certificate and what is signed, and takes the PIN — except for origins
+//     the operator lists in Config.PagePINOrigins, whose requests carrying a
+//     PIN are signed with no window (they are still audited). The site's
+//     page never sees the PIN otherwise, and a PIN from a page is never
+//     retried.
+//   - One window at a time for the whole agent, a few waiting per
+//     registrable domain; a window closes when its page goes away; a refusal
+//     holds for the whole registrable domain for DenialCooldown.
 //   - Bound logins sign the connection's origin: a challenge issued to
-//     another site is refused before the user is asked.
-//   - Limits bound messages, connections, requests in flight and slow
-//     readers; one approval window per site at a time; token access is
-//     serialised by pkcs11/keystore. Every operation is written to the audit
-//     log (AuditLog), never a PIN.
+//     another site is refused before the user is asked; esia-compatible
+//     challenges must look like nonces, never free text.
+//   - Limits bound messages, connections, requests in flight, the memory of
+//     messages in flight and slow readers; token access is serialised by
+//     pkcs11/keystore. Every operation is written to the audit log
+//     (AuditLog) with the digest of what was signed, never a PIN.
+//   - Identity lets kep.js tell this agent from a program squatting its
+//     port (agent.prove with a key per origin).
 //
 // # Warnings
 //
@@ -38,11 +56,12 @@
 //     the page's description of it, not the document rendered. Show users
 //     the document in your page before asking the agent to sign it.
 //   - Config.PINCache (kep agent --pin-cache, off by default) keeps typed
-//     PINs in the agent's memory for its duration; every signature is still
-//     approved in the agent's window. A PIN changed meanwhile costs one try
-//     before the user is asked again.
+//     PINs in the agent's memory for its duration, per site and token; every
+//     signature is still approved in the agent's window. A PIN changed
+//     meanwhile costs one try before the user is asked again.
 //   - Approving a site lets it ask for signatures until the approval is
 //     revoked (kep agent sites revoke); each signature still needs the user.
+//   - Identity trusts the first agent a site meets (trust on first use).
 //   - With --tls the agent serves wss:// with a certificate from a CA made
 //     for this install; adding that CA to a trust store is the user's
 //     decision. The CA is name-constrained to loopback and its key is not
