@@ -199,7 +199,7 @@ func build(dir string, opts Options) (*Manifest, error) {
 		RawSubject: rdn(
 			attr{oidC, "RU", 0}, attr{oidST, "77 г. Москва", 0}, attr{oidL, "Москва", 0},
 			attr{oidO, "Демо УЦ kep (не аккредитован)", 0}, attr{oidCN, "Демо УЦ kep", 0},
-			attr{certs.OIDOGRN, "1027700000001", numeric}, attr{certs.OIDINNLE, "7700000001", numeric},
+			attr{certs.OIDOGRN, withOGRNCheck("102770000000"), numeric}, attr{certs.OIDINNLE, withINN10Check("770000000"), numeric},
 		),
 		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(10, 0, 0),
 		IsCA: true, BasicConstraintsValid: true, MaxPathLen: 0, MaxPathLenZero: true,

@@ -29,6 +29,10 @@ func TestDemoPKI(t *testing.T) {
 	if err != nil || len(roots) != 2 {
 		t.Fatalf("ca.pem: %d %v", len(roots), err)
 	}
+	// The CA's own ИНН and ОГРН pass their check digits (kep certs show ca.pem reports none).
+	if q := roots[0].Qualified; q.INNLE == "" || q.OGRN == "" || len(q.Problems) != 0 {
+		t.Errorf("CA: ИНН %q ОГРН %q, problems %+v", q.INNLE, q.OGRN, q.Problems)
+	}
 	var crls []*certs.CRL
 	for _, f := range []string{CRLFile, RSACRLFile} {
 		der, _ := os.ReadFile(m.Path(f))
@@ -73,7 +77,8 @@ func TestDemoPKI(t *testing.T) {
 				t.Errorf("person: %+v", q)
 			}
 		case "organization":
-			if q.OGRN == "" || q.INNLE == "" || q.Organization != "ООО «Ромашка»" {
+			// The organisation's certificate names the person who signs for it.
+			if q.OGRN == "" || q.INNLE == "" || q.Organization != "ООО «Ромашка»" || q.Surname != "Петрова" || q.GivenName != "Мария Сергеевна" {
 				t.Errorf("organization: %+v", q)
 			}
 		}
