@@ -461,7 +461,7 @@ func (a *Agent) requestAccess(ctx context.Context, origin string) error {
 		return nil
 	}
 	if until := a.coolingDown(origin); !until.IsZero() {
-		return rpcError(ReasonConsentDenied, "the user did not allow %s; it may ask again after %s", registrableDomain(origin), until.Format(time.TimeOnly))
+		return coolDownError(origin, until)
 	}
 	a.mu.Lock()
 	w, waiting := a.access[origin]
@@ -487,6 +487,9 @@ func (a *Agent) requestAccess(ctx context.Context, origin string) error {
 	case <-w.done:
 		leave()
 		if errors.Is(w.err, ErrDenied) {
+			if until := a.coolingDown(origin); !until.IsZero() {
+				return coolDownError(origin, until)
+			}
 			return rpcError(ReasonConsentDenied, "the user did not allow %s", origin)
 		}
 		return w.err
@@ -494,6 +497,14 @@ func (a *Agent) requestAccess(ctx context.Context, origin string) error {
 		leave()
 		return ctx.Err()
 	}
+}
+
+// coolDownError says the site was refused and when it may ask again.
+func coolDownError(origin string, until time.Time) *Error {
+	e := rpcError(ReasonConsentDenied, "the user did not allow %s; it may ask again after %s", registrableDomain(origin), until.Format(time.TimeOnly))
+	e.Data.MessageRU += ". Сайт сможет снова спросить разрешения после " + until.Local().Format("15:04:05") + ": обновите страницу тогда"
+	e.Data.Details = map[string]any{"retryAfter": until.UTC().Format(time.RFC3339)}
+	return e
 }
 
 func (a *Agent) askAccess(ctx context.Context, origin string, w *accessWait) {

@@ -217,6 +217,13 @@ func freePort(t *testing.T) int {
 // identity, siteOrigin approved, and the fake opener as the browser.
 func startAgent(t *testing.T, port int, args ...string) *agentProc {
 	t.Helper()
+	return startAgentWith(t, port, true, args...)
+}
+
+// startAgentWith is startAgent, with the fake opener or without one (the
+// system's way, in an environment without a desktop).
+func startAgentWith(t *testing.T, port int, fakeOpener bool, args ...string) *agentProc {
+	t.Helper()
 	bin := kepBinary(t)
 	p := &agentProc{t: t, dir: t.TempDir(), pki: testpki.New(t), port: port, stderr: &bytes.Buffer{}}
 	p.ids = []*testpki.Identity{p.pki.Leaf(t, testpki.TC26256A, "Иванов Иван Иванович")}
@@ -245,9 +252,19 @@ func startAgent(t *testing.T, port int, args ...string) *agentProc {
 	if port == 0 {
 		p.port = freePort(t)
 	}
-	p.cmd = exec.Command(bin, append([]string{"agent", "--port", strconv.Itoa(p.port), "--soft", p.token, "--no-discover",
-		"--allow-origin", siteOrigin, "--trust", p.pki.Root.CertFile, "--browser", opener}, args...)...)
-	p.cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(p.dir, "config"), "XDG_RUNTIME_DIR="+p.runDir, "HOME="+p.dir)
+	base := []string{"agent", "--port", strconv.Itoa(p.port), "--soft", p.token, "--no-discover",
+		"--allow-origin", siteOrigin, "--trust", p.pki.Root.CertFile}
+	if fakeOpener {
+		base = append(base, "--browser", opener)
+	}
+	p.cmd = exec.Command(bin, append(base, args...)...)
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "DISPLAY=") && !strings.HasPrefix(e, "WAYLAND_DISPLAY=") {
+			env = append(env, e)
+		}
+	}
+	p.cmd.Env = append(env, "XDG_CONFIG_HOME="+filepath.Join(p.dir, "config"), "XDG_RUNTIME_DIR="+p.runDir, "HOME="+p.dir)
 	p.cmd.Stderr = &lockedWriter{w: p.stderr, mu: &p.mu}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -668,5 +685,40 @@ func TestAttackPortSquatting(t *testing.T) {
 	out, err := exec.Command(kepBinary(t), "doctor", "--agent-port", strconv.Itoa(port), "--json", "--no-discover").CombinedOutput()
 	if !strings.Contains(string(out), `"PORT_TAKEN"`) || !strings.Contains(string(out), pid) {
 		t.Errorf("kep doctor (%v) does not name the squatter:\n%s", err, out)
+	}
+}
+
+// TestAgentWithoutDesktop: with no desktop to open a browser on (SSH, a
+// container), the agent prints the prompt's one-time address to its own
+// terminal, and the user answers there.
+func TestAgentWithoutDesktop(t *testing.T) {
+	p := startAgentWith(t, 0, false)
+	p.ready()
+	c, _, err := p.dial(t, siteOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := c.send(t, "sign", map[string]any{"certId": p.ids[0].Cert.Thumbprint(), "data": []byte("по SSH")})
+	printed := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+/ui/[0-9a-f]+/[0-9a-f]+) in your browser`)
+	var url string
+	waitFor(t, "the address on the agent's terminal", func() bool {
+		m := printed.FindStringSubmatch(p.log())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	})
+	if !strings.Contains(p.log(), "no browser could be opened here") {
+		t.Errorf("the agent does not say why:\n%s", p.log())
+	}
+	s, err := visit(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.post(answer{Approve: true, PIN: testPIN}); err != nil || out.Status != "done" {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if r := <-ch; r.Error != nil {
+		t.Fatal(r.Error)
 	}
 }

@@ -172,6 +172,15 @@ func TestESIAChallenge(t *testing.T) {
 	}
 }
 
+func TestTriesRU(t *testing.T) {
+	for n, want := range map[int]string{1: "1 попытка", 2: "2 попытки", 4: "4 попытки", 5: "5 попыток", 9: "9 попыток",
+		11: "11 попыток", 12: "12 попыток", 21: "21 попытка", 22: "22 попытки", 25: "25 попыток", 111: "111 попыток"} {
+		if got := triesRU(n); got != want {
+			t.Errorf("triesRU(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestDigestFits(t *testing.T) {
 	p := testpki.New(t)
 	g256 := p.Leaf(t, testpki.TC26256A, "g256").Cert.PublicKey

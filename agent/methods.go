@@ -583,7 +583,7 @@ func (a *Agent) withUser(c *conn, pagePINParam *secret, op Operation, fn func(ct
 		pagePINParam.wipe()
 	} else {
 		if until := a.coolingDown(c.origin); !until.IsZero() {
-			return rpcError(ReasonConsentDenied, "the user refused %s; it may ask again after %s", registrableDomain(c.origin), until.Format(time.TimeOnly))
+			return coolDownError(c.origin, until)
 		}
 		release, err := a.turns.wait(ctx, c.origin)
 		if err != nil {
@@ -613,6 +613,11 @@ func (a *Agent) withUser(c *conn, pagePINParam *secret, op Operation, fn func(ct
 	}
 	var typed []byte // the last PIN given to the token, kept when it worked
 	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{RequestPIN: func(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
+		if req.Retry != nil {
+			// Every wrong PIN is on the record, not only the outcome.
+			a.audit(AuditEntry{Origin: c.origin, Method: op.Kind + ".pin", CertID: op.Entry.ID,
+				Subject: op.Entry.Certificate.SubjectString(), Description: req.Retry.Error(), Result: ReasonPINIncorrect})
+		}
 		pin, err := conf.PIN(ctx, req)
 		clear(typed)
 		typed = nil

@@ -56,6 +56,11 @@ type PageUI struct {
 	// Dir is where launcher files are written: a directory only the user
 	// can read (DefaultPromptDir when empty).
 	Dir string
+	// Unopened, when set, is given the prompt's one-time address when no
+	// browser could be opened (no desktop: SSH, a container; the opener
+	// failed), to show it to the user — in the agent's own terminal, never
+	// on a command line.
+	Unopened func(url string)
 	// User names the local account the agent serves, shown in the window.
 	User string
 	// Timeout is how long a prompt waits for the user (2 minutes when zero).
@@ -183,12 +188,18 @@ func (ui *PageUI) start(info promptInfo) (*pagePrompt, error) {
 	p.mu.Lock()
 	p.launcher = path
 	p.mu.Unlock()
-	if err := ui.openFile(path); err != nil {
+	ui.openFile(path, func(err error) {
 		// The file is the user's own: they can open it by hand.
 		ui.logger().Warn("cannot open the browser; open this file in it to answer", "file", path, "err", err)
-	}
+		if ui.Unopened != nil {
+			ui.Unopened(url)
+		}
+	})
 	return p, nil
 }
+
+// errNoDesktop: nothing to open a browser on.
+var errNoDesktop = errors.New("no desktop session (DISPLAY and WAYLAND_DISPLAY are not set)")
 
 // launcherPage sends the browser on to the prompt's one-time address.
 const launcherPage = `<!doctype html>
@@ -226,22 +237,41 @@ func (ui *PageUI) writeLauncher(id, url string) (string, error) {
 	return path, nil
 }
 
-// openFile opens the launcher in the browser.
-func (ui *PageUI) openFile(path string) error {
+// openFile opens the launcher in the browser; failed is called when it
+// could not (at once, or when the opener exits with an error).
+func (ui *PageUI) openFile(path string, failed func(error)) {
 	u := (&neturl.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
 	if runtime.GOOS == "windows" && !strings.HasPrefix(u, "file:///") {
 		u = "file:///" + strings.TrimPrefix(u, "file://")
 	}
 	args := ui.Browser
 	if len(args) == 0 {
+		if !hasDesktop() {
+			failed(errNoDesktop)
+			return
+		}
 		args = defaultBrowser()
 	}
 	cmd := exec.Command(args[0], append(args[1:len(args):len(args)], u)...)
 	if err := cmd.Start(); err != nil {
-		return err
+		failed(err)
+		return
 	}
-	go cmd.Wait()
-	return nil
+	go func() {
+		if err := cmd.Wait(); err != nil {
+			failed(fmt.Errorf("%s: %w", args[0], err))
+		}
+	}()
+}
+
+// hasDesktop reports whether a browser can be opened: always on Windows
+// and macOS, with a display elsewhere.
+func hasDesktop() bool {
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return true
+	}
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
 
 // defaultBrowser is the system's way to open a file in the default browser.
@@ -402,7 +432,7 @@ func (c *pageConfirmation) PIN(ctx context.Context, req keystore.PINRequest) ([]
 	c.first = false
 	msg := "Введите PIN-код ключа «" + req.Key + "»."
 	if req.Retry != nil {
-		msg = "Неверный PIN-код."
+		msg = wrongPINText(req.Retry)
 	}
 	if w := pinWarning(req.Token.Info); w != "" {
 		msg += " " + w

@@ -202,8 +202,13 @@ func TestWrongPINThenRight(t *testing.T) {
 	u := f.expect(answer{Approve: true, PIN: "0000"}, answer{Approve: true, PIN: testPIN})
 	mustCall[SignResult](t, c, "sign", map[string]any{"certId": f.ids[0].Cert.Thumbprint(), "data": []byte("x")})
 	u.wait(t)
-	if len(u.results) != 2 || u.results[0].Status != "retry" || !strings.Contains(u.results[0].Message, "Неверный PIN") || u.results[1].Status != "done" {
+	if len(u.results) != 2 || u.results[0].Status != "retry" || !strings.Contains(u.results[0].Message, "Неверный PIN-код. Осталось 9 попыток.") || u.results[1].Status != "done" {
 		t.Fatalf("page results %+v", u.results)
+	}
+	// The wrong PIN is on the audit record, not only the signature.
+	audit := string(mustReadFile(t, f.audit))
+	if !strings.Contains(audit, `"method":"sign.pin"`) || !strings.Contains(audit, `"result":"PIN_INCORRECT"`) {
+		t.Errorf("audit log without the wrong PIN:\n%s", audit)
 	}
 	// Wrong PIN, then the user gives up: PIN_INCORRECT is not what the site
 	// hears; the user cancelled.

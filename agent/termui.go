@@ -221,7 +221,7 @@ func (c *termConfirmation) PIN(ctx context.Context, req keystore.PINRequest) ([]
 	err := c.ui.ask(ctx, func(tty io.ReadWriter, r *bufio.Reader) error {
 		prompt := "PIN-код токена: "
 		if req.Retry != nil {
-			fmt.Fprintln(tty, "kep: неверный PIN-код.")
+			fmt.Fprintln(tty, "kep: "+wrongPINText(req.Retry))
 		}
 		if req.Key != "" {
 			prompt = "PIN-код ключа " + req.Key + ": "

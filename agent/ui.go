@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/kepkit/kep/pkcs11"
@@ -79,6 +80,32 @@ func pinWarning(ti pkcs11.TokenInfo) string {
 		return "Ранее вводился неверный PIN-код: число попыток ограничено."
 	}
 	return ""
+}
+
+// wrongPINText says, in Russian, that the PIN was wrong and how many tries
+// are left when the token tells.
+func wrongPINText(err error) string {
+	var te *pkcs11.PINTriesError
+	if errors.As(err, &te) {
+		if te.Left == 0 {
+			return "Неверный PIN-код. Попыток не осталось: PIN-код заблокирован."
+		}
+		return "Неверный PIN-код. Осталось " + triesRU(te.Left) + "."
+	}
+	return "Неверный PIN-код."
+}
+
+// triesRU is "N попытка/попытки/попыток".
+func triesRU(n int) string {
+	word := "попыток"
+	switch {
+	case n%100 >= 11 && n%100 <= 14:
+	case n%10 == 1:
+		word = "попытка"
+	case n%10 >= 2 && n%10 <= 4:
+		word = "попытки"
+	}
+	return strconv.Itoa(n) + " " + word
 }
 
 // pagePIN is the compatibility mode for origins allowed to pass the PIN

@@ -39,6 +39,7 @@ var (
 	// ErrPINIncorrect: CKR_PIN_INCORRECT. The token counted a failed try:
 	// read TokenInfo.PINFinalTry before asking again.
 	ErrPINIncorrect = errors.New("pkcs11: PIN incorrect")
+
 	// ErrPINLocked: CKR_PIN_LOCKED, or the token reports CKF_USER_PIN_LOCKED
 	// (then no login was attempted). Only the security officer can unlock it.
 	ErrPINLocked = errors.New("pkcs11: PIN locked")
@@ -154,3 +155,19 @@ func mayMeanRemoval(err error) bool {
 		errors.Is(err, ErrDeviceError) || errors.Is(err, ErrKeyNotFound) ||
 		hasCode(err, ck.CKR_SLOT_ID_INVALID, ck.CKR_GENERAL_ERROR, ck.CKR_FUNCTION_FAILED)
 }
+
+// PINTriesError is a wrong PIN on a token that says how many tries are
+// left (kep's software token; PKCS#11 tokens tell only "count low" and
+// "final try", in TokenInfo). It is ErrPINIncorrect for errors.Is.
+type PINTriesError struct {
+	Left int // 0: the PIN is now locked
+}
+
+func (e *PINTriesError) Error() string {
+	if e.Left > 0 {
+		return fmt.Sprintf("%v: %d tries left", ErrPINIncorrect, e.Left)
+	}
+	return fmt.Sprintf("%v: no tries left, the PIN is now locked", ErrPINIncorrect)
+}
+
+func (e *PINTriesError) Unwrap() error { return ErrPINIncorrect }

@@ -17,6 +17,7 @@ const (
 	CertRevoked              = "CERT_REVOKED"
 	RevocationUnknown        = "REVOCATION_UNKNOWN"
 	ChainIncomplete          = "CHAIN_INCOMPLETE"
+	ChainNotChecked          = "CHAIN_NOT_CHECKED"
 	RootNotTrusted           = "ROOT_NOT_TRUSTED"
 	IssuerNotAccredited      = "ISSUER_NOT_ACCREDITED"
 	KeyCertMismatch          = "KEY_CERT_MISMATCH"
@@ -108,6 +109,11 @@ var catalogue = map[string]entry{
 		"Цепочка сертификата %s неполная: нет сертификата издателя «%s».",
 		"Install the CA's intermediate certificate (from the CA's site or the e-trust.gosuslugi.ru portal).",
 		"Установите промежуточный сертификат удостоверяющего центра (с его сайта или с портала e-trust.gosuslugi.ru)."},
+	ChainNotChecked: {Warning,
+		"The certificate chains and revocation were not checked: no trusted root certificates were given.",
+		"Цепочки сертификатов и их отзыв не проверены: не заданы доверенные корневые сертификаты.",
+		"Give the roots with --trust CA.pem, or run kep trust update to use the Минцифры list of accredited CAs.",
+		"Укажите корневые сертификаты параметром --trust CA.pem или выполните kep trust update, чтобы использовать перечень аккредитованных УЦ Минцифры."},
 	RootNotTrusted: {Error,
 		"The root certificate «%s» is not trusted.",
 		"Корневой сертификат «%s» не является доверенным.",

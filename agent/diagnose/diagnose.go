@@ -137,6 +137,10 @@ type Input struct {
 	CertID string
 	// Roots, Intermediates, CRLs and Revocation validate the chains.
 	Roots, Intermediates []*certs.Certificate
+	// ReportUnchecked adds a CHAIN_NOT_CHECKED warning when there are
+	// certificates but no Roots, instead of skipping the chain checks
+	// silently.
+	ReportUnchecked bool
 	CRLs                 []*certs.CRL
 	Revocation           certs.RevocationChecker
 	// Accredited, when set, says whether the CA certificate was an
@@ -195,8 +199,8 @@ func Run(ctx context.Context, in Input) *Report {
 	}
 	if smartCard && pcscMissing(in.PCSCSocket) {
 		f := New(PCSCNotRunning, map[string]any{"socket": pcscSocket(in.PCSCSocket)})
-		if len(in.Tokens) > 0 {
-			f.Severity = Warning // other tokens work; a USB token would not
+		if len(in.Tokens) > 0 || in.SoftToken {
+			f.Severity = Warning // other tokens (or the software token) work; a USB token would not
 		}
 		add(f)
 	}
@@ -234,6 +238,9 @@ func Run(ctx context.Context, in Input) *Report {
 	if in.Revocation != nil {
 		ocsp = &producedAtRecorder{inner: in.Revocation}
 		in.Revocation = ocsp
+	}
+	if in.ReportUnchecked && in.Roots == nil && len(in.Entries) > 0 {
+		add(New(ChainNotChecked, map[string]any{"certificates": len(in.Entries)}))
 	}
 	want := keystore.NormalizeID(in.CertID)
 	for _, e := range in.Entries {

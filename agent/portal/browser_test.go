@@ -200,8 +200,8 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 		do(t, ctx, chromedp.Click(chromedp.CSS("#approve")))
 		poll(t, ctx, done)
 		status = text(t, ctx, "#status")
-		if i < len(pins)-1 && !strings.Contains(status, "Неверный PIN") {
-			t.Fatalf("after PIN %d the page says %q, want the wrong-PIN message", i+1, status)
+		if i < len(pins)-1 && (!strings.Contains(status, "Неверный PIN") || !strings.Contains(status, "Осталось")) {
+			t.Fatalf("after PIN %d the page says %q, want the wrong-PIN message with the tries left", i+1, status)
 		}
 	}
 	return shown, status
@@ -603,4 +603,60 @@ func startImpostor(t *testing.T, port int, key string) *http.Server {
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(l)
 	return srv
+}
+
+// displayed reports whether the element takes space on the page (the
+// hidden attribute must win over the page's CSS).
+func displayed(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+"`"+sel+"`"+`); return !!e && getComputedStyle(e).display !== "none" && e.getClientRects().length > 0; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestBrowserWhatAPersonSees: hidden parts of the portal and of the
+// agent's window are not displayed; the portal says it waits for kep's
+// window while one is open; a wrong PIN says how many tries are left; a
+// refusal names the wait before the site may ask again.
+func TestBrowserWhatAPersonSees(t *testing.T) {
+	w := newWorld(t)
+	url := w.portal(w.agent.Port())
+	w.beforeAnswer = func(ctx context.Context) {
+		// The access window: no certificate details, no PIN box.
+		for _, sel := range []string{"#details", "#pinRow"} {
+			if displayed(t, ctx, sel) {
+				t.Errorf("the access window displays %s", sel)
+			}
+		}
+	}
+	page := w.tab(url)
+	poll(t, page, `!document.getElementById("waiting").hidden`)
+	if !displayed(t, page, "#waiting") || !strings.Contains(text(t, page, "#waiting"), "Подтвердите действие в окне kep") {
+		t.Error("the portal does not say it waits for kep's window")
+	}
+	if displayed(t, page, "#identity") {
+		t.Error("the portal displays identity rows before any login")
+	}
+	w.answer(false)
+	poll(t, page, `!document.getElementById("agent-error").hidden`)
+	if displayed(t, page, "#waiting") {
+		t.Error("the waiting note stays after the window was answered")
+	}
+	msg := text(t, page, "#agent-error")
+	if !strings.Contains(msg, "CONSENT_DENIED") {
+		t.Fatalf("refusal: %q", msg)
+	}
+	// Reloading within the minute: told when it may ask again.
+	do(t, page, chromedp.Reload())
+	poll(t, page, `!document.getElementById("agent-error").hidden`)
+	if msg := text(t, page, "#agent-error"); !strings.Contains(msg, "сможет снова спросить разрешения после") {
+		t.Errorf("after a reload within the cool-down: %q", msg)
+	}
+	// The portal's own page does not get wider than the window.
+	width, err := chromedp.Run(page, chromedp.Evaluate[float64](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+	if err != nil || width > 0 {
+		t.Errorf("the page overflows its width by %v px (%v)", width, err)
+	}
 }

@@ -154,7 +154,8 @@ async function answer(approve) {
     return;
   }
   finish(out.message, out.status === "done" ? "done" : "error");
-  if (out.status === "done") setTimeout(() => window.close(), 1500);
+  // Answered either way: the window has nothing more to do.
+  if (out.status === "done" || out.status === "denied") setTimeout(() => window.close(), 1500);
 }
 
 $("form").addEventListener("submit", (e) => { e.preventDefault(); answer(true); });

@@ -95,7 +95,10 @@ holds the same settings as the flags; flags add to it.`,
 			var ui agent.UI
 			switch uiKind {
 			case "browser":
-				pu := &agent.PageUI{Logger: logger, Browser: browser, User: currentUserName()}
+				pu := &agent.PageUI{Logger: logger, Browser: browser, User: currentUserName(),
+					Unopened: func(url string) {
+						fmt.Fprintf(stderr, "kep: no browser could be opened here; open %s in your browser to answer (it works once)\n", url)
+					}}
 				if noBrowser {
 					// The user's own terminal, not a command line: other
 					// users cannot read it.

@@ -300,10 +300,7 @@ func (t *Token) Login(pin []byte) error {
 		master, err := open(kek, t.tf.MasterKey, masterAD(t.tf.Serial))
 		clear(kek)
 		if err != nil {
-			if left := MaxPINTries - n - 1; left > 0 {
-				return fmt.Errorf("%w: %d tries left", pkcs11.ErrPINIncorrect, left)
-			}
-			return fmt.Errorf("%w: no tries left, the PIN is now locked", pkcs11.ErrPINIncorrect)
+			return &pkcs11.PINTriesError{Left: max(MaxPINTries-n-1, 0)}
 		}
 		if err := writeJSON(filepath.Join(t.dir, pinName), pinFile{}); err != nil {
 			clear(master)

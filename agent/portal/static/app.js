@@ -17,6 +17,17 @@ function errorText(e) {
   return String(e && e.message ? e.message : e);
 }
 
+// withUser shows that the page waits for the user in kep's window while
+// fn runs.
+async function withUser(fn) {
+  $("waiting").hidden = false;
+  try {
+    return await fn();
+  } finally {
+    $("waiting").hidden = true;
+  }
+}
+
 function fmtDate(s) {
   return new Date(s).toLocaleDateString("ru-RU");
 }
@@ -24,6 +35,7 @@ function fmtDate(s) {
 async function loadCertificates() {
   const certs = await kep.certificates();
   const sel = $("cert-select");
+  const previous = sel.value;
   sel.textContent = "";
   for (const c of certs) {
     const q = c.qualified || {};
@@ -35,6 +47,12 @@ async function loadCertificates() {
     sel.append(opt);
   }
   if (certs.length === 0) show("agent-error", "На токенах нет сертификатов.");
+  // Keep the user's choice; otherwise offer a qualified certificate (with
+  // СНИЛС or ИНН) that can sign, as a real portal would.
+  const usable = certs.filter((c) => c.canSign);
+  const qualified = usable.find((c) => c.qualified && (c.qualified.snils || c.qualified.inn || c.qualified.innLE));
+  const pick = certs.find((c) => c.id === previous) || qualified || usable[0];
+  if (pick) sel.value = pick.id;
   return certs;
 }
 
@@ -50,7 +68,7 @@ async function start() {
   $("agent-status").textContent = `kep ${kep.agent.version} подключён`;
   $("agent-status").className = "status ok";
   try {
-    await kep.ensureAccess();
+    await withUser(() => kep.ensureAccess());
     await loadCertificates();
   } catch (e) {
     show("agent-error", errorText(e)).dataset.reason = e.reason || "";
@@ -79,9 +97,11 @@ async function showDiagnosis() {
 
 $("login-btn").addEventListener("click", async () => {
   $("login-error").hidden = $("identity").hidden = $("diagnosis").hidden = true;
+  // The previous person's identity never stays on the page.
+  for (const id of ["id-name", "id-snils", "id-inn", "id-org", "id-ogrn", "id-cert"]) $(id).textContent = "";
   try {
     const ch = await (await fetch("/api/login/challenge", { method: "POST" })).json();
-    const resp = await kep.login({ certId: $("cert-select").value, challenge: ch });
+    const resp = await withUser(() => kep.login({ certId: $("cert-select").value, challenge: ch }));
     const r = await fetch("/api/login/verify", { method: "POST", body: JSON.stringify(resp) });
     const out = await r.json();
     if (!r.ok) {
@@ -99,7 +119,8 @@ $("login-btn").addEventListener("click", async () => {
     $("identity").hidden = false;
   } catch (e) {
     show("login-error", errorText(e)).dataset.reason = e.reason || "";
-    await showDiagnosis();
+    // The user's own refusal needs no diagnosis.
+    if (!["USER_CANCELLED", "PROMPT_TIMEOUT", "CONSENT_DENIED"].includes(e.reason)) await showDiagnosis();
   }
 });
 
@@ -112,10 +133,10 @@ $("sign-btn").addEventListener("click", async () => {
   }
   const bar = $("sign-progress");
   try {
-    const res = await kep.sign({
+    const res = await withUser(() => kep.sign({
       certId: $("cert-select").value, data: file, description: file.name,
       onProgress: (sent, total) => { bar.hidden = false; bar.value = sent / total; },
-    });
+    }));
     const link = $("sig-download");
     link.href = URL.createObjectURL(new Blob([res.cms], { type: "application/pkcs7-signature" }));
     link.download = file.name + ".sig";
