@@ -141,8 +141,8 @@ type Input struct {
 	// certificates but no Roots, instead of skipping the chain checks
 	// silently.
 	ReportUnchecked bool
-	CRLs                 []*certs.CRL
-	Revocation           certs.RevocationChecker
+	CRLs            []*certs.CRL
+	Revocation      certs.RevocationChecker
 	// Accredited, when set, says whether the CA certificate was an
 	// accredited CA at a time (the Минцифры list).
 	Accredited func(ca *certs.Certificate, at time.Time) (bool, error)
