@@ -96,9 +96,9 @@ var texts = map[string]lang{
 		indication: map[string]string{TotalPassed: "Подпись действительна", TotalFailed: "Подпись НЕДЕЙСТВИТЕЛЬНА", Indeterminate: "Проверить подпись не удалось"},
 		sub: map[string]string{
 			FormatFailure:                "Файл подписи повреждён или имеет неверный формат.",
-			HashFailure:                  "Документ был изменён после подписания.",
+			HashFailure:                  "Подпись не соответствует документу: документ изменён после подписания или выбран не тот файл.",
 			SigCryptoFailure:             "Значение подписи неверно: подпись подделана или повреждена.",
-			SignedDataNotFound:           "Подпись отсоединённая: укажите подписанный документ (--content).",
+			SignedDataNotFound:           "Подпись отсоединённая: нужен и подписанный документ.",
 			NoSigningCertificateFound:    "Сертификат подписанта не найден: укажите его или включите в подпись.",
 			"NO_CERTIFICATE_CHAIN_FOUND": "Не удалось построить цепочку до доверенного корневого сертификата: добавьте корневой сертификат УЦ (--trust).",
 			"OUT_OF_BOUNDS_NO_POE":       "Срок действия сертификата истёк (или ещё не начался) на момент проверки.",
@@ -116,9 +116,9 @@ var texts = map[string]lang{
 		indication: map[string]string{TotalPassed: "Signature valid", TotalFailed: "Signature INVALID", Indeterminate: "Signature could not be verified"},
 		sub: map[string]string{
 			FormatFailure:                "The signature file is damaged or malformed.",
-			HashFailure:                  "The document was changed after it was signed.",
+			HashFailure:                  "The signature does not match the document: it was changed after signing, or it is another file.",
 			SigCryptoFailure:             "The signature value is wrong: forged or damaged.",
-			SignedDataNotFound:           "Detached signature: give the signed document (--content).",
+			SignedDataNotFound:           "Detached signature: the signed document is needed too.",
 			NoSigningCertificateFound:    "The signer's certificate was not found: supply it or embed it.",
 			"NO_CERTIFICATE_CHAIN_FOUND": "No chain to a trusted root: add the CA's root certificate (--trust).",
 			"OUT_OF_BOUNDS_NO_POE":       "The certificate had expired (or was not yet valid) at the validation time.",
