@@ -106,6 +106,12 @@ type Limits struct {
 	MaxUnapprovedPerOrigin   int
 	UnapprovedIdle           time.Duration
 
+	// HTTPReadTimeout bounds reading one HTTP request, headers and body
+	// (30 s); HTTPIdleTimeout closes a keep-alive connection that sends no
+	// next request (1 minute).
+	HTTPReadTimeout time.Duration
+	HTTPIdleTimeout time.Duration
+
 	// MessageBudget is the memory all messages being read or served may
 	// take together (128 MiB); a client waiting for it longer than
 	// WriteTimeout is disconnected.
@@ -142,6 +148,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.UnapprovedIdle <= 0 {
 		l.UnapprovedIdle = time.Minute
+	}
+	if l.HTTPReadTimeout <= 0 {
+		l.HTTPReadTimeout = 30 * time.Second
+	}
+	if l.HTTPIdleTimeout <= 0 {
+		l.HTTPIdleTimeout = time.Minute
 	}
 	if l.WriteTimeout <= 0 {
 		l.WriteTimeout = 10 * time.Second
@@ -297,8 +309,8 @@ func (a *Agent) Listen(ctx context.Context) error {
 		// Every timeout set: a connection that sends nothing, or a body
 		// that never ends, is closed. WebSockets set their own deadlines
 		// once upgraded; a prompt's answer waits up to the prompt's time.
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, a.limits.HTTPReadTimeout), ReadTimeout: a.limits.HTTPReadTimeout,
+			IdleTimeout: a.limits.HTTPIdleTimeout, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
 		a.servers = append(a.servers, srv)
 		go srv.Serve(l)
 	}

@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -488,4 +490,44 @@ func verifyProof(t *testing.T, spki []byte, origin string, nonce, sig []byte) bo
 	}
 	h := sha256.Sum256(append([]byte("kep-agent-proof-v1\n"+origin+"\n"), nonce...))
 	return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+}
+
+// TestHTTPTimeouts: an idle keep-alive connection and a request that never
+// finishes its headers are closed.
+func TestHTTPTimeouts(t *testing.T) {
+	// Each limit alone closes its connection well before the other would.
+	idleOnly := newFixture(t, Config{Limits: Limits{HTTPIdleTimeout: 300 * time.Millisecond, HTTPReadTimeout: time.Minute}})
+	readOnly := newFixture(t, Config{Limits: Limits{HTTPIdleTimeout: time.Minute, HTTPReadTimeout: 300 * time.Millisecond}})
+	addr := fmt.Sprintf("127.0.0.1:%d", idleOnly.agent.Port())
+	closedWithin := func(c net.Conn, d time.Duration) bool {
+		c.SetReadDeadline(time.Now().Add(d))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				var ne net.Error
+				return !(errors.As(err, &ne) && ne.Timeout())
+			}
+		}
+	}
+	// Keep-alive: one request answered, then silence.
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	if !closedWithin(idle, 5*time.Second) {
+		t.Error("an idle keep-alive connection stayed open")
+	}
+	// Slow headers: never finished.
+	addr = fmt.Sprintf("127.0.0.1:%d", readOnly.agent.Port())
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "GET / HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr)
+	if !closedWithin(slow, 5*time.Second) {
+		t.Error("a request with unfinished headers kept its connection")
+	}
 }
