@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/hint"
 )
 
 func newCertsCmd() *cobra.Command {
@@ -17,7 +18,7 @@ func newCertsCmd() *cobra.Command {
 		Use:   "certs",
 		Short: "Show and verify X.509 certificates (GOST chains, qualified certificate fields)",
 	}
-	cmd.AddCommand(newCertsShowCmd(), newCertsVerifyCmd(), newCertsListCmd())
+	cmd.AddCommand(newCertsShowCmd(), newCertsVerifyCmd(), newCertsListCmd(), newCertsExportCmd())
 	return cmd
 }
 
@@ -40,6 +41,9 @@ validity, algorithms, and the fields of a qualified certificate (СНИЛС, И�
 			}
 			cs, err := certs.ParseCertificates(data)
 			if err != nil {
+				if hint.Detect(data) == hint.CMS {
+					return usageErr("%s: this is a CMS signature, not a certificate: use kep verify to check it, or kep certs export %s to get the certificates in it", args[0], args[0])
+				}
 				return usageErr("%s: %v", args[0], err)
 			}
 			w := cmd.OutOrStdout()
@@ -135,6 +139,9 @@ Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 3 INDETERMINATE, 2 usage or I/O erro
 			case certs.TotalFailed:
 				return &exitError{code: exitFail, err: fmt.Errorf("certificate %s", ind)}
 			default:
+				if h := crlHint(r); h != "" {
+					return &exitError{code: exitIndeterminate, err: fmt.Errorf("certificate %s: %s", ind, h)}
+				}
 				return &exitError{code: exitIndeterminate, err: fmt.Errorf("certificate %s", ind)}
 			}
 		},

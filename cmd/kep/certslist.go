@@ -102,12 +102,22 @@ func printCertList(w io.Writer, list []*keystore.Entry) {
 			state = "not yet valid"
 		}
 		fmt.Fprintf(w, "  %s, %s – %s (%s), issuer %s\n", c.KeyAlgorithm, c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), state, c.Issuer.CommonName)
-		if e.Key != keystore.KeyPresent {
-			fmt.Fprintf(w, "  private key: %s", e.Key)
-			if e.KeyErr != nil {
-				fmt.Fprintf(w, " (%v)", e.KeyErr)
-			}
-			fmt.Fprintln(w)
+		fmt.Fprintf(w, "  private key: %s", keyState[e.Key])
+		if keyState[e.Key] == "" {
+			fmt.Fprint(w, e.Key)
 		}
+		if e.KeyErr != nil && e.Key != keystore.KeyPresent {
+			fmt.Fprintf(w, " (%v)", e.KeyErr)
+		}
+		fmt.Fprintln(w)
 	}
+}
+
+// keyState says what each keystore key state means for the user.
+var keyState = map[string]string{
+	keystore.KeyPresent:       "present, matches the certificate (can sign)",
+	keystore.KeyLoginRequired: "hidden until the PIN is entered (login-required)",
+	keystore.KeyMissing:       "missing (this certificate cannot sign here)",
+	keystore.KeyMismatch:      "MISMATCH: the key on the token is not this certificate's key",
+	keystore.KeyUnsupported:   "of a kind kep cannot sign with (unsupported)",
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -38,12 +39,19 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if softDir == "" {
+				// As kep agent does (KEP_SOFT_DIR), and the demo's token when there is one.
+				var from string
+				if softDir, from = defaultSoftDir(); softDir != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "kep doctor: software token %s (%s; --soft DIR for another)\n", softDir, from)
+				}
+			}
 			keys, err := keystore.Open(ctx, keystore.Config{Modules: modules, Discover: !noDiscover, SoftDir: softDir})
 			if err != nil {
-				return &exitError{code: exitFail, err: err}
+				return &exitError{code: exitFail, err: softHint(softDir, err)}
 			}
 			defer keys.Close()
-			in := diagnose.Input{Modules: keys.Modules(), SoftToken: softDir != "", CertID: certID, MaxSkew: maxSkew}
+			in := diagnose.Input{Modules: keys.Modules(), SoftToken: softDir != "", CertID: certID, MaxSkew: maxSkew, ReportUnchecked: true}
 			in.Tokens, _ = keys.Tokens(ctx)
 			in.Entries, in.ListErr = keys.Certificates(ctx)
 			if len(trust) > 0 {
@@ -82,7 +90,20 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 					fmt.Fprintf(cmd.ErrOrStderr(), "kep: cannot read the time of %s: %v\n", in.Origin, err)
 				}
 			}
+			if in.ListErr != nil {
+				in.ListErr = softHint(softDir, in.ListErr)
+			}
 			r := diagnose.Run(ctx, in)
+			for i, f := range r.Findings {
+				if f.Code != diagnose.ChainNotChecked {
+					continue
+				}
+				for _, m := range demoManifests() {
+					r.Findings[i].Fix += " For the demo: --trust " + m.Path(m.CA) + "."
+					r.Findings[i].FixRU += " Для демонстрации: --trust " + m.Path(m.CA) + "."
+					break
+				}
+			}
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), r); err != nil {
 					return err
@@ -154,4 +175,19 @@ func printFindings(w io.Writer, r *diagnose.Report, lang string) {
 			fmt.Fprintf(w, "      → %s\n", strings.TrimSpace(fix))
 		}
 	}
+}
+
+// defaultSoftDir is the software token kep doctor looks at without --soft:
+// $KEP_SOFT_DIR (as kep agent and kep-pkcs11.so use it), else the demo's
+// token if kep demo init made one; from says which.
+func defaultSoftDir() (dir, from string) {
+	if d := os.Getenv("KEP_SOFT_DIR"); d != "" {
+		return d, "KEP_SOFT_DIR"
+	}
+	for _, m := range demoManifests() {
+		if d := m.Path(m.Token); isSoftToken(d) {
+			return d, "the demo's, made by kep demo init"
+		}
+	}
+	return "", ""
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -38,6 +39,10 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if msg := err.Error(); msg == "unknown flag: --pin" || strings.HasPrefix(msg, "unknown flag: --pin ") {
+			// A PIN on the command line is seen by every user in the process list.
+			err = fmt.Errorf("%w: kep takes no PIN on the command line; use --pin-file FILE or the KEP_PIN environment variable (or type it when asked)", err)
+		}
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd(), newDoctorCmd(), newTrustCmd())

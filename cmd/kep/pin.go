@@ -27,14 +27,15 @@ func readPIN(pinFile string, stderr io.Writer, prompt string) ([]byte, error) {
 	if p, ok := os.LookupEnv("KEP_PIN"); ok {
 		return []byte(p), nil
 	}
-	return readPINPrompt(stderr, prompt)
+	return readPINPrompt(stderr, prompt, "--pin-file FILE or set KEP_PIN")
 }
 
-// readPINPrompt asks on the terminal without echo.
-func readPINPrompt(stderr io.Writer, prompt string) ([]byte, error) {
+// readPINPrompt asks on the terminal without echo; without a terminal it
+// fails naming the other ways, alternatives ("--pin-file FILE or set KEP_PIN").
+func readPINPrompt(stderr io.Writer, prompt, alternatives string) ([]byte, error) {
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
-		return nil, errors.New("a PIN is needed: give a PIN file or set KEP_PIN / KEP_NEW_PIN (standard input is not a terminal)")
+		return nil, errors.New("a PIN is needed and standard input is not a terminal: give " + alternatives)
 	}
 	fmt.Fprint(stderr, prompt)
 	pin, err := term.ReadPassword(fd)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/pem"
+	"fmt"
 	"os"
 	"strings"
 
@@ -93,6 +94,14 @@ atomically: a failed run never leaves a partial file.`,
 			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			kind := "detached"
+			if attached {
+				kind = "attached"
+			}
+			if cosign != "" {
+				kind = "co-signed"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "kep: signed %s: wrote %s (%s, %d bytes, by %s)\n", file, out, kind, len(data), signerName(cert))
 			return nil
 		},
 	}
@@ -120,4 +129,18 @@ func pemOrDER(data []byte) []byte {
 		return b.Bytes
 	}
 	return data
+}
+
+// signerName is the certificate holder as a person reads it: ФИО, else the
+// common name.
+func signerName(c *certs.Certificate) string {
+	q := c.Qualified
+	name := strings.TrimSpace(q.Surname + " " + q.GivenName)
+	if name == "" {
+		name = c.Subject.CommonName
+	}
+	if q.Organization != "" && q.Organization != name {
+		name += ", " + q.Organization
+	}
+	return name
 }

@@ -52,7 +52,12 @@ func (s signerSource) open(ctx context.Context, stderr io.Writer) (crypto.Signer
 	case s.softDir != "":
 		return s.openSoft(stderr)
 	}
-	return nil, nil, nil, nil, usageErr("give --key and --cert, or --module with --cert ID|THUMBPRINT")
+	msg := "say where the key is: --key KEY.pem --cert CERT.pem, --module LIB --cert ID|THUMBPRINT (see kep tokens), or --soft DIR --cert ID|THUMBPRINT (the software token; see kep certs list --soft DIR)"
+	for _, m := range demoManifests() {
+		msg += fmt.Sprintf("; the demo's software token is --soft %s", m.Path(m.Token))
+		break
+	}
+	return nil, nil, nil, nil, usageErr("%s", msg)
 }
 
 func (s signerSource) openToken(ctx context.Context, stderr io.Writer) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
@@ -83,7 +88,7 @@ func (s signerSource) openSoft(stderr io.Writer) (crypto.Signer, *certs.Certific
 	}
 	tok, err := soft.Open(s.softDir)
 	if err != nil {
-		return nil, nil, nil, nil, &exitError{code: exitFail, err: err}
+		return nil, nil, nil, nil, &exitError{code: exitFail, err: softHint(s.softDir, err)}
 	}
 	fail := func(err error) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
 		tok.Close()

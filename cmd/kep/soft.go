@@ -64,7 +64,7 @@ func newSoftImportCmd() *cobra.Command {
 			}
 			tok, err := soft.Open(args[0])
 			if err != nil {
-				return &exitError{code: exitFail, err: err}
+				return &exitError{code: exitFail, err: softHint(args[0], err)}
 			}
 			defer tok.Close()
 			pin, err := readPIN(pinFile, cmd.ErrOrStderr(), "token PIN: ")
@@ -129,7 +129,7 @@ func newSoftListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tok, err := soft.Open(args[0])
 			if err != nil {
-				return &exitError{code: exitFail, err: err}
+				return &exitError{code: exitFail, err: softHint(args[0], err)}
 			}
 			defer tok.Close()
 			objs, err := tok.Objects()

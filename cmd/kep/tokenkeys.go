@@ -60,7 +60,7 @@ func (tt *tokenTarget) openPKCS11(ctx context.Context, stderr io.Writer) (*pkcs1
 func (tt *tokenTarget) openSoftLoggedIn(stderr io.Writer) (*soft.Token, error) {
 	tok, err := soft.Open(tt.softDir)
 	if err != nil {
-		return nil, &exitError{code: exitFail, err: err}
+		return nil, &exitError{code: exitFail, err: softHint(tt.softDir, err)}
 	}
 	info, err := tok.Info()
 	if err != nil {
@@ -301,7 +301,7 @@ func newTokensPINCmd() *cobra.Command {
 			} else {
 				var tok *soft.Token
 				if tok, err = soft.Open(tt.softDir); err != nil {
-					return &exitError{code: exitFail, err: err}
+					return &exitError{code: exitFail, err: softHint(tt.softDir, err)}
 				}
 				defer tok.Close()
 				err = tok.ChangePIN(oldPIN, newPIN)
@@ -331,11 +331,11 @@ func readNewPIN(file string, stderr io.Writer) ([]byte, error) {
 	if p, ok := os.LookupEnv("KEP_NEW_PIN"); ok {
 		return []byte(p), nil
 	}
-	pin, err := readPINPrompt(stderr, "new PIN: ")
+	pin, err := readPINPrompt(stderr, "new PIN: ", "--new-pin-file FILE or set KEP_NEW_PIN")
 	if err != nil {
 		return nil, err
 	}
-	again, err := readPINPrompt(stderr, "repeat the new PIN: ")
+	again, err := readPINPrompt(stderr, "repeat the new PIN: ", "--new-pin-file FILE or set KEP_NEW_PIN")
 	if err != nil {
 		return nil, err
 	}

@@ -33,11 +33,22 @@ cannot be had makes the result INDETERMINATE unless --soft-fail. --evidence DIR
 keeps what was fetched, and --evidence DIR --offline checks again with it alone.
 Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 3 INDETERMINATE, 2 usage or I/O
 error. --json prints the machine-readable report.`,
-		Args: cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			switch len(args) {
+			case 1:
+				return nil
+			case 2:
+				return usageErr("kep verify takes one signature; give the signed document with --content: kep verify --content %s --trust CA.pem %s", args[0], args[1])
+			}
+			return usageErr("kep verify takes one signature file (SIG), %d given; a detached signature's document goes with --content FILE", len(args))
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sig, err := os.ReadFile(args[0])
 			if err != nil {
 				return usageErr("%v", err)
+			}
+			if err := notCMS(args[0], sig); err != nil {
+				return err
 			}
 			opts := verify.Options{}
 			if opts.Roots, err = readCertFiles(trust); err != nil {
@@ -108,6 +119,13 @@ error. --json prints the machine-readable report.`,
 			case verify.TotalFailed:
 				return &exitError{code: exitFail, err: fmt.Errorf("signature %s", joinIndication(rep))}
 			default:
+				var chains []*certs.ChainResult
+				for _, sr := range rep.Signers {
+					chains = append(chains, sr.Chain)
+				}
+				if h := crlHint(chains...); h != "" {
+					return &exitError{code: exitIndeterminate, err: fmt.Errorf("signature %s: %s", joinIndication(rep), h)}
+				}
 				return &exitError{code: exitIndeterminate, err: fmt.Errorf("signature %s", joinIndication(rep))}
 			}
 		},

@@ -92,6 +92,22 @@ type Manifest struct {
 // Path returns a manifest path joined to the demo directory.
 func (m *Manifest) Path(name string) string { return filepath.Join(m.Dir, name) }
 
+// CRLFile returns the file of the demo directory that holds the CRL its
+// certificates name at url (the GOST CA's or the RSA CA's), for a user whose
+// portal, which serves it there, is not running.
+func (m *Manifest) CRLFile(url string) (string, bool) {
+	if url == "" {
+		return "", false
+	}
+	if url == m.CRLURL {
+		return m.Path(m.CRL), true
+	}
+	if base, ok := strings.CutSuffix(m.CRLURL, CRLFile); ok && url == base+RSACRLFile {
+		return m.Path(m.RSACRL), true
+	}
+	return "", false
+}
+
 // Load reads the manifest of the demo in dir.
 func Load(dir string) (*Manifest, error) {
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
