@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -152,8 +153,18 @@ func TestRefusals(t *testing.T) {
 		t.Fatal("cosign of a detached signature without content accepted")
 	}
 	// With the content, the same cosign works: the refusal above was for the
-	// missing content.
-	if _, err := sign.Cosign(context.Background(), det, bytes.NewReader([]byte("x")), b.Signer, b.Cert, sign.Options{}); err != nil {
+	// missing content. Both signatures verify.
+	both, err := sign.Cosign(context.Background(), det, bytes.NewReader([]byte("x")), b.Signer, b.Cert, sign.Options{})
+	if err != nil {
 		t.Fatalf("cosign with the content: %v", err)
+	}
+	rep, err := verify.Verify(context.Background(), both, verify.Options{Roots: []*certs.Certificate{p.Root.Cert}, Content: bytes.NewReader([]byte("x"))})
+	if err != nil || rep.Indication != verify.TotalPassed || len(rep.Signers) != 2 {
+		t.Fatalf("cosigned: %v %s", err, rep.Summary("en"))
+	}
+	// A content reader that fails: its error, said to be the content's.
+	if _, err := sign.Cosign(context.Background(), det, iotest.TimeoutReader(bytes.NewReader([]byte("x"))), b.Signer, b.Cert, sign.Options{}); !errors.Is(err, iotest.ErrTimeout) ||
+		!strings.HasPrefix(err.Error(), "sign: reading content: ") {
+		t.Fatalf("cosign, content read failing: %v", err)
 	}
 }

@@ -81,17 +81,40 @@ func TestTimestampFailures(t *testing.T) {
 		{"garbage", func(_, _ []byte) []byte { return []byte("<html>") }, tsp.ErrFormat},
 		{"empty", func(_, _ []byte) []byte { return nil }, tsp.ErrFormat},
 		{"truncated", func(_, r []byte) []byte { return r[:len(r)/2] }, tsp.ErrFormat},
-		// PKIStatusInfo rejection (2) with a text and failInfo badAlg.
+		// PKIStatusInfo rejection (2) with a text and failInfo badAlg and
+		// badDataFormat (bits 0 and 5).
 		{"rejection", func(_, _ []byte) []byte {
+			return []byte{0x30, 0x0f, 0x30, 0x0d, 0x02, 0x01, 0x02, 0x30, 0x04, 0x0c, 0x02, 'n', 'o', 0x03, 0x02, 0x02, 0x84}
+		}, tsp.ErrRejected},
+		{"rejection without failInfo bits", func(_, _ []byte) []byte {
 			return []byte{0x30, 0x0e, 0x30, 0x0c, 0x02, 0x01, 0x02, 0x30, 0x04, 0x0c, 0x02, 'n', 'o', 0x03, 0x01, 0x00}
 		}, tsp.ErrRejected},
 	} {
 		tsa.Reply = tc.reply
 		if _, err := c.Timestamp(ctx, d, digest(t, d)); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		} else if strings.HasPrefix(tc.name, "rejection") {
+			want := "status 2 no; badAlg; badDataFormat"
+			if tc.name != "rejection" {
+				want = "status 2 no"
+			}
+			if !strings.HasSuffix(err.Error(), want) {
+				t.Errorf("%s: %q, want it to end %q", tc.name, err, want)
+			}
 		}
 	}
 	tsa.Reply = nil
+
+	// An answer of exactly MaxResponse bytes is read (and then refused as
+	// garbage); one byte more is refused for its size.
+	for _, n := range []int{tsp.MaxResponse, tsp.MaxResponse + 1} {
+		big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(bytes.Repeat([]byte{0x30}, n)) }))
+		_, err := (&tsp.Client{URL: big.URL}).Timestamp(ctx, d, digest(t, d))
+		big.Close()
+		if over := err != nil && strings.Contains(err.Error(), "is over"); !errors.Is(err, tsp.ErrFormat) || over != (n > tsp.MaxResponse) {
+			t.Errorf("%d-byte answer: %v", n, err)
+		}
+	}
 
 	// A slow TSA, an HTTP error, a wrong digest size.
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(2 * time.Second) }))
