@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11/keystore"
 )
 
@@ -323,18 +324,35 @@ func (ui *PageUI) logger() *slog.Logger {
 }
 
 func promptCertOf(e *keystore.Entry) promptCert {
-	pc := promptCert{
+	return promptCert{
 		ID:         e.ID,
-		Subject:    e.Certificate.Subject.CommonName,
+		Subject:    holderName(e.Certificate),
 		Issuer:     e.Certificate.Issuer.CommonName,
 		NotAfter:   e.Certificate.NotAfter.Format("02.01.2006"),
 		Thumbprint: e.ID,
 		Token:      e.Token.Info.Label,
 	}
-	if org := e.Certificate.Subject.Organization; len(org) > 0 {
-		pc.Subject += ", " + org[0]
+}
+
+// holderName is who the certificate names: the person (surname and given
+// names, else the common name) and the organisation, each once.
+func holderName(c *certs.Certificate) string {
+	q := c.Qualified
+	person := strings.TrimSpace(q.Surname + " " + q.GivenName)
+	if person == "" {
+		person = c.Subject.CommonName
 	}
-	return pc
+	org := q.Organization
+	if org == "" && len(c.Subject.Organization) > 0 {
+		org = c.Subject.Organization[0]
+	}
+	switch {
+	case org == "" || org == person:
+		return person
+	case person == "":
+		return org
+	}
+	return person + ", " + org
 }
 
 // Access implements UI.

@@ -457,6 +457,10 @@ func TestBrowserInputProtectionAndChoice(t *testing.T) {
 	if !strings.Contains(shown, "Какие сертификаты сайт увидит") || !strings.Contains(status, "Доступ разрешён") {
 		t.Fatalf("access window %q, ended %q", shown, status)
 	}
+	// The organisation's certificate names its person and the organisation, each once.
+	if !strings.Contains(shown, "Петрова Мария Сергеевна, ООО «Ромашка»") || strings.Count(shown, "ООО «Ромашка»") != 1 {
+		t.Errorf("the access window lists %q", shown)
+	}
 	w.beforeAnswer = nil
 	do(t, page, visible("#login-section"))
 	poll(t, page, `document.getElementById("cert-select").options.length > 0`)

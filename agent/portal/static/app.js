@@ -39,7 +39,8 @@ async function loadCertificates() {
   sel.textContent = "";
   for (const c of certs) {
     const q = c.qualified || {};
-    const name = q.organization ? `${q.organization} (${q.commonName || q.surname || ""})` : (q.commonName || c.subject);
+    const person = [q.surname, q.givenName].filter(Boolean).join(" ") || q.commonName || c.subject;
+    const name = q.organization && q.organization !== person ? `${q.organization} (${person})` : person;
     const opt = document.createElement("option");
     opt.value = c.id;
     opt.textContent = `${name} — до ${fmtDate(c.notAfter)} — ${c.keyAlgorithm}`;
