@@ -9,6 +9,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/demopki"
+	"github.com/kepkit/kep/internal/testpki"
 )
 
 // firstRun makes the demo PKI where make run puts it (kep/demo in a fresh
@@ -218,4 +219,22 @@ func stoppedPortal(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// TestVerifyDetachedWithoutContent: a detached signature given alone
+// names --content.
+func TestVerifyDetachedWithoutContent(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.TC26256A, "Detached")
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "doc.txt")
+	os.WriteFile(doc, []byte("документ"), 0o644)
+	sig := filepath.Join(dir, "doc.txt.sig")
+	if _, stderr, code := execute(t, nil, "sign", "--key", id.KeyFile, "--cert", id.CertFile, "-o", sig, doc); code != 0 {
+		t.Fatalf("sign: %d %s", code, stderr)
+	}
+	_, stderr, code := execute(t, nil, "verify", "--trust", p.Root.CertFile, "--revocation", "off", sig)
+	if code != exitIndeterminate || !strings.Contains(stderr, "give the signed document with --content FILE") {
+		t.Errorf("exit %d, %q: want exit %d naming --content", code, stderr, exitIndeterminate)
+	}
 }

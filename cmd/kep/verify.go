@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,6 +126,9 @@ error. --json prints the machine-readable report.`,
 				}
 				if h := crlHint(chains...); h != "" {
 					return &exitError{code: exitIndeterminate, err: fmt.Errorf("signature %s: %s", joinIndication(rep), h)}
+				}
+				if strings.HasSuffix(joinIndication(rep), "/"+verify.SignedDataNotFound) && content == "" {
+					return &exitError{code: exitIndeterminate, err: fmt.Errorf("signature %s: the signature is detached: give the signed document with --content FILE", joinIndication(rep))}
 				}
 				return &exitError{code: exitIndeterminate, err: fmt.Errorf("signature %s", joinIndication(rep))}
 			}
