@@ -344,13 +344,13 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		st.add("SIGNER_CERTIFICATE", Failed, "the signer's certificate is neither in the signature nor supplied")
 		st.outcome(Indeterminate, NoSigningCertificateFound)
 	} else {
-		st.add("SIGNER_CERTIFICATE", Passed, cert.Subject.String())
+		st.add("SIGNER_CERTIFICATE", Passed, cert.SubjectString())
 		for _, l := range cert.Leniencies {
 			r.Checks = append(r.Checks, Check{Code: "CERTIFICATE_ENCODING", Status: Warning, Detail: l.Detail, Reason: l.Reason})
 		}
 		q := cert.Qualified
 		r.Signer = &q
-		r.Certificate = &CertInfo{Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), Serial: fmt.Sprintf("%X", cert.SerialNumber),
+		r.Certificate = &CertInfo{Subject: cert.SubjectString(), Issuer: cert.IssuerString(), Serial: fmt.Sprintf("%X", cert.SerialNumber),
 			Thumbprint: cert.Thumbprint(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, KeyAlgorithm: cert.KeyAlgorithm}
 	}
 
