@@ -61,7 +61,7 @@ type world struct {
 	// beforeAnswer, when set, runs in the prompt's tab before the answer.
 	beforeAnswer func(ctx context.Context)
 	ui           *agent.PageUI
-	port         int
+	shots        int
 }
 
 // newWorld runs the agent over the demo PKI's token.
@@ -178,6 +178,8 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 	do(t, ctx, visible("#approve"))
 	poll(t, ctx, `document.getElementById("title").textContent !== "Загрузка…"`)
 	shown = text(t, ctx, "main")
+	w.shots++
+	screenshot(t, ctx, fmt.Sprintf("%s-prompt-%d", strings.ReplaceAll(t.Name(), "/", "_"), w.shots))
 	const done = `(() => { const s = document.getElementById("status").textContent; return s !== "" && s !== "Выполняется…"; })()`
 	if w.beforeAnswer != nil {
 		w.beforeAnswer(ctx)
@@ -451,6 +453,7 @@ func TestBrowserInputProtectionAndChoice(t *testing.T) {
 		// Give the site one certificate only.
 		do(t, ctx, chromedp.Click(chromedp.CSS(`input[value="chosen"]`)),
 			chromedp.Click(chromedp.CSS(`#certList input[value="`+chosen.Thumbprint+`"]`)))
+		screenshot(t, ctx, "access-window-choice")
 	}
 	page := w.tab(w.portal(w.agent.Port()))
 	shown, status := w.answer(true)
@@ -471,6 +474,7 @@ func TestBrowserInputProtectionAndChoice(t *testing.T) {
 	if len(ids) != 1 || ids[0] != chosen.Thumbprint {
 		t.Errorf("the site sees certificates %v, want only %s", ids, chosen.Thumbprint)
 	}
+	screenshot(t, page, "portal-one-certificate")
 }
 
 // TestBrowserLauncherFile: the agent's own way to reach the user — a
@@ -663,4 +667,25 @@ func TestBrowserWhatAPersonSees(t *testing.T) {
 	if err != nil || width > 0 {
 		t.Errorf("the page overflows its width by %v px (%v)", width, err)
 	}
+}
+
+// screenshot saves a PNG of the tab as a test artefact: in
+// $KEP_TEST_ARTEFACTS when set (CI keeps them), else the test's temp dir.
+func screenshot(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	dir := os.Getenv("KEP_TEST_ARTEFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	os.MkdirAll(dir, 0o755)
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", path)
+	return path
 }
