@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 # Debian packages the tests and benchmarks need; `make deps` installs the missing ones.
-DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium
+DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium poppler-utils fonts-dejavu-core
 FUZZTIME ?= 20s
 
 .PHONY: all build test deps bench fuzz run vet clean cross mutate
