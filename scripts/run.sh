@@ -26,7 +26,8 @@ cat <<MSG
 
   kep demo is running:
     portal  http://localhost:$PORTAL_PORT/
-    agent   http://127.0.0.1:$AGENT_PORT/  (confirmation pages open in your browser)
+    agent   http://127.0.0.1:$AGENT_PORT/  (confirmation pages open in your browser;
+            with no desktop — SSH, a container — kep prints their address here)
     demo PIN: 12345678   (demo PKI: $DIR)
   Press Ctrl+C to stop.
 
