@@ -514,7 +514,8 @@ func (b *builder) revocation(s *verify.SignerReport) string {
 		state = b.w("revNotChecked")
 	}
 	src := ""
-	if m := reWhere.FindStringSubmatch(pick.Detail); m != nil {
+	decided := pick.Status == certs.StatusPassed || pick.Status == certs.StatusFailed
+	if m := reWhere.FindStringSubmatch(pick.Detail); m != nil && decided {
 		src = b.w("srcOCSP")
 		if m[1] == "crl" {
 			src = b.w("srcCRL")
@@ -522,7 +523,7 @@ func (b *builder) revocation(s *verify.SignerReport) string {
 		if m[2] != "" {
 			src += ", " + m[2]
 		}
-	} else if strings.Contains(pick.Detail, "CRL") {
+	} else if strings.Contains(pick.Detail, "CRL") && decided {
 		src = b.w("srcCRL")
 	}
 	if src != "" {

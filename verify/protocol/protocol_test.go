@@ -516,6 +516,27 @@ func TestUnknownCodes(t *testing.T) {
 	}
 }
 
+// TestRevocationNotChecked: a revocation check that was not made names no
+// source, even when its detail mentions a CRL.
+func TestRevocationNotChecked(t *testing.T) {
+	r := makeReports(t)
+	rep := *r.valid
+	s := rep.Signers[0]
+	chain := *s.Chain
+	chain.Checks = nil
+	for _, c := range s.Chain.Checks {
+		if c.Code == certs.CheckRevocation {
+			c.Status, c.Detail = certs.StatusNotChecked, "no usable CRL of the issuer was given"
+		}
+		chain.Checks = append(chain.Checks, c)
+	}
+	s.Chain = &chain
+	rep.Signers = []verify.SignerReport{s}
+	page := html(t, &rep, protocol.Document{Name: "x"}, protocol.Options{Now: testNow})
+	wantAll(t, "the page", page, `<td class="value">не проверялся</td>`)
+	wantNone(t, "the page", page, "не отозван", "источник")
+}
+
 // TestNoSigners: a signature that cannot be parsed still gets a page.
 func TestNoSigners(t *testing.T) {
 	rep, err := verify.Verify(context.Background(), []byte("not a signature"), verify.Options{})
