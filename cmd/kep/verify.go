@@ -22,6 +22,7 @@ func newVerifyCmd() *cobra.Command {
 	var rf revocationFlags
 	var trustList string
 	var qualified bool
+	var report string
 	cmd := &cobra.Command{
 		Use:   "verify [--content FILE] [--trust CA]... [--crl FILE]... [--revocation auto|ocsp|crl|off] [--evidence DIR [--offline]] [--at RFC3339] [--json] SIG",
 		Short: "Verify a CMS/CAdES signature and report every check",
@@ -106,6 +107,12 @@ error. --json prints the machine-readable report.`,
 			if err := printReport(cmd.OutOrStdout(), rep, asJSON, lang); err != nil {
 				return err
 			}
+			if report != "" {
+				in := protocolInput{sig: args[0], content: content, trust: trust, crls: crls, listUsed: list != nil, listFlag: trustList, rf: rf, lang: lang}
+				if err := writeProtocol(cmd.Context(), report, rep, in); err != nil {
+					return err
+				}
+			}
 			if extract != "" {
 				if rep.Detached || rep.Content == nil {
 					return usageErr("--extract: the signature is detached, there is no content to extract")
@@ -145,6 +152,7 @@ error. --json prints the machine-readable report.`,
 	f.StringVar(&at, "at", "", "validation time, RFC 3339 (default now)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&extract, "extract", "", "write the content of an attached signature to this file")
+	f.StringVar(&report, "report", "", "write a verification protocol, one page per signature in the --lang language: FILE.pdf or FILE.html")
 	f.StringVar(&lang, "lang", defaultLang(), "language of the summary: ru or en")
 	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature), cades-bes (require CAdES-BES attributes) or cades-t (and a valid signature time-stamp)")
 	f.StringVar(&purpose, "purpose", "sign", "certificate purpose: sign, login or any")
