@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,11 +12,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -312,6 +316,54 @@ func TestBrowserLoginSignVerify(t *testing.T) {
 	if indication := attr(t, page, "#verify-summary", "data-indication"); indication != verify.TotalPassed {
 		t.Errorf("portal verification: %s", indication)
 	}
+	if summary := text(t, page, "#verify-summary"); strings.Contains(summary, "[ok]") || !strings.Contains(summary, "Подпись действительна") {
+		t.Errorf("portal summary %q", summary)
+	}
+	screenshot(t, page, "portal-verification")
+
+	// The verification protocol the portal offers, as a PDF whose text
+	// names the document, the signer and the stamp.
+	pdf := postProtocol(t, url, sigFile, docFile, "pdf")
+	pdfFile := o.WriteFile(t, "protocol.pdf", pdf)
+	out, err := exec.Command("pdftotext", "-layout", pdfFile, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v %s", err, out)
+	}
+	for _, want := range []string{"Договор.txt", "Иванов Иван Иванович", "ДОКУМЕНТ ПОДПИСАН", "ЭЛЕКТРОННОЙ ПОДПИСЬЮ", "ПРОТОКОЛ ПРОВЕРКИ"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the protocol's text lacks %q:\n%s", want, out)
+		}
+	}
+	if html := postProtocol(t, url, sigFile, docFile, "html"); !strings.Contains(string(html), "Договор.txt") {
+		t.Errorf("HTML protocol without the document's name")
+	}
+}
+
+// postProtocol asks the portal for the verification protocol of a
+// signature, as the page's download link does.
+func postProtocol(t *testing.T, portalURL, sigFile, docFile, format string) []byte {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for field, path := range map[string]string{"signature": sigFile, "document": docFile} {
+		fw, _ := mw.CreateFormFile(field, filepath.Base(path))
+		fw.Write(mustRead(t, path))
+	}
+	mw.WriteField("format", format)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, portalURL+"/api/verify/protocol", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", portalURL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("protocol %s: %s %s", format, resp.Status, data)
+	}
+	return data
 }
 
 func TestBrowserRefusals(t *testing.T) {

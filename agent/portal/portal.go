@@ -24,6 +24,7 @@ import (
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/verify"
 	"github.com/kepkit/kep/verify/login"
+	"github.com/kepkit/kep/verify/protocol"
 )
 
 //go:embed static
@@ -100,6 +101,7 @@ func New(cfg Config) (*Portal, error) {
 	p.mux.HandleFunc("POST /api/login/challenge", p.challenge)
 	p.mux.HandleFunc("POST /api/login/verify", p.loginVerify)
 	p.mux.HandleFunc("POST /api/verify", p.verify)
+	p.mux.HandleFunc("POST /api/verify/protocol", p.verify)
 	p.mux.HandleFunc("GET /demo/{name}", func(w http.ResponseWriter, r *http.Request) {
 		data, ok := cfg.Files[r.PathValue("name")]
 		if !ok {
@@ -224,6 +226,12 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "FORMAT", err.Error())
 		return
 	}
+	docName := ""
+	if hasDoc {
+		if _, fh, err := r.FormFile("document"); err == nil {
+			docName = fh.Filename
+		}
+	}
 	sig = maybePEM(sig)
 	opts := verify.Options{Roots: p.cfg.Roots, Intermediates: p.cfg.Intermediates, CRLs: p.cfg.CRLs}
 	if p.cfg.Now != nil {
@@ -237,7 +245,49 @@ func (p *Portal) verify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "FORMAT", err.Error())
 		return
 	}
+	if r.URL.Path == "/api/verify/protocol" {
+		p.protocol(w, r, rep, docName, doc, hasDoc)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"report": rep, "summary": map[string]string{"ru": rep.Summary("ru"), "en": rep.Summary("en")}})
+}
+
+// protocol answers the verification protocol of rep: PDF, or HTML with
+// format=html, in Russian or English (lang=en).
+func (p *Portal) protocol(w http.ResponseWriter, r *http.Request, rep *verify.Report, name string, doc []byte, hasDoc bool) {
+	var d protocol.Document
+	switch {
+	case hasDoc:
+		var err error
+		if d, err = protocol.ReadDocument(r.Context(), name, bytes.NewReader(doc), rep); err != nil {
+			writeError(w, http.StatusBadRequest, "FORMAT", err.Error())
+			return
+		}
+	case rep.Content != nil:
+		d, _ = protocol.ReadDocument(r.Context(), "(в подписи)", bytes.NewReader(rep.Content), rep)
+	default:
+		d = protocol.Document{Size: -1}
+	}
+	opts := protocol.Options{Lang: r.FormValue("lang"), Trust: "корневые сертификаты демо-портала", Revocation: "CRL демо-УЦ"}
+	if p.cfg.Now != nil {
+		opts.Now = p.cfg.Now()
+	}
+	var buf bytes.Buffer
+	ct, ext := "application/pdf", "pdf"
+	var err error
+	if r.FormValue("format") == "html" {
+		ct, ext = "text/html; charset=utf-8", "html"
+		err = protocol.HTML(&buf, rep, d, opts)
+	} else {
+		err = protocol.PDF(&buf, rep, d, opts)
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "PROTOCOL", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="protocol.`+ext+`"`)
+	w.Write(buf.Bytes())
 }
 
 // maybePEM returns the DER inside a PEM "CMS"/"PKCS7" block, or data as is.

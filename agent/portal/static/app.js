@@ -152,6 +152,31 @@ $("sign-btn").addEventListener("click", async () => {
   }
 });
 
+// The last verification's form, for its protocol.
+let lastVerify = null;
+
+async function downloadProtocol(format) {
+  if (!lastVerify) return;
+  const form = new FormData();
+  for (const [k, v] of lastVerify.entries()) form.append(k, v);
+  form.append("format", format);
+  const r = await fetch("/api/verify/protocol", { method: "POST", body: form });
+  if (!r.ok) {
+    show("verify-error", "Протокол не получен: " + (await r.text()));
+    return;
+  }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await r.blob());
+  a.download = "протокол-проверки." + format;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+$("protocol-pdf").addEventListener("click", (e) => { e.preventDefault(); downloadProtocol("pdf"); });
+$("protocol-html").addEventListener("click", (e) => { e.preventDefault(); downloadProtocol("html"); });
+
+const statusRU = { passed: "пройдена", failed: "НЕ пройдена", warning: "предупреждение", skipped: "не выполнялась" };
+
 $("verify-btn").addEventListener("click", async () => {
   $("verify-error").hidden = $("verify-result").hidden = true;
   const sig = $("verify-sig").files[0];
@@ -170,14 +195,20 @@ $("verify-btn").addEventListener("click", async () => {
       show("verify-error", out.message);
       return;
     }
-    show("verify-summary", out.summary.ru).dataset.indication = out.report.indication;
+    lastVerify = form;
+    // The verdict and why, in Russian; every check by name and status (the
+    // verifier's technical detail, in English, only as a tooltip); the
+    // whole protocol is the download.
+    const lines = out.summary.ru.split("\n").filter((l) => l && !/^\s*\[/.test(l));
+    show("verify-summary", lines.join("\n")).dataset.indication = out.report.indication;
     const ul = $("verify-checks");
     ul.textContent = "";
     for (const s of out.report.signers || []) {
       for (const c of s.checks || []) {
         const li = document.createElement("li");
         li.className = c.status;
-        li.textContent = `${c.code}: ${c.status}${c.detail ? " — " + c.detail : ""}`;
+        li.textContent = `${c.code}: ${statusRU[c.status] || c.status}`;
+        if (c.detail) li.title = c.detail;
         ul.append(li);
       }
     }
