@@ -455,6 +455,54 @@ func TestHTML(t *testing.T) {
 	}
 }
 
+// TestHTMLPrint prints the HTML page with headless Chromium (the print CSS:
+// A4, a page per signer) and checks the PDF it makes: one page per signer,
+// every word inside the margins, the stamp and names as text.
+func TestHTMLPrint(t *testing.T) {
+	r := makeReports(t)
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if chromium, err = exec.LookPath("chromium-browser"); err != nil {
+			t.Fatalf("chromium not found: %v (run `make deps`)", err)
+		}
+	}
+	two := *r.valid
+	second := r.changed.Signers[0]
+	q := *second.Signer
+	q.Organization = "Федеральное государственное бюджетное образовательное учреждение высшего образования «Московский государственный технический университет имени Н. Э. Баумана (национальный исследовательский университет)» " + strings.Repeat("Ж", 60)
+	second.Signer = &q
+	two.Signers = []verify.SignerReport{r.valid.Signers[0], second}
+	dir := t.TempDir()
+	if keep := os.Getenv("KEP_PROTOCOL_DIR"); keep != "" {
+		dir = keep
+	}
+	page := filepath.Join(dir, "protocol.html")
+	if err := os.WriteFile(page, []byte(html(t, &two, document(t, r, &two), protocol.Options{Now: testNow})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pdf := filepath.Join(dir, "printed.pdf")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--print-to-pdf="+pdf, "file://"+page)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium --print-to-pdf: %v\n%s", err, out)
+	}
+	if n := pages(t, pdf); n != 2 {
+		t.Errorf("printed: two signers, %d pages", n)
+	}
+	out, err := exec.Command(tool(t, "pdftotext"), "-layout", pdf, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(string(out)), " ")
+	wantAll(t, "the printed page", text, append(stampLines(r.person), "Подпись 1 из 2", "Подпись 2 из 2", "Баумана", "ПОДПИСЬ НЕДЕЙСТВИТЕЛЬНА")...)
+	inMargins(t, pdf)
+	for n := 1; n <= 2; n++ {
+		t.Logf("printed page %d: %s", n, renderPNG(t, pdf, n))
+	}
+}
+
 // TestHexNamesDecoded: a report with no qualified fields falls back to the
 // certificate's subject and issuer strings; their hex attributes are
 // decoded, never shown as hex.
