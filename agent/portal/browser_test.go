@@ -36,6 +36,7 @@ import (
 	"github.com/kepkit/kep/internal/ossltest"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/pkcs11/soft"
+	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/verify"
 )
 
@@ -269,9 +270,16 @@ func TestBrowserLoginSignVerify(t *testing.T) {
 	person := w.demo.Identities[0]
 	do(t, page, visible("#login-section"), chromedp.SetValue(chromedp.CSS("#cert-select"), person.Thumbprint))
 
-	// Login with a wrong PIN first, then the right one.
+	// Login with a wrong PIN first, then the right one. The login window
+	// shows the nonce, not an empty hash row.
+	w.beforeAnswer = func(ctx context.Context) {
+		if displayed(t, ctx, "#digest") || displayed(t, ctx, "#digestLabel") || !displayed(t, ctx, "#challenge") {
+			t.Error("the login window shows a hash row, or no nonce")
+		}
+	}
 	do(t, page, chromedp.Click(chromedp.CSS("#login-btn")))
 	shown, status = w.answer(true, "00000000", demopki.PIN)
+	w.beforeAnswer = nil
 	if !strings.Contains(shown, "Войти") || !strings.Contains(shown, "Иванов Иван Иванович") || !strings.Contains(status, "Готово") {
 		t.Fatalf("login page showed %q, ended %q", shown, status)
 	}
@@ -740,4 +748,42 @@ func screenshot(t *testing.T, ctx context.Context, name string) string {
 	}
 	t.Logf("screenshot %s", path)
 	return path
+}
+
+// TestBrowserLongNames: a certificate with a very long unbroken name does
+// not make the portal's verification result wider than the window.
+func TestBrowserLongNames(t *testing.T) {
+	now := time.Now()
+	key, _ := gost3410.GenerateKey(gost3410.TC26256A, rand.Reader)
+	long := "ООО«" + strings.Repeat("Очень", 60) + "ДлинноеНазвание»"
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: long, Organization: []string{long}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		IsCA: true, BasicConstraintsValid: true}
+	der, err := certs.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := certs.ParseCertificate(der)
+	doc := []byte("документ с длинным именем подписанта")
+	sig, err := sign.Sign(context.Background(), bytes.NewReader(doc), key, cert, sign.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldWith(t, filepath.Join(t.TempDir(), "no-token"), []*certs.Certificate{cert})
+	page := w.tab(w.portal(w.agent.Port()))
+	dir := t.TempDir()
+	sigFile, docFile := filepath.Join(dir, "long.sig"), filepath.Join(dir, "long.txt")
+	os.WriteFile(sigFile, sig, 0o644)
+	os.WriteFile(docFile, doc, 0o644)
+	do(t, page, chromedp.SetUploadFiles(chromedp.CSS("#verify-sig"), []string{sigFile}),
+		chromedp.SetUploadFiles(chromedp.CSS("#verify-doc"), []string{docFile}),
+		chromedp.Click(chromedp.CSS("#verify-btn")), visible("#verify-result"))
+	if !strings.Contains(text(t, page, "#verify-summary"), "ОченьОчень") {
+		t.Fatal("the long name is not in the result")
+	}
+	width, err := chromedp.Run(page, chromedp.Evaluate[float64](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+	if err != nil || width > 0 {
+		t.Errorf("a long name widens the page by %v px (%v)", width, err)
+	}
+	screenshot(t, page, "portal-long-name")
 }
