@@ -44,3 +44,30 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLongTermParsers: certificate-values and complete-certificate-references
+// either refuse the input or account for every byte: the elements read back
+// are, concatenated under one SEQUENCE header, the input itself.
+func FuzzLongTermParsers(f *testing.F) {
+	f.Add([]byte{0x30, 0x00})
+	f.Add([]byte{0x30, 0x05, 0x30, 0x03, 0x04, 0x01, 0xaa})
+	f.Add([]byte{0x30, 0x08, 0x30, 0x06, 0x04, 0x01, 0xaa, 0x30, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if vals, err := verify.ParseCertificateValues(der); err == nil {
+			var body []byte
+			for _, v := range vals {
+				body = append(body, v...)
+			}
+			if len(der) < len(body) || !bytes.Equal(der[len(der)-len(body):], body) {
+				t.Fatalf("certificate-values elements do not cover the input")
+			}
+		}
+		if refs, err := verify.ParseCertificateRefs(der); err == nil {
+			for _, r := range refs {
+				if len(r.Hash) > len(der) {
+					t.Fatalf("a hash longer than the input")
+				}
+			}
+		}
+	})
+}

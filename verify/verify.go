@@ -141,6 +141,12 @@ type SignerReport struct {
 	Chain              *certs.ChainResult `json:"chain,omitempty"`
 	// Timestamp is the signature time-stamp (CAdES-T), when there is one.
 	Timestamp *Timestamp `json:"timestamp,omitempty"`
+	// Timestamps lists every time-stamp checked: the signature time-stamp
+	// and the CAdES-C time-stamp (longterm.go).
+	Timestamps []Timestamp `json:"timestamps,omitempty"`
+	// Level is the CAdES level reached: LevelCMS, LevelBES, LevelT, LevelC
+	// or LevelXL1.
+	Level string `json:"level"`
 	// Qualified: the signature validated and its issuer was an accredited
 	// CA (checked only with Options.Accreditation).
 	Qualified bool `json:"qualified"`
@@ -155,6 +161,8 @@ type AccreditationChecker interface {
 // Timestamp is the outcome of a signature time-stamp: a TSA's proof that the
 // signature existed at Time.
 type Timestamp struct {
+	// Kind is TimestampSignature or TimestampCAdESC.
+	Kind          string    `json:"kind,omitempty"`
 	Time          time.Time `json:"time"`
 	TSA           string    `json:"tsa,omitempty"`
 	Indication    string    `json:"indication"`
@@ -178,12 +186,19 @@ type Report struct {
 // Verify checks the CMS signature sig (BER or DER). The error is non-nil only
 // when the detached content cannot be read; everything about the signature
 // itself is in the report.
-func Verify(ctx context.Context, sig []byte, opts Options) (*Report, error) {
+func Verify(ctx context.Context, sig []byte, opts Options) (_ *Report, err error) {
 	at := opts.At
 	if at.IsZero() {
 		at = time.Now()
 	}
 	rep := &Report{ValidationTime: at.UTC()}
+	if reportHook != nil {
+		defer func() {
+			if err == nil {
+				reportHook(rep)
+			}
+		}()
+	}
 	precomputeAnchors(opts.Roots)
 	sd, err := cms.Parse(sig)
 	if err != nil {
@@ -238,6 +253,10 @@ func Verify(ctx context.Context, sig []byte, opts Options) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// reportHook, set only by this package's tests (export_test.go), sees every
+// report Verify returns, nested ones included.
+var reportHook func(*Report)
 
 // precomputeAnchors builds the comb tables of the trust anchors' GOST keys:
 // callers keep their roots for many verifications, and every certificate
@@ -337,6 +356,12 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		st.outcome(Indeterminate, CryptoConstraintsFailure)
 	}
 
+	// Long-term validation data (longterm.go): its certificates and CRLs
+	// join those of the signature and of the options.
+	lt := readLongTerm(st, si, embedded)
+	embedded = append(embedded[:len(embedded):len(embedded)], lt.certs...)
+	opts.CRLs = append(append([]*certs.CRL{}, opts.CRLs...), lt.crls...)
+
 	// Signing certificate.
 	candidates := append(append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...), opts.Roots...)
 	cert := findSigner(si, candidates)
@@ -400,7 +425,14 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 	}
 
 	// The signature time-stamp: proof of existence at its time.
-	r.Timestamp = checkTimestamp(ctx, st, si, embedded, opts, at)
+	claimsLongTerm := lt.hasCertRefs || lt.hasRevRefs || lt.hasCertVals || lt.hasRevVals || lt.hasEsc
+	r.Timestamp = checkTimestamp(ctx, st, si, embedded, opts, at, opts.Profile >= ProfileCAdEST || claimsLongTerm)
+	esc := checkEscTimestamp(ctx, st, si, embedded, nil, r.Timestamp, opts, at)
+	for _, ts := range []*Timestamp{r.Timestamp, esc} {
+		if ts != nil {
+			r.Timestamps = append(r.Timestamps, *ts)
+		}
+	}
 
 	// Algorithm constraints (certs.AlgorithmConstraints) at the earliest
 	// proof of existence: the time-stamp's time, else the validation time.
@@ -461,11 +493,11 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 				if ok {
 					st.add("ISSUER_ACCREDITED", Passed, detail)
 					r.Qualified = chain.Indication == TotalPassed
-				} else {
+				} else if opts.RequireQualified {
 					st.add("ISSUER_ACCREDITED", Failed, detail)
-					if opts.RequireQualified {
-						st.outcome(TotalFailed, SigConstraintsFailure)
-					}
+					st.outcome(TotalFailed, SigConstraintsFailure)
+				} else {
+					st.add("ISSUER_ACCREDITED", Warning, detail+" (not decisive: a qualified signature was not required; the signature is not qualified)")
 				}
 			}
 		}
@@ -474,13 +506,18 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		r.Indication = TotalPassed
 	}
 	r.Qualified = r.Qualified && r.Indication == TotalPassed
+	r.Level = level(&r, si, lt, esc)
 	return r
 }
 
 // checkTimestamp verifies the signature time-stamp of si, if any: the token's
 // CMS signature and the TSA's chain (purpose timestamping) at the validation
-// time, and the imprint over the signature value.
-func checkTimestamp(ctx context.Context, st signerState, si *cms.SignerInfo, embedded []*certs.Certificate, opts Options, at time.Time) *Timestamp {
+// time, and the imprint over the signature value. When decisive (CAdES-T
+// required, or the signature claims long-term data the time-stamp anchors)
+// a bad time-stamp fails the signature; otherwise it is a warning that says
+// why it does not decide: the signature is then validated without it, as a
+// CAdES-BES, at the validation time.
+func checkTimestamp(ctx context.Context, st signerState, si *cms.SignerInfo, embedded []*certs.Certificate, opts Options, at time.Time, decisive bool) *Timestamp {
 	var tokens [][]byte
 	for _, a := range si.UnsignedAttrs {
 		if a.Type.Equal(cms.OIDAttrSignatureTimeStamp) {
@@ -496,13 +533,15 @@ func checkTimestamp(ctx context.Context, st signerState, si *cms.SignerInfo, emb
 	}
 	fail := func(ts *Timestamp, ind, sub, detail string) *Timestamp {
 		ts.Indication, ts.SubIndication, ts.Detail = ind, sub, detail
-		st.add("SIGNATURE_TIMESTAMP", Failed, detail)
-		if opts.Profile >= ProfileCAdEST {
+		if decisive {
+			st.add("SIGNATURE_TIMESTAMP", Failed, detail)
 			st.outcome(ind, sub)
+		} else {
+			st.add("SIGNATURE_TIMESTAMP", Warning, detail+" (not decisive: no time-stamp is required, so the signature is validated without it, at the validation time)")
 		}
 		return ts
 	}
-	ts := &Timestamp{}
+	ts := &Timestamp{Kind: TimestampSignature}
 	info, err := tsp.Parse(tokens[0])
 	if err != nil {
 		return fail(ts, TotalFailed, FormatFailure, err.Error())

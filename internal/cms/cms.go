@@ -79,6 +79,10 @@ type IssuerAndSerial struct {
 type Attribute struct {
 	Type   asn1.ObjectIdentifier
 	Values [][]byte
+	// Raw is the received encoding of the whole Attribute SEQUENCE (set by
+	// Parse, ignored when marshalling): hashes that cover an attribute,
+	// such as the CAdES-C time-stamp's, are taken over what was received.
+	Raw []byte
 }
 
 // SignedAttrsForSignature returns the bytes a signature over the signed
@@ -125,6 +129,7 @@ type encapContentInfo struct {
 }
 
 type attribute struct {
+	Raw    asn1.RawContent
 	Type   asn1.ObjectIdentifier
 	Values []asn1.RawValue `asn1:"set"`
 }
@@ -283,6 +288,7 @@ func parseAttributes(set []byte) ([]Attribute, error) {
 	out := make([]Attribute, len(attrs))
 	for i, a := range attrs {
 		out[i].Type = a.Type
+		out[i].Raw = a.Raw
 		for _, v := range a.Values {
 			out[i].Values = append(out[i].Values, v.FullBytes)
 		}

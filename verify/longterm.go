@@ -1,0 +1,611 @@
+package verify
+
+// CAdES-C and CAdES-X Long Type 1 (ETSI TS 101 733 V2.2.1 clauses 6.2, 6.3;
+// ETSI EN 319 122-2 clause 5.5): the validation data a signer or a verifier
+// put into the unsigned attributes, so that the signature can be validated
+// years later without network.
+//
+// Check codes: CERTIFICATE_VALUES, REVOCATION_VALUES (the values were read),
+// CERTIFICATE_REFS, REVOCATION_REFS (every reference matches a value, hash
+// over the value's received DER), CADES_C_TIMESTAMP (the escTimeStamp).
+
+import (
+	"bytes"
+	"context"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/cms"
+	"github.com/kepkit/kep/sign/tsp"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Attribute types of the long-term forms (ETSI TS 101 733 annex A).
+var (
+	OIDAttrCertificateRefs = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 21}
+	OIDAttrRevocationRefs  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 22}
+	OIDAttrCertValues      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 23}
+	OIDAttrRevocationVals  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 24}
+	OIDAttrEscTimeStamp    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 25}
+)
+
+// Levels a signer reaches (SignerReport.Level).
+const (
+	LevelCMS = "CMS"
+	LevelBES = "BES"
+	LevelT   = "T"
+	LevelC   = "C"
+	LevelXL1 = "X-L1"
+)
+
+// Time-stamp kinds in SignerReport.Timestamps.
+const (
+	TimestampSignature = "signature"
+	TimestampCAdESC    = "cades-c"
+)
+
+// maxLongTermItems bounds the number of values or references one attribute
+// may carry.
+const maxLongTermItems = 4096
+
+// hashRef is an OtherHash (TS 101 733 6.2.1): a SHA-1 hash (the sha1Hash
+// choice, an OCTET STRING) or an OtherHashAndValue with its algorithm.
+type hashRef struct {
+	Alg  asn1.ObjectIdentifier // nil for the sha1Hash choice
+	Hash []byte
+}
+
+var oidSHA1 = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+
+func (h hashRef) algorithm() asn1.ObjectIdentifier {
+	if h.Alg == nil {
+		return oidSHA1
+	}
+	return h.Alg
+}
+
+// matches reports whether h is the hash of der; an unknown algorithm is an
+// error.
+func (h hashRef) matches(der []byte) (bool, error) {
+	d, err := certs.DigestByOID(h.algorithm())
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(d.Sum(der), h.Hash), nil
+}
+
+var errLongTerm = errors.New("malformed long-term attribute")
+
+func readOtherHash(s *cryptobyte.String) (hashRef, bool) {
+	if s.PeekASN1Tag(cbasn1.OCTET_STRING) {
+		var h []byte
+		if !s.ReadASN1Bytes(&h, cbasn1.OCTET_STRING) {
+			return hashRef{}, false
+		}
+		return hashRef{Hash: h}, true
+	}
+	var seq, alg cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	var h []byte
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1ObjectIdentifier(&oid) ||
+		!seq.ReadASN1Bytes(&h, cbasn1.OCTET_STRING) || !seq.Empty() {
+		return hashRef{}, false
+	}
+	return hashRef{Alg: oid, Hash: h}, true
+}
+
+// readSeqOf reads a SEQUENCE OF (with the given tag) and returns each
+// element's full encoding.
+func readSeqOf(s *cryptobyte.String, tag cbasn1.Tag) ([][]byte, bool) {
+	var body cryptobyte.String
+	if !s.ReadASN1(&body, tag) {
+		return nil, false
+	}
+	var out [][]byte
+	for !body.Empty() {
+		var el cryptobyte.String
+		var elTag cbasn1.Tag
+		if !body.ReadAnyASN1Element(&el, &elTag) || len(out) >= maxLongTermItems {
+			return nil, false
+		}
+		out = append(out, el)
+	}
+	return out, true
+}
+
+// parseCertificateValues reads CertificateValues ::= SEQUENCE OF Certificate
+// (TS 101 733 6.3.3) and returns each certificate's received DER.
+func parseCertificateValues(der []byte) ([][]byte, error) {
+	s := cryptobyte.String(der)
+	out, ok := readSeqOf(&s, cbasn1.SEQUENCE)
+	if !ok || !s.Empty() {
+		return nil, fmt.Errorf("certificate-values: %w", errLongTerm)
+	}
+	return out, nil
+}
+
+// revocationValues is RevocationValues (TS 101 733 6.3.4): crlVals [0]
+// SEQUENCE OF CertificateList, ocspVals [1] SEQUENCE OF BasicOCSPResponse,
+// otherRevVals [2], each optional; the values' received DER.
+type revocationValues struct {
+	CRLs  [][]byte
+	OCSPs [][]byte
+	Other bool
+}
+
+func parseRevocationValues(der []byte) (*revocationValues, error) {
+	s := cryptobyte.String(der)
+	var body cryptobyte.String
+	if !s.ReadASN1(&body, cbasn1.SEQUENCE) || !s.Empty() {
+		return nil, fmt.Errorf("revocation-values: %w", errLongTerm)
+	}
+	rv := &revocationValues{}
+	t0, t1, t2 := cbasn1.Tag(0).ContextSpecific().Constructed(), cbasn1.Tag(1).ContextSpecific().Constructed(), cbasn1.Tag(2).ContextSpecific().Constructed()
+	var ok bool
+	if body.PeekASN1Tag(t0) {
+		var inner cryptobyte.String
+		if !body.ReadASN1(&inner, t0) {
+			return nil, fmt.Errorf("revocation-values crlVals: %w", errLongTerm)
+		}
+		if rv.CRLs, ok = readSeqOf(&inner, cbasn1.SEQUENCE); !ok || !inner.Empty() {
+			return nil, fmt.Errorf("revocation-values crlVals: %w", errLongTerm)
+		}
+	}
+	if body.PeekASN1Tag(t1) {
+		var inner cryptobyte.String
+		if !body.ReadASN1(&inner, t1) {
+			return nil, fmt.Errorf("revocation-values ocspVals: %w", errLongTerm)
+		}
+		if rv.OCSPs, ok = readSeqOf(&inner, cbasn1.SEQUENCE); !ok || !inner.Empty() {
+			return nil, fmt.Errorf("revocation-values ocspVals: %w", errLongTerm)
+		}
+	}
+	if body.PeekASN1Tag(t2) {
+		var skip cryptobyte.String
+		if !body.ReadASN1(&skip, t2) {
+			return nil, fmt.Errorf("revocation-values otherRevVals: %w", errLongTerm)
+		}
+		rv.Other = true
+	}
+	if !body.Empty() {
+		return nil, fmt.Errorf("revocation-values: %w", errLongTerm)
+	}
+	return rv, nil
+}
+
+// parseCertificateRefs reads CompleteCertificateRefs ::= SEQUENCE OF
+// OtherCertID, OtherCertID ::= SEQUENCE { otherCertHash OtherHash,
+// issuerSerial IssuerSerial OPTIONAL } (TS 101 733 6.2.1). The issuerSerial
+// is not compared: the hash identifies the certificate.
+func parseCertificateRefs(der []byte) ([]hashRef, error) {
+	s := cryptobyte.String(der)
+	els, ok := readSeqOf(&s, cbasn1.SEQUENCE)
+	if !ok || !s.Empty() {
+		return nil, fmt.Errorf("complete-certificate-references: %w", errLongTerm)
+	}
+	out := make([]hashRef, 0, len(els))
+	for _, el := range els {
+		e := cryptobyte.String(el)
+		var id cryptobyte.String
+		h, ok := hashRef{}, e.ReadASN1(&id, cbasn1.SEQUENCE)
+		if ok {
+			h, ok = readOtherHash(&id)
+		}
+		if ok && !id.Empty() {
+			var is cryptobyte.String
+			ok = id.ReadASN1(&is, cbasn1.SEQUENCE) && id.Empty()
+		}
+		if !ok {
+			return nil, fmt.Errorf("complete-certificate-references: %w", errLongTerm)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// revocationRefs are the hashes of CompleteRevocationRefs (TS 101 733
+// 6.2.2): CrlOcspRef ::= SEQUENCE { crlids [0] CRLListID, ocspids [1]
+// OcspListID, otherRev [2] OtherRevRefs } (each optional); CrlValidatedID ::=
+// SEQUENCE { crlHash OtherHash, crlIdentifier OPTIONAL }; OcspResponsesID ::=
+// SEQUENCE { ocspIdentifier OcspIdentifier, ocspRepHash OtherHash OPTIONAL }.
+type revocationRefs struct {
+	CRLs        []hashRef
+	OCSPs       []hashRef // only those with an ocspRepHash
+	OCSPNoHash  int       // OCSP references without a hash: not comparable
+	OtherRefs   int
+	CrlOcspRefs int
+}
+
+func parseRevocationRefs(der []byte) (*revocationRefs, error) {
+	bad := fmt.Errorf("complete-revocation-references: %w", errLongTerm)
+	s := cryptobyte.String(der)
+	els, ok := readSeqOf(&s, cbasn1.SEQUENCE)
+	if !ok || !s.Empty() {
+		return nil, bad
+	}
+	rr := &revocationRefs{CrlOcspRefs: len(els)}
+	t0, t1, t2 := cbasn1.Tag(0).ContextSpecific().Constructed(), cbasn1.Tag(1).ContextSpecific().Constructed(), cbasn1.Tag(2).ContextSpecific().Constructed()
+	for _, el := range els {
+		e := cryptobyte.String(el)
+		var ref cryptobyte.String
+		if !e.ReadASN1(&ref, cbasn1.SEQUENCE) {
+			return nil, bad
+		}
+		if ref.PeekASN1Tag(t0) {
+			var crlids, list cryptobyte.String
+			if !ref.ReadASN1(&crlids, t0) || !crlids.ReadASN1(&list, cbasn1.SEQUENCE) || !crlids.Empty() {
+				return nil, bad
+			}
+			ids, ok := readSeqOf(&list, cbasn1.SEQUENCE)
+			if !ok || !list.Empty() {
+				return nil, bad
+			}
+			for _, id := range ids {
+				v := cryptobyte.String(id)
+				var body cryptobyte.String
+				if !v.ReadASN1(&body, cbasn1.SEQUENCE) {
+					return nil, bad
+				}
+				h, ok := readOtherHash(&body)
+				if !ok {
+					return nil, bad
+				}
+				if !body.Empty() { // crlIdentifier
+					var cid cryptobyte.String
+					if !body.ReadASN1(&cid, cbasn1.SEQUENCE) || !body.Empty() {
+						return nil, bad
+					}
+				}
+				rr.CRLs = append(rr.CRLs, h)
+			}
+		}
+		if ref.PeekASN1Tag(t1) {
+			var ocspids, list cryptobyte.String
+			if !ref.ReadASN1(&ocspids, t1) || !ocspids.ReadASN1(&list, cbasn1.SEQUENCE) || !ocspids.Empty() {
+				return nil, bad
+			}
+			ids, ok := readSeqOf(&list, cbasn1.SEQUENCE)
+			if !ok || !list.Empty() {
+				return nil, bad
+			}
+			for _, id := range ids {
+				v := cryptobyte.String(id)
+				var body, oid cryptobyte.String
+				if !v.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1(&oid, cbasn1.SEQUENCE) {
+					return nil, bad
+				}
+				if body.Empty() {
+					rr.OCSPNoHash++
+					continue
+				}
+				h, ok := readOtherHash(&body)
+				if !ok || !body.Empty() {
+					return nil, bad
+				}
+				rr.OCSPs = append(rr.OCSPs, h)
+			}
+		}
+		if ref.PeekASN1Tag(t2) {
+			var skip cryptobyte.String
+			if !ref.ReadASN1(&skip, t2) {
+				return nil, bad
+			}
+			rr.OtherRefs++
+		}
+		if !ref.Empty() {
+			return nil, bad
+		}
+	}
+	return rr, nil
+}
+
+// longTerm is what a signer's long-term attributes gave.
+type longTerm struct {
+	certs []*certs.Certificate
+	crls  []*certs.CRL
+	// present: the attributes found; ok: they parsed and the references
+	// match the values.
+	hasCertRefs, hasRevRefs, hasCertVals, hasRevVals, hasEsc bool
+	refsOK, valsOK                                           bool
+}
+
+// unsignedAttr returns the values of an unsigned attribute and how often it
+// occurs.
+func unsignedAttr(si *cms.SignerInfo, typ asn1.ObjectIdentifier) (*cms.Attribute, int) {
+	var a *cms.Attribute
+	n := 0
+	for i := range si.UnsignedAttrs {
+		if si.UnsignedAttrs[i].Type.Equal(typ) {
+			if a == nil {
+				a = &si.UnsignedAttrs[i]
+			}
+			n++
+		}
+	}
+	return a, n
+}
+
+// readLongTerm reads the values and references of si; a failure decides the
+// verdict (TOTAL_FAILED, FORMAT_FAILURE): a signature that claims
+// validation data it does not carry is not a valid long-term signature.
+func readLongTerm(st signerState, si *cms.SignerInfo, embedded []*certs.Certificate) *longTerm {
+	lt := &longTerm{valsOK: true, refsOK: true}
+	one := func(code string, typ asn1.ObjectIdentifier, name string) []byte {
+		a, n := unsignedAttr(si, typ)
+		switch {
+		case n == 0:
+			return nil
+		case n > 1 || len(a.Values) != 1:
+			st.add(code, Failed, name+" occurs more than once or with several values")
+			st.outcome(TotalFailed, FormatFailure)
+			return nil
+		}
+		return a.Values[0]
+	}
+	var certDER [][]byte
+	if v := one("CERTIFICATE_VALUES", OIDAttrCertValues, "certificate-values"); v != nil {
+		lt.hasCertVals = true
+		vals, err := parseCertificateValues(v)
+		if err != nil {
+			st.add("CERTIFICATE_VALUES", Failed, err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+			lt.valsOK = false
+		} else {
+			bad := 0
+			for _, raw := range vals {
+				c, err := certs.ParseCertificate(raw)
+				if err != nil {
+					bad++
+					continue
+				}
+				lt.certs = append(lt.certs, c)
+			}
+			certDER = vals
+			if bad > 0 {
+				st.add("CERTIFICATE_VALUES", Failed, fmt.Sprintf("%d of %d certificate values could not be parsed", bad, len(vals)))
+				st.outcome(TotalFailed, FormatFailure)
+				lt.valsOK = false
+			} else {
+				st.add("CERTIFICATE_VALUES", Passed, fmt.Sprintf("%d certificates", len(vals)))
+			}
+		}
+	}
+	var rv *revocationValues
+	if v := one("REVOCATION_VALUES", OIDAttrRevocationVals, "revocation-values"); v != nil {
+		lt.hasRevVals = true
+		var err error
+		if rv, err = parseRevocationValues(v); err != nil {
+			st.add("REVOCATION_VALUES", Failed, err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+			lt.valsOK = false
+		} else {
+			bad := 0
+			for _, raw := range rv.CRLs {
+				l, err := certs.ParseCRL(raw)
+				if err != nil {
+					bad++
+					continue
+				}
+				lt.crls = append(lt.crls, l)
+			}
+			switch {
+			case bad > 0:
+				st.add("REVOCATION_VALUES", Failed, fmt.Sprintf("%d of %d CRL values could not be parsed", bad, len(rv.CRLs)))
+				st.outcome(TotalFailed, FormatFailure)
+				lt.valsOK = false
+			case len(rv.OCSPs) > 0 || rv.Other:
+				// Not evaluated yet: the chain's revocation checks say what
+				// answered instead (the CRLs here, or nothing).
+				st.add("REVOCATION_VALUES", Warning, fmt.Sprintf("%d CRLs used; %d OCSP responses and other values are not evaluated offline", len(rv.CRLs), len(rv.OCSPs)))
+			default:
+				st.add("REVOCATION_VALUES", Passed, fmt.Sprintf("%d CRLs", len(rv.CRLs)))
+			}
+		}
+	}
+
+	// References: each must match a value (TS 101 733 6.3.3, 6.3.4: the
+	// values are those the references name), hash over the value's DER.
+	if v := one("CERTIFICATE_REFS", OIDAttrCertificateRefs, "complete-certificate-references"); v != nil {
+		lt.hasCertRefs = true
+		refs, err := parseCertificateRefs(v)
+		if err != nil {
+			st.add("CERTIFICATE_REFS", Failed, err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+			lt.refsOK = false
+		} else {
+			pool := append([][]byte{}, certDER...)
+			for _, c := range embedded {
+				pool = append(pool, c.Raw)
+			}
+			if msg := matchRefs(refs, pool, "certificate"); msg != "" && lt.hasCertVals {
+				st.add("CERTIFICATE_REFS", Failed, msg)
+				st.outcome(TotalFailed, FormatFailure)
+				lt.refsOK = false
+			} else if msg != "" {
+				st.add("CERTIFICATE_REFS", NotChecked, "no certificate-values to compare with (CAdES-C): "+msg)
+			} else {
+				st.add("CERTIFICATE_REFS", Passed, fmt.Sprintf("%d references, each matches a certificate value", len(refs)))
+			}
+		}
+	}
+	if v := one("REVOCATION_REFS", OIDAttrRevocationRefs, "complete-revocation-references"); v != nil {
+		lt.hasRevRefs = true
+		refs, err := parseRevocationRefs(v)
+		if err != nil {
+			st.add("REVOCATION_REFS", Failed, err.Error())
+			st.outcome(TotalFailed, FormatFailure)
+			lt.refsOK = false
+		} else {
+			var crls, ocsps [][]byte
+			if rv != nil {
+				crls, ocsps = rv.CRLs, rv.OCSPs
+			}
+			msg := matchRefs(refs.CRLs, crls, "CRL")
+			if msg == "" {
+				msg = matchRefs(refs.OCSPs, ocsps, "OCSP response")
+			}
+			switch {
+			case msg != "" && lt.hasRevVals:
+				st.add("REVOCATION_REFS", Failed, msg)
+				st.outcome(TotalFailed, FormatFailure)
+				lt.refsOK = false
+			case msg != "":
+				st.add("REVOCATION_REFS", NotChecked, "no revocation-values to compare with (CAdES-C): "+msg)
+			default:
+				st.add("REVOCATION_REFS", Passed, fmt.Sprintf("%d CRL and %d OCSP references, each matches a revocation value", len(refs.CRLs), len(refs.OCSPs)))
+			}
+		}
+	}
+	_, nEsc := unsignedAttr(si, OIDAttrEscTimeStamp)
+	lt.hasEsc = nEsc > 0
+	return lt
+}
+
+// matchRefs returns why a reference names none of the values, or "".
+func matchRefs(refs []hashRef, values [][]byte, what string) string {
+	for i, r := range refs {
+		found := false
+		for _, v := range values {
+			ok, err := r.matches(v)
+			if err != nil {
+				return fmt.Sprintf("%s reference %d: %v", what, i+1, err)
+			}
+			if ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Sprintf("%s reference %d (hash %s) matches no %s value", what, i+1, r.algorithm(), what)
+		}
+	}
+	return ""
+}
+
+// escImprintData returns what the CAdES-C time-stamp covers. ETSI TS 101 733
+// V2.2.1 clause 6.3.5 (ESC time-stamp), as EN 319 122-2 clause 5.5.3 keeps
+// it: the concatenation, in this order, of the OCTET STRING value of the
+// SignerInfo's signature (its contents, without tag and length), the
+// signature-time-stamp attribute(s), the complete-certificate-references
+// attribute and the complete-revocation-references attribute; for each
+// attribute, per NOTE 2 of that clause, the attrType and attrValues fields as
+// encoded (tag, length and value of each), without the outer SEQUENCE of the
+// Attribute. The attributes are taken as received (cms.Attribute.Raw).
+func escImprintData(si *cms.SignerInfo) ([]byte, error) {
+	out := append([]byte(nil), si.Signature...)
+	inner := func(a *cms.Attribute) error {
+		s := cryptobyte.String(a.Raw)
+		var body cryptobyte.String
+		if !s.ReadASN1(&body, cbasn1.SEQUENCE) || !s.Empty() {
+			return errors.New("an attribute covered by the CAdES-C time-stamp was not received as DER")
+		}
+		out = append(out, body...)
+		return nil
+	}
+	for i := range si.UnsignedAttrs {
+		if a := &si.UnsignedAttrs[i]; a.Type.Equal(cms.OIDAttrSignatureTimeStamp) {
+			if err := inner(a); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, typ := range []asn1.ObjectIdentifier{OIDAttrCertificateRefs, OIDAttrRevocationRefs} {
+		a, n := unsignedAttr(si, typ)
+		if n != 1 {
+			return nil, fmt.Errorf("the CAdES-C time-stamp needs one %v attribute, found %d", typ, n)
+		}
+		if err := inner(a); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkEscTimestamp verifies the CAdES-C time-stamp, when there is one: the
+// imprint (escImprintData), the TSA's token and chain, and that it is not
+// older than the signature time-stamp. A failure decides the verdict.
+func checkEscTimestamp(ctx context.Context, st signerState, si *cms.SignerInfo, pool []*certs.Certificate, crls []*certs.CRL, sigTS *Timestamp, opts Options, at time.Time) *Timestamp {
+	a, n := unsignedAttr(si, OIDAttrEscTimeStamp)
+	if n == 0 || opts.nested {
+		return nil
+	}
+	ts := &Timestamp{Kind: TimestampCAdESC}
+	fail := func(ind, sub, detail string) *Timestamp {
+		ts.Indication, ts.SubIndication, ts.Detail = ind, sub, detail
+		st.add("CADES_C_TIMESTAMP", Failed, detail)
+		st.outcome(ind, sub)
+		return ts
+	}
+	if n > 1 || len(a.Values) < 1 {
+		return fail(TotalFailed, FormatFailure, "malformed escTimeStamp attribute")
+	}
+	info, err := tsp.Parse(a.Values[0])
+	if err != nil {
+		return fail(TotalFailed, FormatFailure, err.Error())
+	}
+	ts.Time = info.GenTime
+	data, err := escImprintData(si)
+	if err != nil {
+		return fail(TotalFailed, FormatFailure, err.Error())
+	}
+	if !bytes.Equal(info.Digest.Sum(data), info.Hash) {
+		return fail(TotalFailed, HashFailure, "the CAdES-C time-stamp's imprint does not match the signature, its time-stamp and the references (ETSI TS 101 733 6.3.5)")
+	}
+	if sigTS != nil && sigTS.Indication == TotalPassed && ts.Time.Before(sigTS.Time) {
+		return fail(TotalFailed, "TIMESTAMP_ORDER_FAILURE", "the CAdES-C time-stamp is older than the signature time-stamp")
+	}
+	rep, err := Verify(ctx, a.Values[0], Options{Roots: opts.Roots, Intermediates: append(append([]*certs.Certificate{}, opts.Intermediates...), pool...),
+		CRLs: append(append([]*certs.CRL{}, opts.CRLs...), crls...), Revocation: opts.Revocation, At: at, Purpose: certs.PurposeTimeStamping, nested: true})
+	if err != nil {
+		return fail(TotalFailed, FormatFailure, err.Error())
+	}
+	if len(rep.Signers) == 1 && rep.Signers[0].Certificate != nil {
+		ts.TSA = rep.Signers[0].Certificate.Subject
+	}
+	if rep.Indication != TotalPassed {
+		sub := rep.SubIndication
+		if sub == "" && len(rep.Signers) == 1 {
+			sub = rep.Signers[0].SubIndication
+		}
+		return fail(rep.Indication, sub, "the CAdES-C time-stamp's TSA signature or certificate does not validate"+firstFailure(rep))
+	}
+	ts.Indication = TotalPassed
+	st.add("CADES_C_TIMESTAMP", Passed, fmt.Sprintf("time-stamped at %s by %s", ts.Time.UTC().Format(time.RFC3339), ts.TSA))
+	return ts
+}
+
+// firstFailure names the first failed check of a nested report.
+func firstFailure(rep *Report) string {
+	for _, s := range rep.Signers {
+		for _, c := range s.Checks {
+			if c.Status == Failed {
+				return ": " + c.Code + " " + c.Detail
+			}
+		}
+	}
+	return ""
+}
+
+// level is the CAdES level a signer reached: each level needs the one below
+// and its own attributes, valid.
+func level(r *SignerReport, si *cms.SignerInfo, lt *longTerm, esc *Timestamp) string {
+	_, v2 := si.Attr(cms.OIDAttrSigningCertV2)
+	_, v1 := si.Attr(cms.OIDAttrSigningCertificate)
+	if si.RawSignedAttrs == nil || v1+v2 == 0 {
+		return LevelCMS
+	}
+	if r.Timestamp == nil || r.Timestamp.Indication != TotalPassed {
+		return LevelBES
+	}
+	if !lt.hasCertRefs || !lt.hasRevRefs || !lt.refsOK {
+		return LevelT
+	}
+	if !lt.hasCertVals || !lt.hasRevVals || !lt.valsOK || esc == nil || esc.Indication != TotalPassed {
+		return LevelC
+	}
+	return LevelXL1
+}
