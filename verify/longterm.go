@@ -145,23 +145,22 @@ func parseRevocationValues(der []byte) (*revocationValues, error) {
 	}
 	rv := &revocationValues{}
 	t0, t1, t2 := cbasn1.Tag(0).ContextSpecific().Constructed(), cbasn1.Tag(1).ContextSpecific().Constructed(), cbasn1.Tag(2).ContextSpecific().Constructed()
-	var ok bool
-	if body.PeekASN1Tag(t0) {
+	// crlVals [0] and ocspVals [1]: each an optional SEQUENCE OF values.
+	for _, f := range []struct {
+		tag  cbasn1.Tag
+		name string
+		out  *[][]byte
+	}{{t0, "crlVals", &rv.CRLs}, {t1, "ocspVals", &rv.OCSPs}} {
+		if !body.PeekASN1Tag(f.tag) {
+			continue
+		}
 		var inner cryptobyte.String
-		if !body.ReadASN1(&inner, t0) {
-			return nil, fmt.Errorf("revocation-values crlVals: %w", errLongTerm)
+		var ok bool
+		if !body.ReadASN1(&inner, f.tag) {
+			return nil, fmt.Errorf("revocation-values %s: %w", f.name, errLongTerm)
 		}
-		if rv.CRLs, ok = readSeqOf(&inner, cbasn1.SEQUENCE); !ok || !inner.Empty() {
-			return nil, fmt.Errorf("revocation-values crlVals: %w", errLongTerm)
-		}
-	}
-	if body.PeekASN1Tag(t1) {
-		var inner cryptobyte.String
-		if !body.ReadASN1(&inner, t1) {
-			return nil, fmt.Errorf("revocation-values ocspVals: %w", errLongTerm)
-		}
-		if rv.OCSPs, ok = readSeqOf(&inner, cbasn1.SEQUENCE); !ok || !inner.Empty() {
-			return nil, fmt.Errorf("revocation-values ocspVals: %w", errLongTerm)
+		if *f.out, ok = readSeqOf(&inner, cbasn1.SEQUENCE); !ok || !inner.Empty() {
+			return nil, fmt.Errorf("revocation-values %s: %w", f.name, errLongTerm)
 		}
 	}
 	if body.PeekASN1Tag(t2) {
