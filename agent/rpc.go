@@ -118,8 +118,7 @@ const messageCopies = 2
 // (small until the site is approved), reserving its memory from the
 // agent's budget as it arrives; release gives the memory back and wipes it
 // (a message may hold a page PIN).
-func (c *conn) readMessage() (typ int, data []byte, release func(), err error) {
-	approved := c.approvedNow()
+func (c *conn) readMessage(approved bool) (typ int, data []byte, release func(), err error) {
 	limit := c.a.limits.MaxUnapprovedMessage
 	if approved {
 		limit = c.a.limits.MaxMessage
@@ -189,7 +188,8 @@ func (c *conn) run() {
 	defer wg.Wait()
 	defer c.cancel()
 	for {
-		typ, data, release, err := c.readMessage()
+		approved := c.approvedNow()
+		typ, data, release, err := c.readMessage(approved)
 		if err != nil {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
@@ -199,7 +199,7 @@ func (c *conn) run() {
 			}
 			return
 		}
-		c.ws.SetReadDeadline(time.Now().Add(c.idle(c.approvedNow())))
+		c.ws.SetReadDeadline(time.Now().Add(c.idle(approved)))
 		if typ != websocket.TextMessage {
 			release()
 			c.close(websocket.CloseUnsupportedData, "text messages only")

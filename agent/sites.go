@@ -63,6 +63,11 @@ type Sites struct {
 	path string
 	mu   sync.Mutex
 	mem  map[string]Site
+	// The file as last read, reused while it is the same file (inode,
+	// size, modification time): every message of every connection asks,
+	// and a change — atomic replacement included — is a new file.
+	cached     map[string]Site
+	cachedInfo os.FileInfo
 }
 
 // OpenSites uses the file at path (created on the first approval).
@@ -81,18 +86,37 @@ type sitesFile struct {
 	Sites []Site `json:"sites"`
 }
 
+// load returns a copy of the list, for changing it.
 func (s *Sites) load() (map[string]Site, error) {
-	if s.path == "" {
-		out := make(map[string]Site, len(s.mem))
-		for k, v := range s.mem {
-			out[k] = v
-		}
-		return out, nil
+	m, err := s.current()
+	if err != nil {
+		return nil, err
 	}
-	data, err := os.ReadFile(s.path)
+	out := make(map[string]Site, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// current returns the list as it is now, not to be changed: the file read
+// again only when it is not the one read last (s.mu held).
+func (s *Sites) current() (map[string]Site, error) {
+	if s.path == "" {
+		return s.mem, nil
+	}
+	fi, err := os.Stat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
+		s.cached, s.cachedInfo = nil, nil
 		return map[string]Site{}, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if c := s.cachedInfo; c != nil && os.SameFile(c, fi) && c.Size() == fi.Size() && c.ModTime().Equal(fi.ModTime()) {
+		return s.cached, nil
+	}
+	data, err := os.ReadFile(s.path)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +128,9 @@ func (s *Sites) load() (map[string]Site, error) {
 	for _, site := range f.Sites {
 		out[site.Origin] = site
 	}
+	// Kept with the information from before the read: a file replaced
+	// meanwhile differs from it and is read again next time.
+	s.cached, s.cachedInfo = out, fi
 	return out, nil
 }
 
@@ -135,7 +162,7 @@ func (s *Sites) Approved(origin string) bool {
 func (s *Sites) Lookup(origin string) (Site, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, err := s.load()
+	m, err := s.current()
 	if err != nil {
 		return Site{}, false
 	}
