@@ -33,7 +33,7 @@ type Identity struct {
 	secret []byte
 }
 
-// identityFile is the secret's size on disk.
+// identitySize is the secret's size on disk.
 const identitySize = 32
 
 // NewIdentity makes an identity that lives only in memory (tests, and

@@ -103,19 +103,14 @@ func (ui *TerminalUI) pin(tty io.ReadWriter, r *bufio.Reader, prompt string) ([]
 	return []byte(strings.TrimRight(line, "\r\n")), nil
 }
 
-// termText makes text from a site or a certificate safe for a terminal:
-// no control characters (C0, DEL, C1: U+009B is CSI, which starts escape
-// sequences on many terminals), no bidi controls.
-func termText(s string) string { return limitText(s) }
-
 // Access implements UI.
 func (ui *TerminalUI) Access(ctx context.Context, req AccessRequest) (Grant, error) {
 	var g Grant
 	err := ui.ask(ctx, func(tty io.ReadWriter, r *bufio.Reader) error {
-		fmt.Fprintf(tty, "\nkep: сайт %s просит доступ к сертификатам и подписи.\n", termText(req.Origin))
+		fmt.Fprintf(tty, "\nkep: сайт %s просит доступ к сертификатам и подписи.\n", limitText(req.Origin))
 		for i, e := range req.Certificates {
-			fmt.Fprintf(tty, "  %d. %s (до %s), токен %s\n", i+1, termText(e.Certificate.Subject.CommonName),
-				e.Certificate.NotAfter.Format("02.01.2006"), termText(e.Token.Info.Label))
+			fmt.Fprintf(tty, "  %d. %s (до %s), токен %s\n", i+1, limitText(e.Certificate.Subject.CommonName),
+				e.Certificate.NotAfter.Format("02.01.2006"), limitText(e.Token.Info.Label))
 		}
 		ok, err := ui.yes(tty, r, "Разрешить этому сайту пользоваться kep?")
 		if err != nil {
@@ -141,7 +136,7 @@ func (ui *TerminalUI) Access(ctx context.Context, req AccessRequest) (Grant, err
 		for _, f := range strings.Split(line, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || n < 1 || n > len(req.Certificates) {
-				fmt.Fprintf(tty, "kep: нет сертификата с номером %q: доступ не разрешён.\n", termText(f))
+				fmt.Fprintf(tty, "kep: нет сертификата с номером %q: доступ не разрешён.\n", limitText(f))
 				return ErrDenied
 			}
 			g.Certificates = append(g.Certificates, req.Certificates[n-1].ID)
@@ -159,19 +154,19 @@ func (ui *TerminalUI) Confirm(ctx context.Context, op Operation) (Confirmation, 
 		if op.Kind == OpLogin {
 			what = "Войти на сайт"
 		}
-		fmt.Fprintf(tty, "\nkep: %s — запрос сайта %s\n", what, termText(op.Origin))
+		fmt.Fprintf(tty, "\nkep: %s — запрос сайта %s\n", what, limitText(op.Origin))
 		if e := op.Entry; e != nil {
-			fmt.Fprintf(tty, "  сертификат: %s (до %s), токен %s\n", termText(e.Certificate.Subject.CommonName), e.Certificate.NotAfter.Format("02.01.2006"), termText(e.Token.Info.Label))
+			fmt.Fprintf(tty, "  сертификат: %s (до %s), токен %s\n", limitText(e.Certificate.Subject.CommonName), e.Certificate.NotAfter.Format("02.01.2006"), limitText(e.Token.Info.Label))
 		}
 		if op.Kind == OpLogin && op.Challenge != "" {
-			fmt.Fprintf(tty, "  одноразовый запрос сайта: %s\n", termText(op.Challenge))
+			fmt.Fprintf(tty, "  одноразовый запрос сайта: %s\n", limitText(op.Challenge))
 		}
 		if t := pinCacheText(op); t != "" {
 			fmt.Fprintf(tty, "  %s\n", t)
 		}
 		if op.Kind == OpSign {
 			if op.Description != "" {
-				fmt.Fprintf(tty, "  документ (со слов сайта): %s\n", termText(op.Description))
+				fmt.Fprintf(tty, "  документ (со слов сайта): %s\n", limitText(op.Description))
 			}
 			if op.Size >= 0 {
 				fmt.Fprintf(tty, "  размер: %d байт\n", op.Size)
