@@ -58,7 +58,7 @@ type Config struct {
 	Sites *Sites
 	// UI asks the user (required).
 	UI UI
-	// Timestamper, when set, makes every signature CAdES-T (sign/tsp.Client
+	// Timestamper, when set, makes every signature CAdES-T (tsp.Client
 	// for the configured TSA).
 	Timestamper sign.Timestamper
 	// PINCache, when positive, keeps the PIN the user typed for a token that

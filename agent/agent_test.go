@@ -22,7 +22,7 @@ import (
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/pkcs11/soft"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 	"github.com/kepkit/kep/verify"
 )
 

@@ -44,7 +44,7 @@ type Options struct {
 	// Rand is the randomness for the signer (crypto/rand when nil).
 	Rand io.Reader
 	// Timestamper, when set, adds an RFC 3161 signature time-stamp over the
-	// signature value (CAdES-T): sign/tsp.Client is one.
+	// signature value (CAdES-T): tsp.Client is one.
 	Timestamper Timestamper
 }
 

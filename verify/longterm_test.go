@@ -16,7 +16,7 @@ import (
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/sign"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 	"github.com/kepkit/kep/verify"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"

@@ -32,7 +32,7 @@ import (
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/internal/ctxio"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 )
 
 // Indications (ETSI EN 319 102-1).

@@ -20,7 +20,7 @@ import (
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 )
 
 // agentMemoryLimit is the agent's soft memory limit (GOMEMLIMIT overrides it).

@@ -11,7 +11,7 @@ import (
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/atomicfile"
 	"github.com/kepkit/kep/sign"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 )
 
 func newSignCmd() *cobra.Command {

@@ -17,7 +17,7 @@ import (
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/sign"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 	"github.com/kepkit/kep/verify"
 	"github.com/kepkit/kep/verify/protocol"
 )

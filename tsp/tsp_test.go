@@ -14,7 +14,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/testpki"
-	"github.com/kepkit/kep/sign/tsp"
+	"github.com/kepkit/kep/tsp"
 )
 
 func digest(t *testing.T, d *certs.Digest) []byte {
