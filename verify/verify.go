@@ -73,6 +73,12 @@ type Options struct {
 	At time.Time
 	// Content is the detached content; ignored for attached signatures.
 	Content io.Reader
+	// ContentDigest, with ContentDigestAlg, stands for a detached content
+	// that was hashed elsewhere (hash-on-page signatures, CAdESCOM's
+	// VerifyHash) when Content is nil: a signer using another digest
+	// algorithm fails its messageDigest check.
+	ContentDigest    []byte
+	ContentDigestAlg *certs.Digest
 	// Purpose of the signer's certificate (zero value: signing).
 	Purpose certs.Purpose
 	Profile Profile
@@ -119,6 +125,10 @@ func Verify(ctx context.Context, sig []byte, opts Options) (_ *Report, err error
 	digests, contentCheck, err := hashContent(ctx, sd, opts.Content, needed)
 	if err != nil {
 		return nil, err
+	}
+	if sd.EContent == nil && opts.Content == nil && opts.ContentDigest != nil && opts.ContentDigestAlg != nil {
+		digests = map[string][]byte{opts.ContentDigestAlg.Name: opts.ContentDigest}
+		contentCheck = Check{Code: "CONTENT", Status: Passed, Detail: "detached, digest supplied"}
 	}
 	rep.Checks = append(rep.Checks, contentCheck)
 
