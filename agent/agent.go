@@ -359,7 +359,7 @@ func (a *Agent) Close() error {
 	}
 	a.mu.Lock()
 	for c := range a.conns {
-		c.ws.Close()
+		c.t.Close()
 	}
 	a.mu.Unlock()
 	return errors.Join(errs...)

@@ -35,10 +35,11 @@ type notification struct {
 	Params  any    `json:"params"`
 }
 
-// conn is one WebSocket client.
+// conn is one client: a WebSocket, or a page relayed by the browser
+// extension through `kep native-host` (see relay.go).
 type conn struct {
 	a      *Agent
-	ws     *websocket.Conn
+	t      transport
 	origin string
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -72,7 +73,7 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered the client
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{a: a, ws: ws, origin: origin, ctx: ctx, cancel: cancel, slot: slot,
+	c := &conn{a: a, t: wsTransport{ws}, origin: origin, ctx: ctx, cancel: cancel, slot: slot,
 		inFlight: make(chan struct{}, a.limits.MaxInFlight), uploads: map[string]*upload{}}
 	a.mu.Lock()
 	a.conns[c] = true
@@ -123,8 +124,7 @@ func (c *conn) readMessage(approved bool) (typ int, data []byte, release func(),
 	if approved {
 		limit = c.a.limits.MaxMessage
 	}
-	c.ws.SetReadLimit(limit)
-	typ, r, err := c.ws.NextReader()
+	typ, r, err := c.t.NextReader(limit)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -174,12 +174,12 @@ var errBudget = errors.New("agent: out of memory for messages")
 // own goroutine, at most Limits.MaxInFlight at once.
 func (c *conn) run() {
 	lim := c.a.limits
-	c.ws.SetReadDeadline(time.Now().Add(c.idle(c.approvedNow())))
-	c.ws.SetPongHandler(func(string) error {
+	c.t.SetReadDeadline(time.Now().Add(c.idle(c.approvedNow())))
+	c.t.SetPongHandler(func(string) error {
 		// Pongs keep an approved site's connection, or one waiting for an
 		// answer (an access window); an idle unapproved one times out.
 		if c.approvedNow() || len(c.inFlight) > 0 {
-			return c.ws.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+			return c.t.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
 		}
 		return nil
 	})
@@ -199,7 +199,7 @@ func (c *conn) run() {
 			}
 			return
 		}
-		c.ws.SetReadDeadline(time.Now().Add(c.idle(approved)))
+		c.t.SetReadDeadline(time.Now().Add(c.idle(approved)))
 		if typ != websocket.TextMessage {
 			release()
 			c.close(websocket.CloseUnsupportedData, "text messages only")
@@ -298,10 +298,10 @@ func (c *conn) ping() {
 			return
 		case <-t.C:
 			c.writeMu.Lock()
-			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.a.limits.WriteTimeout))
+			err := c.t.WritePing(time.Now().Add(c.a.limits.WriteTimeout))
 			c.writeMu.Unlock()
 			if err != nil {
-				c.ws.Close()
+				c.t.Close()
 				return
 			}
 		}
@@ -311,7 +311,7 @@ func (c *conn) ping() {
 func (c *conn) close(code int, text string) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	c.t.WriteClose(code, text, time.Now().Add(time.Second))
 }
 
 func (c *conn) reply(id json.RawMessage, result any, err *Error) {
@@ -338,8 +338,7 @@ func (c *conn) write(v any) {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.ws.SetWriteDeadline(time.Now().Add(c.a.limits.WriteTimeout))
-	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
-		c.ws.Close()
+	if err := c.t.WriteMessage(data, time.Now().Add(c.a.limits.WriteTimeout)); err != nil {
+		c.t.Close()
 	}
 }
