@@ -730,8 +730,16 @@ func checkKeyUsage(cc *certChecks, c *Certificate, purpose Purpose) {
 		cc.add(CheckKeyUsage, StatusPassed, "any purpose accepted", nil)
 	case PurposeSigning:
 		switch {
+		case c.KeyUsage == 0 && !hasExtension(c, oidKeyUsage):
+			// RFC 5280 restricts a key only through a keyUsage that is
+			// present; OpenSSL, Bouncy Castle and Go accept a signer without
+			// one, and the field issues such certificates (the TC 26 CMS
+			// examples, Rutoken-made signatures: testdata/realworld). A
+			// warning, not a failure; a keyUsage that is present and lacks
+			// both bits still fails.
+			cc.add(CheckKeyUsage, StatusWarning, "no keyUsage extension: the key is not restricted (RFC 5280 4.2.1.3); a qualified certificate carries nonRepudiation or digitalSignature", nil)
 		case c.KeyUsage == 0:
-			cc.add(CheckKeyUsage, StatusFailed, "no keyUsage extension: a signing certificate needs nonRepudiation or digitalSignature", &outChainConstraints)
+			cc.add(CheckKeyUsage, StatusFailed, "keyUsage has no bit set: a signing certificate needs nonRepudiation or digitalSignature", &outChainConstraints)
 		case c.KeyUsage&(x509.KeyUsageContentCommitment|x509.KeyUsageDigitalSignature) != 0:
 			cc.add(CheckKeyUsage, StatusPassed, "keyUsage "+ku, nil)
 		default:
@@ -768,4 +776,16 @@ func checkKeyUsage(cc *certChecks, c *Certificate, purpose Purpose) {
 	default:
 		cc.add(CheckKeyUsage, StatusFailed, "unknown purpose "+purpose.String(), &outChainConstraints)
 	}
+}
+
+var oidKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
+
+// hasExtension reports whether c carries the extension oid.
+func hasExtension(c *Certificate, oid asn1.ObjectIdentifier) bool {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oid) {
+			return true
+		}
+	}
+	return false
 }

@@ -95,6 +95,21 @@ func TestVerifyPathConstraints(t *testing.T) {
 		mailOnly := p.issue(root, "/CN=Mail only", "gost256", strings.Replace(extLeaf, "clientAuth,emailProtection", "emailProtection", 1))
 		encOnly := p.issue(root, "/CN=Encipherment only", "gost256", strings.Replace(extLeaf, "digitalSignature,nonRepudiation", "keyEncipherment", 1))
 		nrOnly := p.issue(root, "/CN=Non-repudiation only", "gost256", strings.Replace(extLeaf, "digitalSignature,nonRepudiation", "nonRepudiation", 1))
+		// No keyUsage at all, as the TC 26 CMS examples and a Rutoken-made
+		// signature have (testdata/realworld): unrestricted for signing,
+		// with a warning; login still needs digitalSignature.
+		noKU := p.issue(root, "/CN=No keyUsage", "gost256", strings.Replace(extLeaf, "keyUsage=critical,digitalSignature,nonRepudiation\n", "", 1))
+		if noKU.KeyUsage != 0 || hasExtension(noKU.Certificate, oidKeyUsage) {
+			t.Fatal("the no-keyUsage leaf has a keyUsage")
+		}
+		r := Verify(noKU.Certificate, VerifyOptions{Roots: certsOf(root), At: at, Purpose: PurposeSigning})
+		wantResult(t, r, TotalPassed, "")
+		if c := findCheck(r, CheckKeyUsage, StatusWarning); c == nil || !strings.Contains(c.Detail, "no keyUsage extension") {
+			t.Errorf("no keyUsage: KEY_USAGE is not a warning naming the missing extension: %+v", r.Checks)
+		}
+		r = Verify(noKU.Certificate, VerifyOptions{Roots: certsOf(root), At: at, Purpose: PurposeLogin})
+		wantResult(t, r, TotalFailed, SubChainConstraintsFailure)
+		wantFailed(t, r, CheckKeyUsage)
 		for _, tc := range []struct {
 			leaf    *testCA
 			purpose Purpose
