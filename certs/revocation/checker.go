@@ -61,6 +61,10 @@ type Status struct {
 	// Warnings are the attempts that failed before the answer (an OCSP
 	// responder that was down before the CRL was used …).
 	Warnings []string `json:"warnings,omitempty"`
+	// Data is the revocation data the answer rests on, as received: the
+	// OCSPResponse, or the CRL and its delta CRL (what a CAdES-X Long
+	// signature embeds as revocation-values).
+	Data [][]byte `json:"-"`
 }
 
 // Mode selects the sources a Checker consults.

@@ -81,11 +81,12 @@ func (c *Checker) checkCRLAt(ctx context.Context, u string, cert, issuer *certs.
 		}
 	}
 
-	st := &Status{Source: SourceCRL, URL: u, ThisUpdate: base.ThisUpdate, NextUpdate: base.NextUpdate, Warnings: notes}
+	st := &Status{Source: SourceCRL, URL: u, ThisUpdate: base.ThisUpdate, NextUpdate: base.NextUpdate, Warnings: notes, Data: [][]byte{base.Raw}}
 	of := "the CRL of " + base.ThisUpdate.UTC().Format(timeLayout)
 	entry, revoked := base.Revoked(cert.SerialNumber)
 	if delta != nil {
 		st.ThisUpdate, st.NextUpdate = delta.ThisUpdate, delta.NextUpdate
+		st.Data = append(st.Data, delta.Raw)
 		of += " and its delta CRL of " + delta.ThisUpdate.UTC().Format(timeLayout)
 		if e, ok := delta.Revoked(cert.SerialNumber); ok {
 			entry, revoked = e, e.ReasonCode != reasonRemoveFromCRL

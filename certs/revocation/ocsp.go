@@ -114,6 +114,7 @@ func (c *Checker) queryOCSP(ctx context.Context, u string, d *certs.Digest, cert
 		return nil, f
 	}
 	st.Detail += " (CertID hashed with " + d.Name + ")"
+	st.Data = [][]byte{body}
 	if ev := c.Evidence; ev != nil && !ev.Replay {
 		if err := ev.write(SourceOCSP, u, idDER, body, evidenceMeta{Fetched: now, Nonce: hex.EncodeToString(nonce)}); err != nil {
 			return nil, fail(invalid, SourceOCSP, u, "%v", err)
@@ -346,6 +347,8 @@ type ocspResponse struct {
 	producedAt    time.Time
 	responses     []singleResponse
 	nonce         []byte // the nonce extension's value, nil when absent
+	basicDER      []byte // the BasicOCSPResponse as received
+	responderID   []byte // the ResponderID element as received
 }
 
 type singleResponse struct {
@@ -396,7 +399,14 @@ func parseOCSPResponse(der []byte) (*ocspResponse, error) {
 	if !typ.Equal(oidOCSPBasic) {
 		return nil, fmt.Errorf("OCSP response type %v, want basic", typ)
 	}
-	r := &ocspResponse{}
+	return parseBasicOCSP(basicDER)
+}
+
+// parseBasicOCSP parses a BasicOCSPResponse (RFC 6960 4.2.1), the form
+// CAdES revocation-values keep (ETSI TS 101 733 6.3.4: ocspVals).
+func parseBasicOCSP(basicDER cryptobyte.String) (*ocspResponse, error) {
+	errMalformed := errors.New("malformed OCSP response")
+	r := &ocspResponse{basicDER: basicDER}
 	var basic, tbsElem, algElem, certsField cryptobyte.String
 	var sig asn1.BitString
 	var hasCerts bool
@@ -448,6 +458,7 @@ func (r *ocspResponse) parseTBS(elem cryptobyte.String) error {
 			return errors.New("OCSP ResponseData version is not v1")
 		}
 	}
+	before := tbs // the ResponderID starts here
 	switch {
 	case tbs.PeekASN1Tag(tagExplicit1):
 		var name cryptobyte.String
@@ -464,6 +475,7 @@ func (r *ocspResponse) parseTBS(elem cryptobyte.String) error {
 	default:
 		return errMalformed
 	}
+	r.responderID = before[:len(before)-len(tbs)]
 	if !tbs.ReadASN1GeneralizedTime(&r.producedAt) || !tbs.ReadASN1(&list, cbasn1.SEQUENCE) {
 		return errMalformed
 	}
