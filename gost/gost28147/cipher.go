@@ -210,4 +210,3 @@ func (c *Cipher) meshKey() {
 	}
 	c.k = nk
 }
-

@@ -35,7 +35,7 @@ func DecryptECB(b cipher.Block, dst, src []byte) {
 }
 
 var (
-	errIV          = errors.New("gost28147: IV must be 8 bytes")
+	errIV           = errors.New("gost28147: IV must be 8 bytes")
 	errMagmaMeshing = errors.New("gost28147: CryptoPro key meshing is defined for GOST 28147-89, not for a Magma cipher")
 )
 
