@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -189,6 +190,9 @@ type Agent struct {
 	access map[string]*accessWait // pending consent per origin
 	denied map[string]time.Time   // until when a refused registrable domain may not ask again
 	pins   *pinCache              // nil unless Config.PINCache
+	relays []net.Listener         // the native host's relay sockets (relay.go)
+
+	servedWS, servedRelay atomic.Int64
 }
 
 // accessWait is one access window, shared by the requests of one origin;
@@ -360,6 +364,9 @@ func (a *Agent) Close() error {
 	a.mu.Lock()
 	for c := range a.conns {
 		c.t.Close()
+	}
+	for _, l := range a.relays {
+		errs = append(errs, l.Close())
 	}
 	a.mu.Unlock()
 	return errors.Join(errs...)

@@ -72,8 +72,14 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader answered the client
 	}
+	a.servedWS.Add(1)
+	a.serveConn(wsTransport{ws}, origin, slot)
+}
+
+// serveConn serves one client of origin, over either road, until it goes.
+func (a *Agent) serveConn(t transport, origin string, slot *connSlot) {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{a: a, t: wsTransport{ws}, origin: origin, ctx: ctx, cancel: cancel, slot: slot,
+	c := &conn{a: a, t: t, origin: origin, ctx: ctx, cancel: cancel, slot: slot,
 		inFlight: make(chan struct{}, a.limits.MaxInFlight), uploads: map[string]*upload{}}
 	a.mu.Lock()
 	a.conns[c] = true
@@ -83,7 +89,7 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 		delete(a.conns, c)
 		a.mu.Unlock()
 		cancel()
-		ws.Close()
+		t.Close()
 	}()
 	c.run()
 }

@@ -34,6 +34,7 @@ func newAgentCmd() *cobra.Command {
 		modules, allow, pagePIN []string
 		trust                   []string
 		noDiscover, noBrowser   bool
+		noRelay                 bool
 		uiKind                  string
 		browser                 []string
 		useTLS                  bool
@@ -170,6 +171,17 @@ holds the same settings as the flags; flags add to it.`,
 			if err := a.Listen(ctx); err != nil {
 				return &exitError{code: exitFail, err: err}
 			}
+			if !noRelay {
+				// The browser extension's road (kep native-host); the
+				// WebSocket serves without it.
+				if path, err := agent.DefaultRelaySocket(); err != nil {
+					fmt.Fprintf(stderr, "kep: no relay socket for the browser extension: %v\n", err)
+				} else if err := a.ListenRelay(path); err != nil {
+					fmt.Fprintf(stderr, "kep: %v\n", err)
+				} else {
+					fmt.Fprintf(stderr, "  browser extension relay %s\n", path)
+				}
+			}
 			printAgentStart(stderr, a, keys, fc.Soft)
 			<-ctx.Done()
 			a.Close()
@@ -190,6 +202,7 @@ holds the same settings as the flags; flags add to it.`,
 	f.DurationVar(&pinCache, "pin-cache", 0, "keep the PIN typed for a token this long (e.g. 5m): signatures are still approved one by one; off by default")
 	f.StringVar(&tsaURL, "tsa", "", "time-stamping authority URL: every signature gets a signature time-stamp (CAdES-T)")
 	f.BoolVar(&useTLS, "tls", false, "also serve wss:// on the next port, with a certificate from a local CA made for this install")
+	f.BoolVar(&noRelay, "no-relay", false, "do not serve the browser extension (kep native-host) on the relay socket")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the confirmation page's address instead of opening the browser")
 	f.StringArrayVar(&browser, "browser", nil, "command that opens the confirmation page (a file:// URL is added as its last argument; default xdg-open, open or rundll32); repeat for each word")
 	cmd.AddCommand(newAgentSitesCmd())
