@@ -12,11 +12,14 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/internal/cms"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -38,12 +41,15 @@ const (
 	LevelT   = "T"
 	LevelC   = "C"
 	LevelXL1 = "X-L1"
+	LevelXL2 = "X-L2"
 )
 
 // Time-stamp kinds in SignerReport.Timestamps.
 const (
 	TimestampSignature = "signature"
 	TimestampCAdESC    = "cades-c"
+	TimestampRefs      = "certcrl" // time-stamped certificates and CRLs references (X-L Type 2)
+	TimestampContent   = "content"
 )
 
 // maxLongTermItems bounds the number of values or references one attribute
@@ -304,10 +310,11 @@ func parseRevocationRefs(der []byte) (*revocationRefs, error) {
 type longTerm struct {
 	certs []*certs.Certificate
 	crls  []*certs.CRL
+	ocsps [][]byte // BasicOCSPResponse values, as received
 	// present: the attributes found; ok: they parsed and the references
 	// match the values.
-	hasCertRefs, hasRevRefs, hasCertVals, hasRevVals, hasEsc bool
-	refsOK, valsOK                                           bool
+	hasCertRefs, hasRevRefs, hasCertVals, hasRevVals, hasEsc, hasRefsTS bool
+	refsOK, valsOK                                                      bool
 }
 
 // unsignedAttr returns the values of an unsigned attribute and how often it
@@ -389,17 +396,25 @@ func readLongTerm(st signerState, si *cms.SignerInfo, embedded []*certs.Certific
 				}
 				lt.crls = append(lt.crls, l)
 			}
+			badOCSP := 0
+			for _, raw := range rv.OCSPs {
+				if _, err := revocation.ParseOCSPInfo(raw); err != nil {
+					badOCSP++
+					continue
+				}
+				lt.ocsps = append(lt.ocsps, raw)
+			}
 			switch {
-			case bad > 0:
-				st.add("REVOCATION_VALUES", Failed, fmt.Sprintf("%d of %d CRL values could not be parsed", bad, len(rv.CRLs)))
+			case bad > 0 || badOCSP > 0:
+				st.add("REVOCATION_VALUES", Failed, fmt.Sprintf("%d of %d CRL values and %d of %d OCSP values could not be parsed", bad, len(rv.CRLs), badOCSP, len(rv.OCSPs)))
 				st.outcome(TotalFailed, FormatFailure)
 				lt.valsOK = false
-			case len(rv.OCSPs) > 0 || rv.Other:
-				// Not evaluated yet: the chain's revocation checks say what
-				// answered instead (the CRLs here, or nothing).
-				st.add("REVOCATION_VALUES", Warning, fmt.Sprintf("%d CRLs used; %d OCSP responses and other values are not evaluated offline", len(rv.CRLs), len(rv.OCSPs)))
+			case rv.Other:
+				// otherRevVals have no defined syntax to evaluate: the
+				// chain's revocation checks say what answered instead.
+				st.add("REVOCATION_VALUES", Warning, fmt.Sprintf("%d CRLs and %d OCSP responses used as evidence; otherRevVals are not evaluated", len(rv.CRLs), len(rv.OCSPs)))
 			default:
-				st.add("REVOCATION_VALUES", Passed, fmt.Sprintf("%d CRLs", len(rv.CRLs)))
+				st.add("REVOCATION_VALUES", Passed, fmt.Sprintf("%d CRLs and %d OCSP responses, used as revocation evidence", len(rv.CRLs), len(rv.OCSPs)))
 			}
 		}
 	}
@@ -459,7 +474,32 @@ func readLongTerm(st signerState, si *cms.SignerInfo, embedded []*certs.Certific
 	}
 	_, nEsc := unsignedAttr(si, OIDAttrEscTimeStamp)
 	lt.hasEsc = nEsc > 0
+	_, nX2 := unsignedAttr(si, OIDAttrCertCRLTimestamp)
+	lt.hasRefsTS = nX2 > 0
 	return lt
+}
+
+// evidenceFirst answers revocation questions from the signature's own
+// revocation values (revocation.Offline, no network) and asks online only
+// what they do not cover, when an online checker was given.
+type evidenceFirst struct {
+	off    *revocation.Offline
+	online certs.RevocationChecker
+}
+
+func (e evidenceFirst) CheckRevocation(ctx context.Context, c, issuer *certs.Certificate, at time.Time) (*certs.RevocationStatus, error) {
+	st, err := e.off.CheckRevocation(ctx, c, issuer, at)
+	if err != nil || st.State != certs.RevocationIndeterminate || e.online == nil {
+		return st, err
+	}
+	on, err := e.online.CheckRevocation(ctx, c, issuer, at)
+	if err != nil {
+		return nil, fmt.Errorf("embedded evidence: %s; online: %w", st.Detail, err)
+	}
+	if on != nil {
+		on.Warnings = append([]string{"embedded evidence: " + st.Detail}, on.Warnings...)
+	}
+	return on, nil
 }
 
 // matchRefs returns why a reference names none of the values, or "".
@@ -485,7 +525,7 @@ func matchRefs(refs []hashRef, values [][]byte, what string) string {
 
 // level is the CAdES level a signer reached: each level needs the one below
 // and its own attributes, valid.
-func level(r *SignerReport, si *cms.SignerInfo, lt *longTerm, esc *Timestamp) string {
+func level(r *SignerReport, si *cms.SignerInfo, lt *longTerm, esc, x2 *Timestamp) string {
 	_, v2 := si.Attr(cms.OIDAttrSigningCertV2)
 	_, v1 := si.Attr(cms.OIDAttrSigningCertificate)
 	if si.RawSignedAttrs == nil || v1+v2 == 0 {
@@ -497,8 +537,14 @@ func level(r *SignerReport, si *cms.SignerInfo, lt *longTerm, esc *Timestamp) st
 	if !lt.hasCertRefs || !lt.hasRevRefs || !lt.refsOK {
 		return LevelT
 	}
-	if !lt.hasCertVals || !lt.hasRevVals || !lt.valsOK || esc == nil || esc.Indication != TotalPassed {
+	if !lt.hasCertVals || !lt.hasRevVals || !lt.valsOK {
 		return LevelC
 	}
-	return LevelXL1
+	switch {
+	case passed(esc) != nil:
+		return LevelXL1
+	case passed(x2) != nil:
+		return LevelXL2
+	}
+	return LevelC
 }

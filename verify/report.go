@@ -73,11 +73,11 @@ type SignerReport struct {
 	Chain              *certs.ChainResult `json:"chain,omitempty"`
 	// Timestamp is the signature time-stamp (CAdES-T), when there is one.
 	Timestamp *Timestamp `json:"timestamp,omitempty"`
-	// Timestamps lists every time-stamp checked: the signature time-stamp
-	// and the CAdES-C time-stamp (longterm.go).
+	// Timestamps lists every time-stamp checked: the content, signature,
+	// CAdES-C and certCRL time-stamps, in that order (timestamp.go).
 	Timestamps []Timestamp `json:"timestamps,omitempty"`
-	// Level is the CAdES level reached: LevelCMS, LevelBES, LevelT, LevelC
-	// or LevelXL1.
+	// Level is the CAdES level reached: LevelCMS, LevelBES, LevelT, LevelC,
+	// LevelXL1 or LevelXL2.
 	Level string `json:"level"`
 	// Qualified: the signature validated and its issuer was an accredited
 	// CA (checked only with Options.Accreditation).
@@ -93,7 +93,8 @@ type AccreditationChecker interface {
 // Timestamp is the outcome of a signature time-stamp: a TSA's proof that the
 // signature existed at Time.
 type Timestamp struct {
-	// Kind is TimestampSignature or TimestampCAdESC.
+	// Kind is TimestampContent, TimestampSignature, TimestampCAdESC or
+	// TimestampRefs.
 	Kind          string    `json:"kind,omitempty"`
 	Time          time.Time `json:"time"`
 	TSA           string    `json:"tsa,omitempty"`

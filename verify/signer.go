@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/internal/cms"
 )
 
@@ -38,7 +39,12 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 	// join those of the signature and of the options.
 	lt := readLongTerm(st, si, embedded)
 	embedded = append(embedded[:len(embedded):len(embedded)], lt.certs...)
-	opts.CRLs = append(append([]*certs.CRL{}, opts.CRLs...), lt.crls...)
+	if len(lt.crls) > 0 || len(lt.ocsps) > 0 {
+		// The revocation values answer first, offline, for the signer's
+		// chain and the TSAs' (revocation.Offline: fresh for the time
+		// being proven, never issued after the validation time).
+		opts.Revocation = evidenceFirst{off: &revocation.Offline{OCSP: lt.ocsps, CRLs: lt.crls, Latest: at}, online: opts.Revocation}
+	}
 
 	// Signing certificate.
 	candidates := append(append(append([]*certs.Certificate{}, embedded...), opts.Intermediates...), opts.Roots...)
@@ -103,10 +109,16 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 	}
 
 	// The signature time-stamp: proof of existence at its time.
-	claimsLongTerm := lt.hasCertRefs || lt.hasRevRefs || lt.hasCertVals || lt.hasRevVals || lt.hasEsc
-	r.Timestamp = checkTimestamp(ctx, st, si, embedded, opts, at, opts.Profile >= ProfileCAdEST || claimsLongTerm)
-	esc := checkEscTimestamp(ctx, st, si, embedded, nil, r.Timestamp, opts, at)
-	for _, ts := range []*Timestamp{r.Timestamp, esc} {
+	// The later time-stamps first: the CAdES-C time-stamp covers the
+	// signature time-stamp's token, so a valid one is a proof of existence
+	// for it (timestamp.go).
+	claimsLongTerm := lt.hasCertRefs || lt.hasRevRefs || lt.hasCertVals || lt.hasRevVals || lt.hasEsc || lt.hasRefsTS
+	esc := checkEscTimestamp(ctx, st, si, embedded, opts, at)
+	x2 := checkRefsTimestamp(ctx, st, si, embedded, opts, at)
+	r.Timestamp = checkTimestamp(ctx, st, si, embedded, opts, at, opts.Profile >= ProfileCAdEST || claimsLongTerm, passed(esc))
+	content := checkContentTimestamp(ctx, st, si, digests, embedded, opts, at, passed(r.Timestamp))
+	checkTimestampOrder(st, content, r.Timestamp, esc, x2)
+	for _, ts := range []*Timestamp{content, r.Timestamp, esc, x2} {
 		if ts != nil {
 			r.Timestamps = append(r.Timestamps, *ts)
 		}
@@ -184,7 +196,7 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 		r.Indication = TotalPassed
 	}
 	r.Qualified = r.Qualified && r.Indication == TotalPassed
-	r.Level = level(&r, si, lt, esc)
+	r.Level = level(&r, si, lt, esc, x2)
 	return r
 }
 
@@ -208,6 +220,7 @@ var knownAttrs = []asn1.ObjectIdentifier{
 	cms.OIDAttrContentType, cms.OIDAttrMessageDigest, cms.OIDAttrSigningTime,
 	cms.OIDAttrSigningCertificate, cms.OIDAttrSigningCertV2, cms.OIDAttrAlgProtection,
 	{1, 2, 840, 113549, 1, 9, 15}, // S/MIME capabilities
+	OIDAttrContentTimestamp,
 }
 
 func checkSignedAttrs(st signerState, si *cms.SignerInfo, sd *cms.SignedData, cert *certs.Certificate, d *certs.Digest, contentDigest []byte, haveContent bool, opts Options, at time.Time) {

@@ -122,6 +122,7 @@ func Verify(ctx context.Context, sig []byte, opts Options) (_ *Report, err error
 			needed[d.Name] = d
 		}
 	}
+	contentTimestampDigests(sd, needed)
 	digests, contentCheck, err := hashContent(ctx, sd, opts.Content, needed)
 	if err != nil {
 		return nil, err
