@@ -44,6 +44,11 @@ var methods = map[string]method{
 	"sign":                {call: (*Agent).sign},
 	"verify":              {call: (*Agent).verify},
 	"login.sign":          {call: (*Agent).loginSign},
+	"cades.create":        {call: (*Agent).cadesCreate},
+	"cades.get":           {call: (*Agent).cadesGet},
+	"cades.set":           {call: (*Agent).cadesSet},
+	"cades.call":          {call: (*Agent).cadesCall},
+	"cades.release":       {call: (*Agent).cadesRelease},
 }
 
 // methodNames lists the methods, sorted (agent.info cannot read methods

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/kepkit/kep/agent/cades"
 )
 
 // request is a JSON-RPC 2.0 request or notification.
@@ -51,6 +53,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	uploads map[string]*upload
+	cades   *cades.Session // CryptoPro plug-in API objects (cadesapi.go), made on first use
 }
 
 // serveWS checks the Origin and upgrades to a WebSocket.
@@ -191,6 +194,7 @@ func (c *conn) run() {
 	})
 	go c.ping()
 	var wg sync.WaitGroup
+	defer c.releaseCades()
 	defer wg.Wait()
 	defer c.cancel()
 	for {
