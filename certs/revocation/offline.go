@@ -289,17 +289,18 @@ func (o *Offline) Check(c, issuer *certs.Certificate, at time.Time) *Status {
 
 // RevocationData returns the revocation data, as received, that shows cert
 // (issued by issuer) not revoked now: an OCSP response or a CRL (with its
-// delta CRL), for embedding into a CAdES-X Long signature. A revoked or
-// unknown certificate, a soft-fail answer and no answer are errors.
-func (c *Checker) RevocationData(ctx context.Context, cert, issuer *certs.Certificate) ([][]byte, *Status, error) {
+// delta CRL), for embedding into a CAdES-X Long signature (sign.Options'
+// Revocation). A revoked or unknown certificate, a soft-fail answer and no
+// answer are errors.
+func (c *Checker) RevocationData(ctx context.Context, cert, issuer *certs.Certificate) ([][]byte, error) {
 	st, err := c.Check(ctx, cert, issuer)
 	switch {
 	case err != nil:
-		return nil, nil, err
+		return nil, err
 	case st.State != Good:
-		return nil, st, fmt.Errorf("revocation: %q is %s: %s", cert.SubjectString(), st.State, st.Detail)
+		return nil, fmt.Errorf("revocation: %q is %s: %s", cert.SubjectString(), st.State, st.Detail)
 	case st.SoftFail || len(st.Data) == 0:
-		return nil, st, fmt.Errorf("revocation: no revocation data for %q: %s", cert.SubjectString(), st.Detail)
+		return nil, fmt.Errorf("revocation: no revocation data for %q: %s", cert.SubjectString(), st.Detail)
 	}
-	return st.Data, st, nil
+	return st.Data, nil
 }
