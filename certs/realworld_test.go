@@ -1,0 +1,166 @@
+package certs_test
+
+import (
+	"bytes"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/ossltest"
+	"github.com/kepkit/kep/internal/realworld"
+)
+
+const realworldCases = "../testdata/realworld/cases.txt"
+
+// TestRealWorldCertificates parses every certificate-only case of the
+// real-world corpus (testdata/realworld; SOURCES.md names each producer and
+// source), checks its signature with the key of the certificate cases.txt
+// names as issuer, validates its chain with the case's trust anchors at the
+// case's time (revocation off) and compares each outcome with cases.txt.
+func TestRealWorldCertificates(t *testing.T) {
+	for _, c := range realworldCertCases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			leaf := readOne(t, c, c.Get("file"))
+			if want := c.Get("sig"); want != "" {
+				issuer := leaf
+				if rel := c.Get("issuer"); rel != "self" {
+					issuer = readOne(t, c, rel)
+				}
+				err := leaf.CheckSignatureFrom(issuer)
+				got := "ok"
+				switch {
+				case errors.Is(err, certs.ErrUnsupportedAlgorithm):
+					got = "unsupported"
+				case err != nil:
+					got = "fail"
+				}
+				if got != want {
+					t.Errorf("line %d: signature check %s (%v), cases.txt expects %s", c.Line, got, err, want)
+				}
+			}
+			at, err := c.At()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := certs.VerifyOptions{At: at, Purpose: certs.PurposeAny}
+			for _, rel := range c.List("trust") {
+				if rel == "self" {
+					opts.Roots = append(opts.Roots, leaf)
+				} else {
+					opts.Roots = append(opts.Roots, readOne(t, c, rel))
+				}
+			}
+			for _, rel := range c.List("intermediates") {
+				opts.Intermediates = append(opts.Intermediates, readOne(t, c, rel))
+			}
+			r := certs.Verify(leaf, opts)
+			got := r.Indication
+			if r.SubIndication != "" {
+				got += "/" + r.SubIndication
+			}
+			if got != c.Get("expect") {
+				t.Errorf("line %d: chain %s, cases.txt expects %s; checks %+v", c.Line, got, c.Get("expect"), r.Checks)
+			}
+			for key, have := range map[string]string{"ogrn": leaf.Qualified.OGRN, "innle": leaf.Qualified.INNLE} {
+				if want := c.Get(key); want != "" && have != want {
+					t.Errorf("line %d: kep reads %s %q, cases.txt (from the certificate) says %q", c.Line, key, have, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRealWorldCertificatesOpenSSL runs `openssl verify` (gost engine) on
+// every certificate case with the command SOURCES.md gives: -check_ss_sig
+// and the certificate itself as -CAfile when its issuer is itself, else the
+// case's trust anchors (none: -no-CAfile -no-CApath -no-CAstore), -attime the
+// case's time; and compares the outcome with the recorded openssl verdict.
+func TestRealWorldCertificatesOpenSSL(t *testing.T) {
+	o := ossltest.New(t)
+	for _, c := range realworldCertCases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			at, err := c.At()
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf := o.WriteFile(t, c.Name+".pem", toPEM(t, c, c.Get("file")))
+			args := []string{"verify", "-attime", strconv.FormatInt(at.Unix(), 10)}
+			switch trust := c.List("trust"); {
+			case c.Get("issuer") == "self":
+				args = append(args, "-check_ss_sig", "-CAfile", leaf)
+			case len(trust) > 0:
+				var all []byte
+				for _, rel := range trust {
+					all = append(all, toPEM(t, c, rel)...)
+				}
+				args = append(args, "-CAfile", o.WriteFile(t, c.Name+".trust.pem", all))
+			default:
+				args = append(args, "-no-CAfile", "-no-CApath", "-no-CAstore")
+			}
+			args = append(args, leaf)
+			out, err := o.Run(nil, args...)
+			// openssl verify reports some failures on standard output only.
+			if err == nil && !bytes.Contains(out, []byte(": OK")) {
+				err = fmt.Errorf("no OK: %s", out)
+			} else if err != nil {
+				err = fmt.Errorf("%w %s", err, out)
+			}
+			want := c.Get("openssl")
+			w, sub, _ := strings.Cut(want, " ")
+			switch {
+			case w == "ok" && err != nil:
+				t.Errorf("line %d: openssl %s: fails, cases.txt says ok: %v", c.Line, strings.Join(args, " "), err)
+			case w == "fail" && err == nil:
+				t.Errorf("line %d: openssl %s: succeeds, cases.txt says %s", c.Line, strings.Join(args, " "), want)
+			case w == "fail" && !strings.Contains(err.Error(), sub):
+				t.Errorf("line %d: openssl %s: fails without %q: %v", c.Line, strings.Join(args, " "), sub, err)
+			case w != "ok" && w != "fail":
+				t.Errorf("line %d: bad openssl verdict %q", c.Line, want)
+			}
+		})
+	}
+}
+
+func realworldCertCases(t *testing.T) []realworld.Case {
+	t.Helper()
+	all, err := realworld.Load(realworldCases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := realworld.Of(all, "cert")
+	if len(cases) == 0 {
+		t.Fatalf("no cert case in %s", realworldCases)
+	}
+	return cases
+}
+
+func readOne(t *testing.T, c realworld.Case, rel string) *certs.Certificate {
+	t.Helper()
+	b, err := c.Read(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := certs.ParseCertificates(b)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("line %d: %s: %d certificates, %v", c.Line, filepath.Base(rel), len(cs), err)
+	}
+	return cs[0]
+}
+
+func toPEM(t *testing.T, c realworld.Case, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(c.Path(rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("-----BEGIN")) {
+		return b
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b})
+}
