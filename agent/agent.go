@@ -380,6 +380,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("/ui/", a.serveUI)
 	mux.HandleFunc("/kep.js", serveClient)
 	mux.HandleFunc("/kep.d.ts", serveClient)
+	mux.HandleFunc("/cadesplugin.js", serveClient) // the CryptoPro plug-in API (cadesapi.go)
 	mux.HandleFunc("/", a.serveDiscovery)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// DNS rebinding: a page on evil.example resolved to 127.0.0.1 sends

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-//go:embed client/kep.js client/kep.d.ts
+//go:embed client/kep.js client/kep.d.ts client/cadesplugin.js
 var clientFiles embed.FS
 
 // ClientJS is the JS client (an ES module), for servers that host their own copy.
