@@ -23,10 +23,12 @@ deps:
 		$$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
 	fi
 
-# Windows and macOS builds must keep compiling (without cgo: no PKCS#11 there).
+# Windows and macOS builds must keep compiling. Without cgo they load
+# PKCS#11 modules with the cgo-free loader (pkcs11/cryptoki_purego.go).
 cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/kep
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/kep
+	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/kep
 
 # The packages with the concurrency tests (agent, keystore, login stores,
 # revocation checker) run under the race detector instead of plainly.
@@ -35,6 +37,11 @@ test: deps cross
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -vxF -e github.com/kepkit/kep/agent \
 		-e github.com/kepkit/kep/pkcs11/keystore -e github.com/kepkit/kep/verify/login -e github.com/kepkit/kep/certs/revocation)
 	$(GO) test -race -count=1 -timeout 20m ./agent ./pkcs11/keystore ./verify/login ./certs/revocation
+	# The cgo-free PKCS#11 loader (what the macOS and Windows builds use) on
+	# the same SoftHSM and kep-pkcs11.so tests: without cgo, and inside a cgo
+	# process (pkcs11/module loads its own .so through it).
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./pkcs11 ./pkcs11/keystore
+	$(GO) test -count=1 -timeout 20m -tags pkcs11purego ./pkcs11/module
 
 bench: deps
 	bash bench/run.sh

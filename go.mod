@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/ddulesov/gogost v1.0.0
+	github.com/ebitengine/purego v0.11.3
 	github.com/gorilla/websocket v1.5.3
 	github.com/miekg/pkcs11 v1.1.2
 	github.com/redis/go-redis/v9 v9.23.0

@@ -1,4 +1,4 @@
-//go:build cgo && windows
+//go:build cgo && windows && !pkcs11purego
 
 package pkcs11
 

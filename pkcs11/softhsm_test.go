@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo || ((linux || darwin || windows) && (amd64 || arm64))
 
 package pkcs11
 
