@@ -6,7 +6,7 @@ BIN := bin
 DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium poppler-utils fonts-dejavu-core
 FUZZTIME ?= 20s
 
-.PHONY: all build test deps bench fuzz run vet clean cross mutate
+.PHONY: all build test deps bench fuzz run vet clean cross mutate extension
 
 all: build
 
@@ -14,6 +14,13 @@ build:
 	mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/kep ./cmd/kep
 	$(GO) build -trimpath -buildmode=c-shared -o $(BIN)/kep-pkcs11.so ./pkcs11/module
+	$(GO) run ./extension/pack -o $(BIN)
+
+# The browser extension: bin/kep-extension-chromium.zip (Chrome Web Store,
+# Edge, Yandex) and bin/kep-extension-firefox.xpi; linted by the extension
+# package's tests with web-ext (scripts/web-ext.sh, pinned, from npm).
+extension:
+	$(GO) run ./extension/pack -o $(BIN)
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
