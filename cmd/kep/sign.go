@@ -111,6 +111,8 @@ atomically: a failed run never leaves a partial file.`,
 	f.StringVar(&src.module, "module", "", "PKCS#11 library of the token (see kep tokens)")
 	f.StringVar(&src.token, "token", "", "token label (may be left out when one token is present)")
 	f.StringVar(&src.softDir, "soft", "", "software token directory (see kep soft)")
+	f.StringVar(&src.cryptopro, "cryptopro", "", "CryptoPro CSP key container used in place, not imported: its folder, a zip of it, or auto (--cert: a certificate file when it holds none)")
+	f.StringVar(&src.passwordFile, "password-file", "", "with --cryptopro: file whose first line is the container's password (else the empty one, then a prompt)")
 	f.StringVar(&src.pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	f.StringArrayVar(&chain, "chain", nil, "further certificates to include (repeatable)")
 	f.BoolVar(&attached, "attached", false, "embed the content in the signature")

@@ -22,14 +22,19 @@ type signerSource struct {
 	module, token string
 	softDir       string
 	pinFile       string
+	cryptopro     string // a CryptoPro container used in place (see keyfiles.go)
+	passwordFile  string // its password
 }
 
 // open returns the signer, its certificate, the further certificates found
 // with it, and a function that releases the token.
 func (s signerSource) open(ctx context.Context, stderr io.Writer) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
 	switch {
-	case s.keyFile != "" && (s.module != "" || s.softDir != ""), s.module != "" && s.softDir != "":
-		return nil, nil, nil, nil, usageErr("give one of --key, --module or --soft")
+	case s.keyFile != "" && (s.module != "" || s.softDir != ""), s.module != "" && s.softDir != "",
+		s.cryptopro != "" && (s.keyFile != "" || s.module != "" || s.softDir != ""):
+		return nil, nil, nil, nil, usageErr("give one of --key, --module, --soft or --cryptopro")
+	case s.cryptopro != "":
+		return s.openCryptoPro(stderr)
 	case s.keyFile != "":
 		if s.cert == "" {
 			return nil, nil, nil, nil, usageErr("--cert is required with --key")

@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/keyfile/cryptopro"
 	"github.com/kepkit/kep/pkcs11/soft"
 )
 
@@ -53,29 +56,83 @@ func newSoftInitCmd() *cobra.Command {
 }
 
 func newSoftImportCmd() *cobra.Command {
-	var keyFile, certFile, p12, p12PassFile, label, pinFile string
+	var keyFile, certFile, p12, pfxFile, p12PassFile, passFile, container, label, pinFile string
 	cmd := &cobra.Command{
-		Use:   "import DIR (--key K.pem --cert C.pem | --p12 F.p12 [--p12-pass-file F]) [--label L] [--pin-file F]",
+		Use:   "import DIR (--key K.pem --cert C.pem | --pfx F.pfx | --cryptopro FOLDER|ZIP|auto [--cert C]) [--password-file F] [--label L] [--pin-file F]",
 		Short: "Import a key and its certificate into the software token",
-		Args:  cobra.ExactArgs(1),
+		Long: `Import a key with its certificate into the software token: from PEM files, a
+PKCS#12/PFX file (--pfx, also spelled --p12), or a CryptoPro CSP key container
+(--cryptopro: its folder, such as abcdefgh.000 on a flash drive, a zip of one,
+or "auto" for the one container found in the usual places: removable drives
+under /media and /run/media, /var/opt/cprocsp/keys/<user>, %LOCALAPPDATA%\Crypto Pro).
+
+The container's or PFX's password comes from --password-file (its first line;
+an empty line for none), else the empty password is tried and then asked for
+without echo. The token's own PIN comes from --pin-file, KEP_PIN or a prompt.
+The key is decrypted and checked against the container's fingerprint and
+certificate before anything is written; the container is only read.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (keyFile == "") == (p12 == "") || (keyFile != "" && certFile == "") {
-				return usageErr("give --key with --cert, or --p12")
+			if p12 != "" && pfxFile != "" {
+				return usageErr("give --pfx or --p12, not both")
 			}
+			if pfxFile != "" {
+				p12 = pfxFile
+			}
+			if passFile != "" && p12PassFile != "" {
+				return usageErr("give --password-file or --p12-pass-file, not both")
+			}
+			if p12PassFile != "" {
+				passFile = p12PassFile
+			}
+			n := 0
+			for _, s := range []string{keyFile, p12, container} {
+				if s != "" {
+					n++
+				}
+			}
+			if n != 1 || (keyFile != "" && certFile == "") || (p12 != "" && certFile != "") {
+				return usageErr("give --key with --cert, or --pfx, or --cryptopro")
+			}
+			stderr := cmd.ErrOrStderr()
 			tok, err := soft.Open(args[0])
 			if err != nil {
 				return &exitError{code: exitFail, err: softHint(args[0], err)}
 			}
 			defer tok.Close()
-			pin, err := readPIN(pinFile, cmd.ErrOrStderr(), "token PIN: ")
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			if err := tok.Login(pin); err != nil {
-				return &exitError{code: exitFail, err: err}
-			}
 			var obj *soft.Object
-			if keyFile != "" {
+			switch {
+			case container != "":
+				// Read and check everything before the token is touched.
+				c, err := openContainer(container, stderr)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stderr, "kep: %s\n", describeContainer(c))
+				if c.Is2001(cryptopro.Primary) {
+					return &exitError{code: exitFail, err: fmt.Errorf("%s holds a GOST R 34.10-2001 key: signing with such keys ended on 31.12.2019 and kep does not import them", c.Source)}
+				}
+				key, cert, rest, err := containerIdentity(c, certFile, passwordSource{file: passFile, prompt: "container password: ", stderr: stderr})
+				if err != nil {
+					return err
+				}
+				if cert == nil {
+					fmt.Fprintln(stderr, "kep: the container holds no certificate and none was given with --cert: the key is imported alone")
+				}
+				if err := loginSoft(tok, pinFile, stderr); err != nil {
+					return err
+				}
+				chain := rest
+				if cert != nil {
+					chain = append([]*certs.Certificate{cert}, rest...)
+				}
+				if obj, err = tok.ImportKey(key, label, chain...); err != nil {
+					return &exitError{code: exitFail, err: err}
+				}
+				if !c.Params(cryptopro.Primary).Exportable() {
+					fmt.Fprintln(stderr, "kep: note: CryptoPro marked this key non-exportable; it is your key and kep imported it, but CryptoPro itself would refuse to export it")
+				}
+			case keyFile != "":
 				keyPEM, err := os.ReadFile(keyFile)
 				if err != nil {
 					return usageErr("%v", err)
@@ -84,22 +141,28 @@ func newSoftImportCmd() *cobra.Command {
 				if err != nil {
 					return usageErr("%v", err)
 				}
+				if err := loginSoft(tok, pinFile, stderr); err != nil {
+					return err
+				}
 				obj, err = tok.ImportPEM(keyPEM, certPEM, label)
 				if err != nil {
 					return &exitError{code: exitFail, err: err}
 				}
-			} else {
+			default:
 				pfx, err := os.ReadFile(p12)
 				if err != nil {
 					return usageErr("%v", err)
 				}
 				pass := ""
-				if p12PassFile != "" {
-					b, err := readPIN(p12PassFile, cmd.ErrOrStderr(), "")
+				if passFile != "" {
+					b, err := readPasswordFile(passFile)
 					if err != nil {
 						return usageErr("%v", err)
 					}
 					pass = string(b)
+				}
+				if err := loginSoft(tok, pinFile, stderr); err != nil {
+					return err
 				}
 				obj, err = tok.ImportPKCS12(pfx, pass, label)
 				if err != nil {
@@ -112,12 +175,27 @@ func newSoftImportCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&keyFile, "key", "", "private key (PKCS#8 PEM as openssl genpkey writes)")
-	f.StringVar(&certFile, "cert", "", "its certificate, with the chain after it if wanted")
-	f.StringVar(&p12, "p12", "", "PKCS#12 file (RSA/ECDSA)")
-	f.StringVar(&p12PassFile, "p12-pass-file", "", "file with the PKCS#12 password")
+	f.StringVar(&certFile, "cert", "", "its certificate, with the chain after it if wanted (with --cryptopro: when the container holds none)")
+	f.StringVar(&pfxFile, "pfx", "", "PKCS#12/PFX file")
+	f.StringVar(&p12, "p12", "", "PKCS#12/PFX file (the older spelling of --pfx)")
+	f.StringVar(&container, "cryptopro", "", "CryptoPro CSP key container: its folder, a zip of it, or auto")
+	f.StringVar(&passFile, "password-file", "", "file whose first line is the container's or PFX's password (may be empty)")
+	f.StringVar(&p12PassFile, "p12-pass-file", "", "the older spelling of --password-file")
 	f.StringVar(&label, "label", "", "label of the imported key (default: the certificate's name)")
 	f.StringVar(&pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	return cmd
+}
+
+// loginSoft logs in to the software token with its PIN.
+func loginSoft(tok *soft.Token, pinFile string, stderr io.Writer) error {
+	pin, err := readPIN(pinFile, stderr, "token PIN: ")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if err := tok.Login(pin); err != nil {
+		return &exitError{code: exitFail, err: err}
+	}
+	return nil
 }
 
 func newSoftListCmd() *cobra.Command {

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/keyfile/cryptopro"
+)
+
+// readPasswordFile returns the first line of a password file; the line may
+// be empty (a container or PFX without password).
+func readPasswordFile(name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return []byte(strings.TrimRight(line, "\r")), nil
+}
+
+// passwordSource gives a key file's password: --password-file when given,
+// else the empty password first (most containers have none) and then a
+// prompt without echo.
+type passwordSource struct {
+	file   string
+	prompt string
+	stderr io.Writer
+}
+
+// try calls open with each password in turn until it does not fail with
+// wrong (the sentinel of a wrong password).
+func (p passwordSource) try(wrong error, open func(password []byte) error) error {
+	if p.file != "" {
+		pw, err := readPasswordFile(p.file)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		err = open(pw)
+		clear(pw)
+		if errors.Is(err, wrong) {
+			return &exitError{code: exitFail, err: fmt.Errorf("%w (the password from %s)", err, p.file)}
+		}
+		return err
+	}
+	err := open(nil)
+	if !errors.Is(err, wrong) {
+		return err
+	}
+	for range 3 {
+		pw, perr := readPINPrompt(p.stderr, p.prompt, "--password-file FILE (its first line; an empty line for no password)")
+		if perr != nil {
+			return usageErr("the empty password is not this one's, and %v", perr)
+		}
+		err = open(pw)
+		clear(pw)
+		if !errors.Is(err, wrong) {
+			return err
+		}
+		fmt.Fprintln(p.stderr, "kep: wrong password")
+	}
+	return &exitError{code: exitFail, err: err}
+}
+
+// openContainer opens the container named by arg: a folder, a zip of one,
+// or "auto" for the one container found in the usual places.
+func openContainer(arg string, stderr io.Writer) (*cryptopro.Container, error) {
+	if arg == "auto" {
+		found := cryptopro.Find()
+		switch len(found) {
+		case 0:
+			return nil, usageErr("no CryptoPro container found in %s: name its folder or zip with --cryptopro", strings.Join(cryptopro.Locations(), ", "))
+		case 1:
+			fmt.Fprintf(stderr, "kep: using the container %s\n", found[0])
+			arg = found[0]
+		default:
+			return nil, usageErr("several CryptoPro containers found, name one with --cryptopro:\n  %s", strings.Join(found, "\n  "))
+		}
+	}
+	c, err := cryptopro.Open(arg)
+	if err != nil {
+		return nil, &exitError{code: exitFail, err: err}
+	}
+	return c, nil
+}
+
+// containerIdentity decrypts the container's primary key and returns it with
+// its certificate: the container's own, else certFile's (PEM or DER). With
+// neither the certificate is nil. A certificate whose key is not the
+// container's is refused.
+func containerIdentity(c *cryptopro.Container, certFile string, pw passwordSource) (*gost3410.PrivateKey, *certs.Certificate, []*certs.Certificate, error) {
+	var key *gost3410.PrivateKey
+	err := pw.try(cryptopro.ErrWrongPassword, func(password []byte) error {
+		k, err := c.PrivateKey(cryptopro.Primary, password)
+		key = k
+		return err
+	})
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return nil, nil, nil, err
+		}
+		return nil, nil, nil, &exitError{code: exitFail, err: err}
+	}
+	var cert *certs.Certificate
+	var rest []*certs.Certificate
+	if certFile != "" {
+		list, err := readCertFiles([]string{certFile})
+		if err != nil {
+			return nil, nil, nil, usageErr("%v", err)
+		}
+		cert, rest = list[0], list[1:]
+	} else if der := c.Certificate(cryptopro.Primary); der != nil {
+		if cert, err = certs.ParseCertificate(der); err != nil {
+			return nil, nil, nil, &exitError{code: exitFail, err: fmt.Errorf("%s: the container's certificate: %w", c.Source, err)}
+		}
+	}
+	if cert != nil && !key.PublicKey().Equal(cert.PublicKey) {
+		return nil, nil, nil, &exitError{code: exitFail, err: fmt.Errorf("the certificate %s is not the container's key's", cert.SubjectString())}
+	}
+	return key, cert, rest, nil
+}
+
+// describeContainer says in one line what a container holds.
+func describeContainer(c *cryptopro.Container) string {
+	p := c.Params(cryptopro.Primary)
+	curve := p.Curve.String()
+	if ps, err := c.ParamSet(cryptopro.Primary); err == nil {
+		curve = ps.Name
+	}
+	kind := "GOST R 34.10-2012"
+	switch {
+	case p.Algorithm.Equal(cryptopro.OIDAgreement2001):
+		kind = "GOST R 34.10-2001"
+	case p.Algorithm.Equal(cryptopro.OIDAgreement512):
+		kind += " 512-bit"
+	default:
+		kind += " 256-bit"
+	}
+	exp := "exportable"
+	if !p.Exportable() {
+		exp = "marked NON-EXPORTABLE by CryptoPro"
+	}
+	name := c.Name
+	if name == "" {
+		name = "(no name.key)"
+	}
+	return fmt.Sprintf("container %q at %s: %s key on %s, %s", name, c.Source, kind, curve, exp)
+}
+
+// openCryptoPro signs with a CryptoPro container in place: the key is
+// decrypted into memory for this run and the container is only read.
+func (s signerSource) openCryptoPro(stderr io.Writer) (crypto.Signer, *certs.Certificate, []*certs.Certificate, func(), error) {
+	c, err := openContainer(s.cryptopro, stderr)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if c.Is2001(cryptopro.Primary) {
+		return nil, nil, nil, nil, &exitError{code: exitFail, err: fmt.Errorf("%s holds a GOST R 34.10-2001 key: signing with such keys ended on 31.12.2019", c.Source)}
+	}
+	key, cert, rest, err := containerIdentity(c, s.cert, passwordSource{file: s.passwordFile, prompt: "password of container " + c.Name + ": ", stderr: stderr})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if cert == nil {
+		return nil, nil, nil, nil, usageErr("%s holds no certificate: give it with --cert FILE", c.Source)
+	}
+	return key, cert, rest, func() {}, nil
+}
