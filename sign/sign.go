@@ -9,6 +9,12 @@
 // sign multi-gigabyte files detached. The ESS certificate hash uses the
 // signature's digest: Streebog-256 for GOST-256 keys, Streebog-512 for
 // GOST-512, SHA-256 for RSA and ECDSA.
+//
+// Options.Profile goes further: CAdES-T (a signature time-stamp) and CAdES-X
+// Long Type 1 (longterm.go: the chains, their OCSP responses or CRLs, the
+// references and the CAdES-C time-stamp), which a verifier can check years
+// later without network. Every network request (TSA, OCSP, CRL) goes
+// through the injected Timestamper and RevocationSource, with the context.
 package sign
 
 import (
@@ -46,6 +52,19 @@ type Options struct {
 	// Timestamper, when set, adds an RFC 3161 signature time-stamp over the
 	// signature value (CAdES-T): tsp.Client is one.
 	Timestamper Timestamper
+	// Profile is how far the signature goes (longterm.go): ProfileBES (the
+	// zero value), ProfileT (a Timestamper is required) or ProfileXLT1
+	// (CAdES-X Long Type 1: a Timestamper and Revocation are required).
+	Profile Profile
+	// Revocation gives the revocation data embedded by ProfileXLT1:
+	// revocation.Checker is one (its HTTP client, policy and context decide
+	// the network use).
+	Revocation RevocationSource
+	// ValidationCerts are further certificates the X-L1 chains of the
+	// signer and of the TSA are built from (intermediates, the roots),
+	// besides Chain and the certificates inside the time-stamp tokens; they
+	// end up in certificate-values, not in the SignedData's certificates.
+	ValidationCerts []*certs.Certificate
 }
 
 // Timestamper gets a time-stamp token (a DER ContentInfo) for a digest
@@ -183,6 +202,9 @@ func pickDigest(signer crypto.Signer, cert *certs.Certificate, opts Options) (*c
 // addSigner signs and appends one SignerInfo, its digest algorithm and its
 // certificates (without duplicates).
 func addSigner(ctx context.Context, sd *cms.SignedData, contentDigest []byte, d *certs.Digest, signer crypto.Signer, cert *certs.Certificate, opts Options) error {
+	if err := checkProfile(opts); err != nil {
+		return err
+	}
 	sigAlg, err := certs.SignatureAlgorithmFor(cert.PublicKey, d)
 	if err != nil {
 		return err
@@ -231,6 +253,11 @@ func addSigner(ctx context.Context, sd *cms.SignedData, contentDigest []byte, d 
 			return fmt.Errorf("sign: signature time-stamp: %w", err)
 		}
 		si.UnsignedAttrs = append(si.UnsignedAttrs, cms.Attribute{Type: cms.OIDAttrSignatureTimeStamp, Values: [][]byte{token}})
+	}
+	if opts.Profile == ProfileXLT1 {
+		if err := addLongTerm(ctx, &si, d, cert, opts); err != nil {
+			return err
+		}
 	}
 	sd.SignerInfos = append(sd.SignerInfos, si)
 
