@@ -15,11 +15,12 @@ func newCertsListCmd() *cobra.Command {
 	var (
 		modules    []string
 		softDir    string
+		container  string
 		noDiscover bool
 		asJSON     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "list [--module M]... [--soft DIR] [--no-discover] [--json]",
+		Use:   "list [--module M]... [--soft DIR] [--no-discover] [--json] | list --cryptopro DIR|ZIP|auto [--json]",
 		Short: "List the certificates on the tokens and in the software token",
 		Long: `List every certificate on the PKCS#11 tokens (the --module libraries and, unless
 --no-discover, the vendors' usual ones) and in the software token, with the
@@ -28,6 +29,12 @@ the SHA-1 thumbprint and CKA_ID to sign with, and whether its private key is
 there and matches.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if container != "" {
+				if len(modules) > 0 || softDir != "" {
+					return usageErr("--cryptopro lists one container: give it alone")
+				}
+				return listContainer(cmd.OutOrStdout(), cmd.ErrOrStderr(), container, asJSON)
+			}
 			if len(modules) == 0 && softDir == "" && noDiscover {
 				return usageErr("nothing to list: give --module or --soft, or drop --no-discover")
 			}
@@ -63,6 +70,7 @@ there and matches.`,
 	}
 	cmd.Flags().StringArrayVar(&modules, "module", nil, "PKCS#11 library (repeatable)")
 	cmd.Flags().StringVar(&softDir, "soft", "", "software token directory")
+	cmd.Flags().StringVar(&container, "cryptopro", "", "show what a CryptoPro key container holds (its folder, a zip, or auto), without importing or decrypting it")
 	cmd.Flags().BoolVar(&noDiscover, "no-discover", false, "only the --module libraries, not the vendors' usual ones")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

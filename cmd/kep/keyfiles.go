@@ -2,11 +2,13 @@ package main
 
 import (
 	"crypto"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/gost/gost3410"
@@ -171,4 +173,61 @@ func (s signerSource) openCryptoPro(stderr io.Writer) (crypto.Signer, *certs.Cer
 		return nil, nil, nil, nil, usageErr("%s holds no certificate: give it with --cert FILE", c.Source)
 	}
 	return key, cert, rest, func() {}, nil
+}
+
+// containerJSON is what kep certs list --cryptopro --json prints.
+type containerJSON struct {
+	Source      string             `json:"source"`
+	Name        string             `json:"name"`
+	Algorithm   string             `json:"algorithm"`
+	Curve       string             `json:"curve"`
+	Exportable  bool               `json:"exportable"`
+	Fingerprint string             `json:"fingerprint,omitempty"`
+	Thumbprint  string             `json:"thumbprint,omitempty"`
+	Certificate *certs.Certificate `json:"certificate,omitempty"`
+}
+
+// listContainer shows a container's key and certificate; it needs no password.
+func listContainer(w, stderr io.Writer, arg string, asJSON bool) error {
+	c, err := openContainer(arg, stderr)
+	if err != nil {
+		return err
+	}
+	p := c.Params(cryptopro.Primary)
+	out := containerJSON{Source: c.Source, Name: c.Name, Algorithm: p.Algorithm.String(), Curve: p.Curve.String(),
+		Exportable: p.Exportable(), Fingerprint: hex.EncodeToString(c.Header.PrimaryFP)}
+	if ps, err := c.ParamSet(cryptopro.Primary); err == nil {
+		out.Curve = ps.Name
+	}
+	var cert *certs.Certificate
+	if der := c.Certificate(cryptopro.Primary); der != nil {
+		if cert, err = certs.ParseCertificate(der); err != nil {
+			return &exitError{code: exitFail, err: fmt.Errorf("%s: the container's certificate: %w", c.Source, err)}
+		}
+		out.Certificate, out.Thumbprint = cert, cert.Thumbprint()
+	}
+	if asJSON {
+		return writeJSON(w, out)
+	}
+	fmt.Fprintln(w, describeContainer(c))
+	if cert == nil {
+		fmt.Fprintln(w, "  no certificate in the container (give one with --cert when importing or signing)")
+		return nil
+	}
+	q := cert.Qualified
+	fmt.Fprintf(w, "%s\n  %s\n", cert.Thumbprint(), cert.SubjectString())
+	for _, f := range []struct{ name, v string }{{"СНИЛС", q.SNILS}, {"ИНН", q.INN}, {"ИНН ЮЛ", q.INNLE}, {"ОГРН", q.OGRN}, {"ОГРНИП", q.OGRNIP}} {
+		if f.v != "" {
+			fmt.Fprintf(w, "  %s: %s\n", f.name, f.v)
+		}
+	}
+	state, now := "valid", time.Now()
+	switch {
+	case now.After(cert.NotAfter):
+		state = "EXPIRED"
+	case now.Before(cert.NotBefore):
+		state = "not yet valid"
+	}
+	fmt.Fprintf(w, "  %s, %s – %s (%s), issuer %s\n", cert.KeyAlgorithm, cert.NotBefore.Format("2006-01-02"), cert.NotAfter.Format("2006-01-02"), state, cert.Issuer.CommonName)
+	return nil
 }
