@@ -2,11 +2,11 @@
 """Rebuilds testdata/realworld from the upstream repositories, at the commits
 SOURCES.md names, and derives the labelled negative cases in derived/.
 
-  python3 extract.py BC_JAVA_GIT GOST_ENGINE_GIT OAUTH2_ESIA_GIT
+  python3 extract.py BC_JAVA_GIT GOST_ENGINE_GIT OAUTH2_ESIA_GIT TRUSTED_CRYPTO_GIT
 
 Each argument is a clone (or bare git directory) of, in order,
-github.com/bcgit/bc-java, github.com/gost-engine/engine and
-github.com/ekapusta/oauth2-esia. Nothing here is produced by kep or by
+github.com/bcgit/bc-java, github.com/gost-engine/engine,
+github.com/ekapusta/oauth2-esia and github.com/Trusted-eSign/trusted-crypto. Nothing here is produced by kep or by
 OpenSSL: the files are copied byte for byte (base64 literals in Java test
 sources decoded as they are), and derived/ changes exactly one thing in a copy
 of a real file, as cases.txt says.
@@ -17,6 +17,8 @@ BC_COMMIT = "1a269caece1bfb2290ccd47098038c6edab3619b"
 GE_COMMIT = "a34a05e29a1b402335a8faaafba75dbdd192aadd"
 ESIA_HEAD = "cf5f73161dea7e65cbb4184f26f17e121d1e86f6"
 ESIA_2020 = "2cba3eaf8f2cd9213bc9fe35a548c50491cf2cfb"
+TC_CERTSTORE = "b11114dec8236695a3770b8677aa56f6d227d9f1"  # trusted-crypto, before its test/CertStore was removed
+TC_TESTRU = "6ea2e1e49700abe1a33c26766cb3fbc727d818b8"
 
 here = os.path.dirname(os.path.abspath(__file__))
 
@@ -42,7 +44,7 @@ def write(rel, data):
         f.write(data)
 
 
-def main(bc, ge, esia):
+def main(bc, ge, esia, tc):
     cert_test = show(bc, BC_COMMIT, "pkix/src/test/java/org/bouncycastle/cert/test/CertTest.java")
     for var, out in [
         ("gostRFC4491_2001", "rfc4491-gost2001.cer"), ("gostRFC4491_94", "rfc4491-gost94.cer"),
@@ -69,6 +71,11 @@ def main(bc, ge, esia):
     write("oauth2-esia/esia-gost-test-2025.cer", show(esia, ESIA_HEAD, "resources/esia.gost.test.cer"))
     write("oauth2-esia/esia-gost-prod-2020.cer", show(esia, ESIA_2020, "resources/esia.gost.prod.cer"))
     write("oauth2-esia/LICENSE", show(esia, ESIA_HEAD, "LICENSE.md"))
+
+    write("trusted-crypto/cryptopro-test-center-2.cer", show(tc, TC_CERTSTORE, "test/CertStore/TRUST/crpro.cer"))
+    write("trusted-crypto/cryptopro-test-center-2-2015-12-21.crl", show(tc, TC_CERTSTORE, "test/CertStore/CRL/CRYPTO-PRO Test Center 2(3).crl"))
+    write("trusted-crypto/tensor-ca-digt-director-2015.cer", show(tc, TC_TESTRU, "test/resources/test-ru.crt"))
+    write("trusted-crypto/LICENSE", show(tc, TC_TESTRU, "LICENSE"))
     derive()
 
 
@@ -109,10 +116,12 @@ def derive():
     write("derived/cryptopro-testcenter-content-changed.p7s", replace_once(raw, b"Some Data HERE!!", b"Some Data HERE!?"))
     c = rd("bc-java/rfc4491-gost2001.cer")
     write("derived/rfc4491-gost2001-signature-flipped.cer", flip(c, len(c) - 1))
+    crl = rd("trusted-crypto/cryptopro-test-center-2-2015-12-21.crl")
+    write("derived/cryptopro-test-center-2-crl-signature-flipped.crl", flip(crl, len(crl) - 1))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 2 and sys.argv[1] == "derive":
         derive()
     else:
-        main(*sys.argv[1:4])
+        main(*sys.argv[1:5])
