@@ -110,7 +110,7 @@ func C_Initialize(pInitArgs unsafe.Pointer) (rv C.CK_RV) {
 	}
 	if pInitArgs != nil {
 		args := (*C.CK_C_INITIALIZE_ARGS)(pInitArgs)
-		if args.pReserved != nil {
+		if C.kep_init_reserved(args) != nil {
 			return ck.CKR_ARGUMENTS_BAD
 		}
 		if args.CreateMutex != nil && args.flags&ck.CKF_OS_LOCKING_OK == 0 {
@@ -257,10 +257,10 @@ func C_GetTokenInfo(slot C.CK_SLOT_ID, pInfo *C.CK_TOKEN_INFO) C.CK_RV {
 		pInfo.ulRwSessionCount = rw
 		pInfo.ulMaxPinLen = soft.MaxPINLen
 		pInfo.ulMinPinLen = soft.MinPINLen
-		pInfo.ulTotalPublicMemory = C.CK_ULONG(ck.CK_UNAVAILABLE_INFORMATION)
-		pInfo.ulFreePublicMemory = C.CK_ULONG(ck.CK_UNAVAILABLE_INFORMATION)
-		pInfo.ulTotalPrivateMemory = C.CK_ULONG(ck.CK_UNAVAILABLE_INFORMATION)
-		pInfo.ulFreePrivateMemory = C.CK_ULONG(ck.CK_UNAVAILABLE_INFORMATION)
+		pInfo.ulTotalPublicMemory = unavailable
+		pInfo.ulFreePublicMemory = unavailable
+		pInfo.ulTotalPrivateMemory = unavailable
+		pInfo.ulFreePrivateMemory = unavailable
 		pInfo.hardwareVersion = C.CK_VERSION{major: 1}
 		pInfo.firmwareVersion = C.CK_VERSION{major: 1}
 		pad(pInfo.utcTime[:], "")
@@ -347,6 +347,9 @@ func pad(field []C.CK_UTF8CHAR, s string) {
 		}
 	}
 }
+
+// unavailable is CK_UNAVAILABLE_INFORMATION in this platform's CK_ULONG.
+const unavailable = ^C.CK_ULONG(0)
 
 // bytesOf returns the C buffer p of n bytes as a slice (nil when empty).
 func bytesOf(p unsafe.Pointer, n C.CK_ULONG) []byte {

@@ -1,8 +1,13 @@
 /* The subset of the PKCS#11 v2.40 types this module needs, laid out as in
- * the OASIS pkcs11t.h for Unix (natural alignment; CK_ULONG is unsigned
- * long, 8 bytes on LP64). */
+ * the OASIS pkcs11t.h: on Unix with natural alignment (CK_ULONG is unsigned
+ * long, 8 bytes on LP64); on Windows packed to 1 byte, as every Windows
+ * PKCS#11 application expects (CK_ULONG is 4 bytes there, LLP64). */
 #ifndef KEP_P11_H
 #define KEP_P11_H
+
+#ifdef _WIN32
+#pragma pack(push, cryptoki, 1)
+#endif
 
 typedef unsigned long CK_ULONG;
 typedef CK_ULONG CK_RV;
@@ -102,5 +107,22 @@ typedef struct CK_FUNCTION_LIST {
 	CK_VERSION version;
 	void *functions[68];
 } CK_FUNCTION_LIST;
+
+#ifdef _WIN32
+#pragma pack(pop, cryptoki)
+#endif
+
+/* Field access for the Go code: under 1-byte packing the pointer after a
+ * CK_ULONG is misaligned and cgo cannot name it, so attributes and
+ * mechanisms are read and written here. */
+static inline CK_ATTRIBUTE *kep_attr(CK_ATTRIBUTE *t, CK_ULONG i) { return t + i; }
+static inline CK_ATTRIBUTE_TYPE kep_attr_type(const CK_ATTRIBUTE *a) { return a->type; }
+static inline void *kep_attr_value(const CK_ATTRIBUTE *a) { return a->pValue; }
+static inline CK_ULONG kep_attr_len(const CK_ATTRIBUTE *a) { return a->ulValueLen; }
+static inline void kep_attr_set_len(CK_ATTRIBUTE *a, CK_ULONG n) { a->ulValueLen = n; }
+static inline CK_MECHANISM_TYPE kep_mech_type(const CK_MECHANISM *m) { return m->mechanism; }
+static inline void *kep_mech_param(const CK_MECHANISM *m) { return m->pParameter; }
+static inline CK_ULONG kep_mech_param_len(const CK_MECHANISM *m) { return m->ulParameterLen; }
+static inline void *kep_init_reserved(const CK_C_INITIALIZE_ARGS *a) { return a->pReserved; }
 
 #endif

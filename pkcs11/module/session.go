@@ -234,17 +234,14 @@ func C_FindObjectsInit(h C.CK_SESSION_HANDLE, pTemplate *C.CK_ATTRIBUTE, ulCount
 		if err != nil {
 			return rvFor(err)
 		}
-		var template []C.CK_ATTRIBUTE
-		if ulCount > 0 {
-			template = unsafe.Slice(pTemplate, int(ulCount))
-		}
 		s.found = s.found[:0]
 	next:
 		for _, oh := range visible {
 			o := mod.objects.byHandle[oh]
-			for _, a := range template {
-				v, rv := o.attribute(uint(a._type))
-				if rv != ck.CKR_OK || !bytes.Equal(v, bytesOf(a.pValue, a.ulValueLen)) {
+			for i := range C.CK_ULONG(ulCount) {
+				a := C.kep_attr(pTemplate, i)
+				v, rv := o.attribute(uint(C.kep_attr_type(a)))
+				if rv != ck.CKR_OK || !bytes.Equal(v, bytesOf(C.kep_attr_value(a), C.kep_attr_len(a))) {
 					continue next
 				}
 			}
@@ -296,21 +293,21 @@ func C_GetAttributeValue(h C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTem
 			return rv
 		}
 		result := C.CK_RV(ck.CKR_OK)
-		for i := range unsafe.Slice(pTemplate, int(ulCount)) {
-			a := &unsafe.Slice(pTemplate, int(ulCount))[i]
-			v, rv := o.attribute(uint(a._type))
+		for i := range ulCount {
+			a := C.kep_attr(pTemplate, i)
+			v, rv := o.attribute(uint(C.kep_attr_type(a)))
 			switch {
 			case rv != ck.CKR_OK:
-				a.ulValueLen = C.CK_ULONG(ck.CK_UNAVAILABLE_INFORMATION)
+				C.kep_attr_set_len(a, unavailable)
 				result = rv
-			case a.pValue == nil:
-				a.ulValueLen = C.CK_ULONG(len(v))
-			case a.ulValueLen < C.CK_ULONG(len(v)):
-				a.ulValueLen = C.CK_ULONG(ck.CK_UNAVAILABLE_INFORMATION)
+			case C.kep_attr_value(a) == nil:
+				C.kep_attr_set_len(a, C.CK_ULONG(len(v)))
+			case C.kep_attr_len(a) < C.CK_ULONG(len(v)):
+				C.kep_attr_set_len(a, unavailable)
 				result = ck.CKR_BUFFER_TOO_SMALL
 			default:
-				copy(bytesOf(a.pValue, a.ulValueLen), v)
-				a.ulValueLen = C.CK_ULONG(len(v))
+				copy(bytesOf(C.kep_attr_value(a), C.kep_attr_len(a)), v)
+				C.kep_attr_set_len(a, C.CK_ULONG(len(v)))
 			}
 		}
 		return result

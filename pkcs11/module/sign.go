@@ -119,8 +119,8 @@ func C_SignInit(h C.CK_SESSION_HANDLE, pMechanism *C.CK_MECHANISM, hKey C.CK_OBJ
 		if o.class != ck.CKO_PRIVATE_KEY {
 			return ck.CKR_KEY_FUNCTION_NOT_PERMITTED
 		}
-		op := &signOp{mech: uint(pMechanism.mechanism)}
-		param := bytesOf(pMechanism.pParameter, pMechanism.ulParameterLen)
+		op := &signOp{mech: uint(C.kep_mech_type(pMechanism))}
+		param := bytesOf(C.kep_mech_param(pMechanism), C.kep_mech_param_len(pMechanism))
 		kt := keyType(o.key)
 		var want uint // the key type the mechanism needs
 		switch op.mech {
@@ -278,7 +278,7 @@ func C_GenerateKeyPair(h C.CK_SESSION_HANDLE, pMechanism *C.CK_MECHANISM,
 		}
 		var bits int
 		opts := pkcs11.KeyOptions{Type: pkcs11.KeyGOST}
-		switch uint(pMechanism.mechanism) {
+		switch uint(C.kep_mech_type(pMechanism)) {
 		case pkcs11.CKM_GOSTR3410_KEY_PAIR_GEN:
 			bits, opts.ParamSet = 256, gost3410.CryptoProA
 		case pkcs11.CKM_GOSTR3410_512_KEY_PAIR_GEN:
@@ -294,13 +294,14 @@ func C_GenerateKeyPair(h C.CK_SESSION_HANDLE, pMechanism *C.CK_MECHANISM,
 		}
 		// Both templates name the same key: read CKA_ID, CKA_LABEL and the
 		// parameter set from either, the private key's winning.
-		for _, t := range [][]C.CK_ATTRIBUTE{
-			unsafe.Slice(pPublicKeyTemplate, int(ulPublicKeyAttributeCount)),
-			unsafe.Slice(pPrivateKeyTemplate, int(ulPrivateKeyAttributeCount)),
-		} {
-			for _, a := range t {
-				v := bytesOf(a.pValue, a.ulValueLen)
-				switch uint(a._type) {
+		for _, t := range []struct {
+			p *C.CK_ATTRIBUTE
+			n C.CK_ULONG
+		}{{pPublicKeyTemplate, ulPublicKeyAttributeCount}, {pPrivateKeyTemplate, ulPrivateKeyAttributeCount}} {
+			for i := range t.n {
+				a := C.kep_attr(t.p, i)
+				v := bytesOf(C.kep_attr_value(a), C.kep_attr_len(a))
+				switch uint(C.kep_attr_type(a)) {
 				case ck.CKA_ID:
 					opts.ID = bytes.Clone(v)
 				case ck.CKA_LABEL:
