@@ -15,6 +15,7 @@ import (
 
 	"github.com/kepkit/kep/agent/diagnose"
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
@@ -144,7 +145,7 @@ func (a *Agent) info(c *conn, _ json.RawMessage) (any, error) {
 	caps := []string{"gost2012-256", "gost2012-512", "rsa", "ecdsa", "cades-bes", "detached", "attached",
 		"hash", "upload", "login-bound", "login-esia-compatible"}
 	if a.cfg.Timestamper != nil {
-		caps = append(caps, "cades-t")
+		caps = append(caps, "cades-t", "xlt1")
 	}
 	approved := a.approved(c.origin)
 	info := Info{Name: "kep", Version: a.cfg.Version, Protocol: ProtocolVersion, Origin: c.origin,
@@ -453,6 +454,10 @@ type SignParams struct {
 	Description string `json:"description,omitempty"`
 	// PIN is accepted only from --page-pin-origin origins.
 	PIN *secret `json:"pin,omitempty"`
+	// Profile is cades-bes (the default; cades-t when the agent has a TSA),
+	// cades-t or xlt1 (CAdES-X Long Type 1: the chains, their OCSP/CRL data
+	// and the CAdES-C time-stamp); the last two need the agent's TSA.
+	Profile string `json:"profile,omitempty"`
 }
 
 // SignResult is sign's result.
@@ -530,6 +535,16 @@ func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 		return nil, rpcError(ReasonUnsupportedKey, "no digest for the key of %s", e.ID)
 	}
 	opts := sign.Options{Digest: d, Chain: e.Chain, Attached: !detached, Timestamper: a.cfg.Timestamper}
+	if opts.Profile, err = sign.ParseProfile(p.Profile); err != nil {
+		return nil, rpcError(ReasonInvalidParams, "profile: %v", err)
+	}
+	if opts.Profile != sign.ProfileBES && a.cfg.Timestamper == nil {
+		return nil, rpcError(ReasonInvalidParams, "profile %s needs a time-stamping authority: the agent has none (kep agent --tsa)", opts.Profile)
+	}
+	if opts.Profile == sign.ProfileXLT1 {
+		opts.Revocation = &revocation.Checker{}
+		opts.ValidationCerts = append(append([]*certs.Certificate{}, a.cfg.Intermediates...), a.cfg.Roots...)
+	}
 	var cms []byte
 	err = a.withUser(c, p.PIN, Operation{Kind: OpSign, Origin: c.origin, Entry: e, Description: desc, Size: size,
 		DigestAlg: d.Name, Digest: digest}, func(ctx context.Context, signer crypto.Signer) error {
