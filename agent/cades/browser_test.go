@@ -333,8 +333,28 @@ func ucs2(s string) []byte {
 	return b
 }
 
-func TestCryptoPro(t *testing.T) {
+// TestClients runs the three npm clients in one browser and agent.
+func TestClients(t *testing.T) {
 	w := newWorld(t)
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T, w *world)
+	}{
+		{"crypto-pro", testCryptoPro},
+		{"crypto-pro-cadesplugin", testCryptoProCadesplugin},
+		{"crypto-pro-js", testCryptoProJS},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w.t = t
+			w.user.mu.Lock()
+			w.user.ops = nil
+			w.user.mu.Unlock()
+			c.run(t, w)
+		})
+	}
+}
+
+func testCryptoPro(t *testing.T, w *world) {
 	person := w.cert("person")
 	wantSubject, err := cades.FormatName(person.RawSubject)
 	if err != nil {
@@ -436,4 +456,108 @@ func TestCryptoPro(t *testing.T) {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+func testCryptoProCadesplugin(t *testing.T, w *world) {
+	person := w.cert("person")
+	const doc = "Заявление, от 1 декабря"
+	b64 := base64.StdEncoding.EncodeToString([]byte(doc))
+	var got struct {
+		Certs []struct {
+			Thumbprint, SubjectInfo, IssuerInfo, SerialNumber, From, To string
+			Subject                                                     map[string]string
+			Valid                                                       bool
+		}
+		Detached, Attached string
+	}
+	w.run("cpc.js", `
+		const api = await window.cpc();
+		const list = await api.getCertsList();
+		const certs = [];
+		for (const c of list) {
+			certs.push({ thumbprint: c.thumbprint, subjectInfo: c.subjectInfo, issuerInfo: c.issuerInfo, serialNumber: c.serialNumber,
+				from: c.validPeriod.from, to: c.validPeriod.to, subject: c.getSubjectInfo(), valid: await c.isValid() });
+		}
+		const detached = await api.signBase64("`+person.Thumbprint()+`", "`+b64+`", true);
+		const attached = await api.signBase64("`+person.Thumbprint()+`", "`+b64+`", false);
+		return { certs, detached, attached };`, &got)
+	if len(got.Certs) != len(w.demo.Identities) {
+		t.Fatalf("getCertsList gives %d certificates, the demo token holds %d", len(got.Certs), len(w.demo.Identities))
+	}
+	found := false
+	for _, c := range got.Certs {
+		if c.Thumbprint != person.Thumbprint() {
+			continue
+		}
+		found = true
+		if c.SerialNumber != strings.ToUpper(fmt.Sprintf("%x", person.SerialNumber.Bytes())) {
+			t.Errorf("serialNumber %s", c.SerialNumber)
+		}
+		if c.Subject["СНИЛС"] != person.Qualified.SNILS || c.Subject["ИНН"] != person.Qualified.INN {
+			t.Errorf("getSubjectInfo %v: СНИЛС %s ИНН %s", c.Subject, person.Qualified.SNILS, person.Qualified.INN)
+		}
+		if from, err := time.Parse(time.RFC3339, c.From); err != nil || !from.Equal(person.NotBefore) {
+			t.Errorf("validPeriod.from %q, want %v", c.From, person.NotBefore)
+		}
+		if !c.Valid {
+			t.Error("isValid is false")
+		}
+	}
+	if !found {
+		t.Fatal("the person's certificate is not listed")
+	}
+	w.checkSignature("cpc-detached", got.Detached, []byte(doc), true)
+	w.checkSignature("cpc-attached", got.Attached, []byte(doc), false)
+	if n := len(w.user.seen()); n != 2 {
+		t.Fatalf("%d signatures approved, want 2", n)
+	}
+}
+
+func testCryptoProJS(t *testing.T, w *world) {
+	person := w.cert("person")
+	second := person
+	for _, id := range w.demo.Identities {
+		if id.Role != "person" && strings.Contains(id.KeyAlgorithm, "256") && strings.Contains(id.KeyAlgorithm, "GOST") {
+			second = w.cert(id.Role)
+		}
+	}
+	const doc = "Акт сверки"
+	var got struct {
+		Users, Containers          []string
+		Attached, CoAttached, Hash string
+		Detached, CoDetached       string
+	}
+	w.run("crypto-pro-js.js", `
+		const users = (await cryptoPro.getUserCertificates()).map((c) => c.thumbprint);
+		const containers = (await cryptoPro.getContainerCertificates()).map((c) => c.thumbprint);
+		const attached = await cryptoPro.createAttachedSignature("`+person.Thumbprint()+`", `+jsString(doc)+`);
+		const coAttached = await cryptoPro.addAttachedSignature("`+second.Thumbprint()+`", attached);
+		const hash = await cryptoPro.createHash(`+jsString(doc)+`);
+		const detached = await cryptoPro.createDetachedSignature("`+person.Thumbprint()+`", hash);
+		const coDetached = await cryptoPro.addDetachedSignature("`+second.Thumbprint()+`", detached, hash);
+		return { users, containers, attached, coAttached, hash, detached, coDetached };`, &got)
+	if len(got.Users) != len(w.demo.Identities) || len(got.Containers) != len(w.demo.Identities) {
+		t.Fatalf("user store %d, container store %d certificates; the demo token holds %d", len(got.Users), len(got.Containers), len(w.demo.Identities))
+	}
+	w.checkSignature("cpjs-attached", got.Attached, []byte(doc), false)
+	w.checkSignature("cpjs-cosigned-attached", got.CoAttached, []byte(doc), false)
+	w.checkSignature("cpjs-detached", got.Detached, []byte(doc), true)
+	w.checkSignature("cpjs-cosigned-detached", got.CoDetached, []byte(doc), true)
+	for name, b64 := range map[string]string{"attached": got.CoAttached, "detached": got.CoDetached} {
+		der, _ := base64.StdEncoding.DecodeString(b64)
+		opts := verify.Options{Roots: w.roots, CRLs: w.crls()}
+		if name == "detached" {
+			opts.Content = strings.NewReader(doc)
+		}
+		rep, err := verify.Verify(context.Background(), der, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Signers) != 2 || rep.Signers[1].Certificate.Thumbprint != second.Thumbprint() {
+			t.Fatalf("co-signed %s signature: %d signers", name, len(rep.Signers))
+		}
+	}
+	if n := len(w.user.seen()); n != 4 {
+		t.Fatalf("%d signatures approved, want 4", n)
+	}
 }
