@@ -90,6 +90,20 @@ func (s *cfb) XORKeyStream(dst, src []byte) {
 			s.c.Encrypt(s.gamma[:], s.reg[:])
 			s.count = s.count%MeshingPeriod + BlockSize
 			s.pos = 0
+			if len(src)-i >= BlockSize { // a whole block at once
+				g := binary.LittleEndian.Uint64(s.gamma[:])
+				in := binary.LittleEndian.Uint64(src[i:])
+				out := in ^ g
+				if s.decrypt {
+					binary.LittleEndian.PutUint64(s.reg[:], in)
+				} else {
+					binary.LittleEndian.PutUint64(s.reg[:], out)
+				}
+				binary.LittleEndian.PutUint64(dst[i:], out)
+				i += BlockSize - 1
+				s.pos = BlockSize
+				continue
+			}
 		}
 		in := src[i]
 		out := in ^ s.gamma[s.pos]

@@ -21,6 +21,7 @@ package mode
 
 import (
 	"crypto/cipher"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -73,9 +74,10 @@ func NewCTR(b cipher.Block, iv []byte) (cipher.Stream, error) {
 // NewCTRACPKM returns CTR-ACPKM (R 1323565.1.017-2018 section 4.1, RFC 8645
 // section 6.2.2): CTR whose key is replaced by ACPKM of itself at the start
 // of every section of sectionSize bytes, the counter running on. sectionSize
-// must be a positive multiple of the block size; the standard sizes are
-// 8 KiB for Magma (not fixed by the standard, OpenSSL's magma-ctr-acpkm
-// default) and 256 KiB for Kuznyechik as CMS and RFC 9548 use it.
+// must be a positive multiple of the block size. The standard leaves it to
+// the protocol: OpenSSL's gost engine uses 8 KiB (Magma) and 256 KiB
+// (Kuznyechik) for CMS and PFX content, and 1 KiB / 4 KiB for its
+// magma-ctr-acpkm / kuznyechik-ctr-acpkm command-line ciphers.
 func NewCTRACPKM(newBlock NewBlock, key, iv []byte, sectionSize int) (cipher.Stream, error) {
 	b, err := newBlock(key)
 	if err != nil {
@@ -117,12 +119,20 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 	if len(dst) < len(src) {
 		panic("mode: output smaller than input")
 	}
-	for i := range src {
+	i := 0
+	for i < len(src) {
 		if s.pos == s.bs {
 			s.next()
+			if len(src)-i >= s.bs { // a whole block at once
+				subtle.XORBytes(dst[i:i+s.bs], src[i:i+s.bs], s.gamma)
+				i += s.bs
+				s.pos = s.bs
+				continue
+			}
 		}
 		dst[i] = src[i] ^ s.gamma[s.pos]
 		s.pos++
+		i++
 	}
 }
 
