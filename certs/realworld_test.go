@@ -61,6 +61,17 @@ func TestRealWorldCertificates(t *testing.T) {
 			for _, rel := range c.List("intermediates") {
 				opts.Intermediates = append(opts.Intermediates, readOne(t, c, rel))
 			}
+			for _, rel := range c.List("crls") {
+				b, err := c.Read(rel)
+				if err != nil {
+					t.Fatal(err)
+				}
+				crl, err := certs.ParseCRL(b)
+				if err != nil {
+					t.Fatalf("line %d: %s: %v", c.Line, rel, err)
+				}
+				opts.CRLs = append(opts.CRLs, crl)
+			}
 			r := certs.Verify(leaf, opts)
 			got := r.Indication
 			if r.SubIndication != "" {
@@ -104,6 +115,13 @@ func TestRealWorldCertificatesOpenSSL(t *testing.T) {
 				args = append(args, "-CAfile", o.WriteFile(t, c.Name+".trust.pem", all))
 			default:
 				args = append(args, "-no-CAfile", "-no-CApath", "-no-CAstore")
+			}
+			for i, rel := range c.List("crls") {
+				b, err := c.Read(rel)
+				if err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "-crl_check", "-CRLfile", o.WriteFile(t, fmt.Sprintf("%s.%d.crl", c.Name, i), crlPEM(b)))
 			}
 			args = append(args, leaf)
 			out, err := o.Run(nil, args...)
@@ -208,6 +226,11 @@ func TestRealWorldCRLs(t *testing.T) {
 			if kind != "revoked" {
 				t.Fatalf("line %d: a crl case expects \"revoked SERIAL...\"", c.Line)
 			}
+			if n, err := strconv.Atoi(c.Get("entries")); err != nil {
+				t.Fatalf("line %d: entries: %v", c.Line, err)
+			} else if len(crl.RevokedCertificateEntries) != n {
+				t.Errorf("line %d: kep reads %d revoked entries, the CRL has %d", c.Line, len(crl.RevokedCertificateEntries), n)
+			}
 			for _, hex := range strings.Fields(serials) {
 				n, ok := new(big.Int).SetString(hex, 16)
 				if !ok {
@@ -235,4 +258,12 @@ func TestRealWorldCRLs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// crlPEM returns a DER or PEM CRL as PEM, which openssl verify -CRLfile reads.
+func crlPEM(b []byte) []byte {
+	if bytes.Contains(b, []byte("-----BEGIN")) {
+		return b
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: b})
 }

@@ -75,7 +75,7 @@ func Load(path string) ([]Case, error) {
 			return fmt.Errorf("%s:%d: case %q twice", path, cur.Line, cur.Name)
 		}
 		seen[cur.Name] = true
-		for _, k := range []string{"file", "content", "trust", "intermediates", "issuer"} {
+		for _, k := range []string{"file", "content", "trust", "intermediates", "issuer", "crls"} {
 			for _, rel := range cur.List(k) {
 				if rel == "self" {
 					continue

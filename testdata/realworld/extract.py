@@ -2,11 +2,14 @@
 """Rebuilds testdata/realworld from the upstream repositories, at the commits
 SOURCES.md names, and derives the labelled negative cases in derived/.
 
-  python3 extract.py BC_JAVA_GIT GOST_ENGINE_GIT OAUTH2_ESIA_GIT TRUSTED_CRYPTO_GIT
+  python3 extract.py BC_JAVA_GIT GOST_ENGINE_GIT OAUTH2_ESIA_GIT TRUSTED_CRYPTO_GIT PYCADES_GIT
 
 Each argument is a clone (or bare git directory) of, in order,
 github.com/bcgit/bc-java, github.com/gost-engine/engine,
-github.com/ekapusta/oauth2-esia and github.com/Trusted-eSign/trusted-crypto. Nothing here is produced by kep or by
+github.com/ekapusta/oauth2-esia, github.com/Trusted-eSign/trusted-crypto and
+github.com/CryptoPro/pycades. The pycades leaf certificate is taken out of
+its PFX's certificate bag (3DES-encrypted, empty password) with openssl
+pkcs12; its bytes are the CryptoPro-made certificate as the bag holds it. Nothing here is produced by kep or by
 OpenSSL: the files are copied byte for byte (base64 literals in Java test
 sources decoded as they are), and derived/ changes exactly one thing in a copy
 of a real file, as cases.txt says.
@@ -19,6 +22,7 @@ ESIA_HEAD = "cf5f73161dea7e65cbb4184f26f17e121d1e86f6"
 ESIA_2020 = "2cba3eaf8f2cd9213bc9fe35a548c50491cf2cfb"
 TC_CERTSTORE = "b11114dec8236695a3770b8677aa56f6d227d9f1"  # trusted-crypto, before its test/CertStore was removed
 TC_TESTRU = "6ea2e1e49700abe1a33c26766cb3fbc727d818b8"
+PYCADES = "3f9ae27dc055c717a94cfb385fde99136c9b03f2"
 
 here = os.path.dirname(os.path.abspath(__file__))
 
@@ -44,7 +48,7 @@ def write(rel, data):
         f.write(data)
 
 
-def main(bc, ge, esia, tc):
+def main(bc, ge, esia, tc, pc):
     cert_test = show(bc, BC_COMMIT, "pkix/src/test/java/org/bouncycastle/cert/test/CertTest.java")
     for var, out in [
         ("gostRFC4491_2001", "rfc4491-gost2001.cer"), ("gostRFC4491_94", "rfc4491-gost94.cer"),
@@ -76,6 +80,15 @@ def main(bc, ge, esia, tc):
     write("trusted-crypto/cryptopro-test-center-2-2015-12-21.crl", show(tc, TC_CERTSTORE, "test/CertStore/CRL/CRYPTO-PRO Test Center 2(3).crl"))
     write("trusted-crypto/tensor-ca-digt-director-2015.cer", show(tc, TC_TESTRU, "test/resources/test-ru.crt"))
     write("trusted-crypto/LICENSE", show(tc, TC_TESTRU, "LICENSE"))
+
+    write("pycades/pycades-root.cer", show(pc, PYCADES, "tests/fixtures/pycades-root.cer"))
+    write("pycades/pycades-root.crl", show(pc, PYCADES, "tests/fixtures/pycades-root.crl"))
+    pfx = show(pc, PYCADES, "tests/fixtures/pycades-test.pfx")
+    pem = subprocess.run(["openssl", "pkcs12", "-nokeys", "-clcerts", "-passin", "pass:"], input=pfx,
+                         check=True, capture_output=True).stdout
+    body = pem.split(b"-----BEGIN CERTIFICATE-----")[1].split(b"-----END CERTIFICATE-----")[0]
+    write("pycades/pycades-test.cer", base64.b64decode(body))
+    write("pycades/LICENSE", show(pc, PYCADES, "LICENSE"))
     derive()
 
 
@@ -124,4 +137,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 2 and sys.argv[1] == "derive":
         derive()
     else:
-        main(*sys.argv[1:5])
+        main(*sys.argv[1:6])
