@@ -33,3 +33,11 @@ func serveClient(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(data)
 }
+
+// CadesPluginJS is the CryptoPro plug-in API shim (a classic script, loaded
+// before CryptoPro's cadesplugin_api.js), for servers that host their own
+// copy; it imports kep.js from beside itself.
+func CadesPluginJS() []byte {
+	data, _ := clientFiles.ReadFile("client/cadesplugin.js")
+	return data
+}
