@@ -76,6 +76,12 @@ func operations() []opSpec {
 	specs := []opSpec{
 		{Name: "streebog256", Pkg: "./gost/streebog", Bench: "Streebog256", Unit: unitMBs},
 		{Name: "streebog512", Pkg: "./gost/streebog", Bench: "Streebog512", Unit: unitMBs},
+		// Symmetric ciphers on 1 MiB buffers: GOST R 34.13-2015 CTR with
+		// Magma and Kuznyechik, GOST 28147-89 CFB with CryptoPro key
+		// meshing (CryptoPro-A, OpenSSL's gost89).
+		{Name: "magma-ctr", Pkg: "./gost/mode", Bench: "CTR/magma", Unit: unitMBs},
+		{Name: "kuznyechik-ctr", Pkg: "./gost/mode", Bench: "CTR/kuznyechik", Unit: unitMBs},
+		{Name: "gost89-cfb", Pkg: "./gost/gost28147", Bench: "CFB", Unit: unitMBs},
 	}
 	for _, ps := range paramSets {
 		specs = append(specs,
