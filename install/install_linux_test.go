@@ -1,0 +1,147 @@
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kepkit/kep/extension"
+)
+
+func actions(ch []Change) map[string]Action {
+	out := map[string]Action{}
+	for _, c := range ch {
+		out[c.Step] = c.Action
+	}
+	return out
+}
+
+// TestInstallLinux: in a home with Chromium and Firefox only, kep install
+// registers the host for those two, exactly kep's extension allowed; a
+// second run changes nothing; uninstall removes it all; a second uninstall
+// finds nothing.
+func TestInstallLinux(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".config", "chromium"), 0o755)
+	os.MkdirAll(filepath.Join(home, ".mozilla"), 0o755)
+	env := Env{Home: home, Exe: "/opt/kep it's/kep"}
+	ctx := context.Background()
+
+	ch, err := Install(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Action{"native-host launcher": Created, "native-host chromium": Created, "native-host firefox": Created,
+		"native-host google-chrome": Skipped, "native-host microsoft-edge": Skipped, "native-host yandex-browser": Skipped}
+	if got := actions(ch); len(got) != len(want) {
+		t.Fatalf("changes %v", ch)
+	} else {
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s, want %s", k, got[k], v)
+			}
+		}
+	}
+	var m map[string]any
+	data, _ := os.ReadFile(filepath.Join(home, ".config", "chromium", "NativeMessagingHosts", extension.HostName+".json"))
+	json.Unmarshal(data, &m)
+	launcherPath := filepath.Join(home, ".local", "share", "kep", "kep-native-host")
+	if m["name"] != extension.HostName || m["type"] != "stdio" || m["path"] != launcherPath ||
+		len(m["allowed_origins"].([]any)) != 1 || m["allowed_origins"].([]any)[0] != extension.ChromeOrigin || m["allowed_extensions"] != nil {
+		t.Errorf("chromium manifest %s", data)
+	}
+	data, _ = os.ReadFile(filepath.Join(home, ".mozilla", "native-messaging-hosts", extension.HostName+".json"))
+	m = nil
+	json.Unmarshal(data, &m)
+	if ae, _ := m["allowed_extensions"].([]any); len(ae) != 1 || ae[0] != extension.FirefoxID || m["allowed_origins"] != nil {
+		t.Errorf("firefox manifest %s", data)
+	}
+	// The launcher runs the binary with the browser's arguments, quoted.
+	out, err := exec.Command("sh", "-n", launcherPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("launcher: %v %s", err, out)
+	}
+	if script, _ := os.ReadFile(launcherPath); !strings.Contains(string(script), `exec '/opt/kep it'\''s/kep' native-host "$@"`) {
+		t.Errorf("launcher %s", script)
+	}
+
+	sts, err := Statuses(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		wantInst := st.Step == "native-host launcher" || st.Step == "native-host chromium" || st.Step == "native-host firefox"
+		if st.Installed != wantInst {
+			t.Errorf("status %+v", st)
+		}
+	}
+
+	ch, err = Install(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ch {
+		if c.Action != Unchanged && c.Action != Skipped {
+			t.Errorf("second install: %+v", c)
+		}
+	}
+	// Another binary: the launcher is updated, the manifests stay.
+	env2 := Env{Home: home, Exe: "/usr/bin/kep"}
+	if st, _ := (launcherStep{}).Status(ctx, env2); st.Installed {
+		t.Error("the launcher of another binary counts as installed")
+	}
+	if a := actions(must(Install(ctx, env2))); a["native-host launcher"] != Updated || a["native-host chromium"] != Unchanged {
+		t.Errorf("other binary: %v", a)
+	}
+
+	ch, err = Uninstall(ctx, env2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions(ch); a["native-host launcher"] != Removed || a["native-host chromium"] != Removed || a["native-host firefox"] != Removed || a["native-host google-chrome"] != Absent {
+		t.Errorf("uninstall %v", a)
+	}
+	if ch[len(ch)-1].Step != "native-host launcher" {
+		t.Errorf("the launcher is not removed last: %v", ch)
+	}
+	for _, c := range must(Uninstall(ctx, env2)) {
+		if c.Action != Absent {
+			t.Errorf("second uninstall: %+v", c)
+		}
+	}
+	// --all-browsers registers every known browser.
+	if a := actions(must(Install(ctx, Env{Home: home, Exe: "/usr/bin/kep", AllBrowsers: true}))); a["native-host yandex-browser"] != Created {
+		t.Errorf("all browsers: %v", a)
+	}
+}
+
+// TestStatusStale: a manifest of another host, or one pointing elsewhere,
+// is not counted as registered.
+func TestStatusStale(t *testing.T) {
+	home := t.TempDir()
+	env := Env{Home: home, Exe: "/usr/bin/kep"}
+	b := browsers(env)[1] // chromium
+	os.MkdirAll(b.HostDir, 0o755)
+	must(Install(context.Background(), Env{Home: home, Exe: "/usr/bin/kep", AllBrowsers: true}))
+	for name, manifest := range map[string]string{
+		"other extension": `{"name":"` + extension.HostName + `","path":"x","type":"stdio","allowed_origins":["chrome-extension://aaaa/"]}`,
+		"other launcher":  `{"name":"` + extension.HostName + `","path":"/tmp/evil","type":"stdio","allowed_origins":["` + extension.ChromeOrigin + `"]}`,
+		"garbage":         `{`,
+	} {
+		os.WriteFile(b.ManifestPath(), []byte(manifest), 0o644)
+		if st, _ := (hostStep{b}).Status(context.Background(), env); st.Installed || st.Detail == "" {
+			t.Errorf("%s: %+v", name, st)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
