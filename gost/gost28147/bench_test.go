@@ -15,6 +15,8 @@ func BenchmarkBlock(b *testing.B) {
 	}{
 		{"gost28147", func() *Cipher { c, _ := NewCipher(benchKey, CryptoProA); return c }},
 		{"magma", func() *Cipher { c, _ := NewMagma(benchKey); return c }},
+		{"gost28147-consttime", func() *Cipher { c, _ := NewCipher(benchKey, CryptoProA); return c.ConstantTime() }},
+		{"magma-consttime", func() *Cipher { c, _ := NewMagma(benchKey); return c.ConstantTime() }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			ci := c.mk()

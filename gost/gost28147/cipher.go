@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 )
 
 const (
@@ -23,6 +24,7 @@ type Cipher struct {
 	k     [8]uint32
 	s     *SBox
 	magma bool
+	ct    bool // substitute without secret-dependent memory access
 }
 
 var _ cipher.Block = (*Cipher)(nil)
@@ -76,7 +78,20 @@ func (c *Cipher) Key() []byte {
 	return out
 }
 
+// ConstantTime returns a copy of c whose substitution makes no memory access
+// that depends on the key or the data (see the package doc for the cost).
+// The modes take it like any Cipher.
+func (c *Cipher) ConstantTime() *Cipher {
+	d := *c
+	d.ct = true
+	return &d
+}
+
+// f is the round function after the key addition: substitution and rotation.
 func (c *Cipher) f(x uint32) uint32 {
+	if c.ct {
+		return fCT(&c.s.ct, x)
+	}
 	t := &c.s.t
 	return t[0][x&0xff] ^ t[1][x>>8&0xff] ^ t[2][x>>16&0xff] ^ t[3][x>>24]
 }
@@ -209,4 +224,19 @@ func (c *Cipher) meshKey() {
 		nk[2*i], nk[2*i+1] = n1, n2
 	}
 	c.k = nk
+}
+
+// fCT is the substitution and rotation of f without table look-ups indexed
+// by secrets: for each of the 16 nibble values v, a mask of the nibbles of x
+// equal to v selects the outputs of every box for v.
+func fCT(ct *[16]uint32, x uint32) uint32 {
+	const lo = 0x11111111
+	var y uint32
+	for v := uint32(0); v < 16; v++ {
+		d := x ^ (v * lo)                  // zero nibbles where x has v
+		n := (d | d>>1 | d>>2 | d>>3) & lo // 1 in each nibble that is not v
+		m := (n ^ lo) * 0xf                // 0xf in each nibble equal to v
+		y |= m & ct[v]
+	}
+	return bits.RotateLeft32(y, 11)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"math/bits"
 )
 
 // ECB encrypts or decrypts whole blocks: CryptBlocks-style helpers for the
@@ -163,11 +164,10 @@ func (s *cnt) next() {
 		s.started = true
 	}
 	n3 := binary.LittleEndian.Uint32(s.reg[0:]) + c2
-	n4 := binary.LittleEndian.Uint32(s.reg[4:])
-	sum := n4 + c1
-	if sum < n4 { // carry out: add it back, the addition modulo 2^32 - 1
-		sum++
-	}
+	// N4 + C1 modulo 2^32 - 1: the carry out is added back (end-around
+	// carry), without a branch on the secret register.
+	sum, carry := bits.Add32(binary.LittleEndian.Uint32(s.reg[4:]), c1, 0)
+	sum += carry
 	binary.LittleEndian.PutUint32(s.reg[0:], n3)
 	binary.LittleEndian.PutUint32(s.reg[4:], sum)
 	s.c.Encrypt(s.gamma[:], s.reg[:])

@@ -23,6 +23,9 @@ type SBox struct {
 	// byte's place in the 32-bit word and rotated left by 11 bits: the round
 	// function's substitution and rotation as four table look-ups.
 	t [4][256]uint32
+	// ct[v] has, in nibble i, box i+1's output for the input v: the
+	// constant-time substitution selects these words by mask.
+	ct [16]uint32
 }
 
 func newSBox(name string, oid asn1.ObjectIdentifier, k [8][16]byte) *SBox {
@@ -31,6 +34,11 @@ func newSBox(name string, oid asn1.ObjectIdentifier, k [8][16]byte) *SBox {
 		for b := 0; b < 256; b++ {
 			v := uint32(k[2*i][b&15]) | uint32(k[2*i+1][b>>4])<<4
 			s.t[i][b] = bits.RotateLeft32(v<<(8*i), 11)
+		}
+	}
+	for v := 0; v < 16; v++ {
+		for i := 0; i < 8; i++ {
+			s.ct[v] |= uint32(k[i][v]) << (4 * i)
 		}
 	}
 	return s
