@@ -8,6 +8,18 @@
 //     CryptoPro parameter set; private keys are crypto.Signer.
 //   - gost/gostkey: the X.509 SubjectPublicKeyInfo and PKCS#8 encodings of those
 //     keys, as RFC 9215 specifies and as OpenSSL's gost engine writes them.
+//   - gost/gost28147: the GOST 28147-89 cipher with every S-box in use, Magma
+//     (GOST R 34.12-2015, 64-bit), and 28147's own modes (ECB, CFB and CNT with
+//     CryptoPro key meshing, the imitovstavka MAC).
+//   - gost/kuznyechik: Kuznyechik (GOST R 34.12-2015, 128-bit).
+//   - gost/mode: GOST R 34.13-2015 CTR and OMAC, ACPKM, CTR-ACPKM, OMAC-ACPKM.
+//   - gost/kdf: HMAC-Streebog, PBKDF2 (RFC 9337), KDF_GOSTR3411_2012_256, KDF_TREE.
+//   - gost/keywrap: the GOST 28147-89 and CryptoPro key wraps (RFC 4357),
+//     KExp15/KImp15.
 //
-// Nothing here uses cgo or assembly; secret-dependent code is constant time.
+// Nothing here uses cgo or assembly. The signature code is constant time in
+// its secret-dependent parts. The block ciphers use look-up tables indexed by
+// key- and data-dependent values (a cache-timing exposure their package docs
+// describe); gost28147 offers a constant-time variant (Cipher.ConstantTime)
+// for key material, kuznyechik does not.
 package gost
