@@ -4,11 +4,13 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/internal/atomicfile"
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/tsp"
@@ -16,11 +18,11 @@ import (
 
 func newSignCmd() *cobra.Command {
 	var src signerSource
-	var out, digest, cosign, tsaURL string
-	var chain []string
+	var out, digest, cosign, tsaURL, profile string
+	var chain, cas []string
 	var attached, pemOut, noAttrs bool
 	cmd := &cobra.Command{
-		Use:   "sign (--key KEY.pem --cert CERT.pem | --module M [--token LABEL] --cert ID|THUMBPRINT | --soft DIR --cert ID|THUMBPRINT) [--chain F]... [--attached] [--pem] [-o OUT] FILE",
+		Use:   "sign (--key KEY.pem --cert CERT.pem | --module M [--token LABEL] --cert ID|THUMBPRINT | --soft DIR --cert ID|THUMBPRINT) [--chain F]... [--attached] [--pem] [-o OUT] [--tsa URL [--profile cades-t|xlt1 [--ca F]...]] FILE",
 		Short: "Sign a file: CMS/CAdES-BES with GOST, RSA or ECDSA",
 		Long: `Sign FILE with a private key and its certificate (OpenSSL formats: PKCS#8 keys as
 openssl genpkey writes them, PEM or DER certificates), or with a key on a PKCS#11
@@ -30,7 +32,13 @@ from --pin-file, KEP_PIN, or a prompt without echo; it is never logged.
 The signature is detached by default and goes to FILE.sig (DER); --attached embeds
 the content, --pem writes PEM. --cosign SIG adds a signer to an existing signature
 (written back to SIG unless -o). --tsa URL adds an RFC 3161 signature time-stamp
-from that time-stamping authority (CAdES-T). The output file is replaced
+from that time-stamping authority (CAdES-T). --profile cades-bes|cades-t|xlt1 says
+how far the signature goes: xlt1 (CAdES-X Long Type 1, «усовершенствованная
+подпись») also embeds the signer's and the TSA's chains (built from the signer's
+certificate, --chain, --ca and the TSA's token), an OCSP response or CRL for each
+certificate below the root (fetched from the addresses in the certificates;
+hard-fail), the references and a CAdES-C time-stamp from the same TSA, so that the
+signature verifies years later without network. The output file is replaced
 atomically: a failed run never leaves a partial file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,11 +53,28 @@ atomically: a failed run never leaves a partial file.`,
 				return usageErr("%v", err)
 			}
 			opts := sign.Options{Attached: attached, Chain: append(withCert, extra...), NoSignedAttributes: noAttrs}
+			if opts.Profile, err = sign.ParseProfile(profile); err != nil {
+				return usageErr("--profile: %v", err)
+			}
 			if tsaURL != "" {
 				if !strings.HasPrefix(tsaURL, "http://") && !strings.HasPrefix(tsaURL, "https://") {
 					return usageErr("--tsa: an http:// or https:// URL")
 				}
 				opts.Timestamper = &tsp.Client{URL: tsaURL}
+			} else if opts.Profile != sign.ProfileBES {
+				return usageErr("--profile %s needs --tsa URL", opts.Profile)
+			}
+			if opts.Profile == sign.ProfileXLT1 {
+				if opts.ValidationCerts, err = readCertFiles(cas); err != nil {
+					return usageErr("%v", err)
+				}
+				rc := &revocation.Checker{}
+				if dir, err := os.UserCacheDir(); err == nil {
+					rc.CacheDir = filepath.Join(dir, "kep", "crl")
+				}
+				opts.Revocation = rc
+			} else if len(cas) > 0 {
+				return usageErr("--ca is for --profile xlt1")
 			}
 			if digest != "" {
 				if opts.Digest, err = certs.DigestByName(digest); err != nil {
@@ -122,6 +147,8 @@ atomically: a failed run never leaves a partial file.`,
 	f.StringVar(&digest, "digest", "", "digest: streebog256, streebog512, sha256, … (default: the key's)")
 	f.StringVar(&cosign, "cosign", "", "add a signer to this existing signature")
 	f.StringVar(&tsaURL, "tsa", "", "time-stamping authority URL: add a signature time-stamp (CAdES-T)")
+	f.StringVar(&profile, "profile", "cades-bes", "cades-bes, cades-t (needs --tsa) or xlt1 (CAdES-X Long Type 1: needs --tsa, fetches OCSP/CRL data)")
+	f.StringArrayVar(&cas, "ca", nil, "with --profile xlt1: CA certificates (the root…) the chains are built from, kept in certificate-values (repeatable)")
 	return cmd
 }
 
