@@ -22,6 +22,7 @@ import (
 
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/agent/cades"
+	"github.com/kepkit/kep/agent/portal"
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/demopki"
 	"github.com/kepkit/kep/internal/ossltest"
@@ -77,6 +78,7 @@ type world struct {
 	agent   *agent.Agent
 	user    *user
 	pages   string // the test pages' origin
+	portal  string // the demo portal's origin
 	browser context.Context
 	npm     string
 	ossl    *ossltest.OpenSSL
@@ -118,8 +120,13 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.pages = fmt.Sprintf("http://localhost:%d", l.Addr().(*net.TCPAddr).Port)
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.portal = fmt.Sprintf("http://localhost:%d", pl.Addr().(*net.TCPAddr).Port)
 	w.agent, err = agent.New(agent.Config{Keys: keys, UI: w.user, EphemeralPort: true, Roots: w.roots, SoftToken: true,
-		AllowOrigins: []string{w.pages},
+		AllowOrigins: []string{w.pages, w.portal},
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +139,13 @@ func newWorld(t *testing.T) *world {
 	srv := &http.Server{Handler: w.pageHandler()}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
+	p, err := portal.New(portal.Config{Origins: []string{w.portal}, Roots: w.roots, AgentPort: w.agent.Port()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	psrv := &http.Server{Handler: p}
+	go psrv.Serve(pl)
+	t.Cleanup(func() { psrv.Close() })
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.Flag("headless", "new"),
@@ -343,6 +357,7 @@ func TestClients(t *testing.T) {
 		{"crypto-pro", testCryptoPro},
 		{"crypto-pro-cadesplugin", testCryptoProCadesplugin},
 		{"crypto-pro-js", testCryptoProJS},
+		{"portal-cades-page", testPortalPage},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w.t = t
@@ -559,5 +574,67 @@ func testCryptoProJS(t *testing.T, w *world) {
 	}
 	if n := len(w.user.seen()); n != 4 {
 		t.Fatalf("%d signatures approved, want 4", n)
+	}
+}
+
+// testPortalPage drives the demo portal's page written for CryptoPro's
+// plug-in (agent/portal/static/cades.js) as a person would.
+func testPortalPage(t *testing.T, w *world) {
+	person := w.cert("person")
+	ctx, cancel := chromedp.NewContext(w.browser)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll := func(expr string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)))
+		must(err)
+	}
+	value := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		must(err)
+		return v
+	}
+	must(chromedp.Do(ctx, chromedp.Navigate(w.portal+"/cades")))
+	poll(`document.getElementById("CertListBox").options.length > 0 && document.getElementById("subject").textContent !== ""`)
+	must(chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#CertListBox"), person.Thumbprint())))
+	must(chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("CertListBox").dispatchEvent(new Event("change"))`)))
+	wantSubject, _ := cades.FormatName(person.RawSubject)
+	poll(`document.getElementById("subject").textContent === ` + jsString(wantSubject))
+	if alg := value(`document.getElementById("algorithm").textContent`); alg != "ГОСТ Р 34.10-2012 256 бит (1.2.643.7.1.1.1.1)" {
+		t.Errorf("the page shows the algorithm %q", alg)
+	}
+	doc := value(`document.getElementById("DataToSign").value`)
+	for _, kind := range []string{"attached", "detached", "hash"} {
+		must(chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("SignatureTxtBox").value = ""`)))
+		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sign-"+kind))))
+		poll(`document.getElementById("SignatureTxtBox").value !== "" || document.getElementById("result").className === "error"`)
+		if r := value(`document.getElementById("result").textContent`); strings.HasPrefix(r, "Ошибка") {
+			t.Fatalf("%s: the page says %s", kind, r)
+		}
+		w.checkSignature("portal-"+kind, value(`document.getElementById("SignatureTxtBox").value`), []byte(doc), kind != "attached")
+		must(chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("result").textContent = ""`)))
+		must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#verify"))))
+		poll(`document.getElementById("result").textContent !== ""`)
+		if r := value(`document.getElementById("result").textContent`); !strings.HasPrefix(r, "Подпись верна. Подписали: "+person.Subject.CommonName) {
+			t.Fatalf("%s: verification says %q", kind, r)
+		}
+	}
+	// The document changed after the detached signature: VerifyCades throws
+	// CRYPT_E_HASH_VALUE, shown by the page through getLastError.
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sign-detached"))))
+	poll(`document.getElementById("result").textContent.startsWith("Подпись создана")`)
+	must(chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#DataToSign"), doc+" (изменён)")))
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#verify"))))
+	poll(`document.getElementById("result").className === "error"`)
+	if r := value(`document.getElementById("result").textContent`); !strings.HasPrefix(r, "Ошибка: Подпись не прошла проверку") || !strings.HasSuffix(r, "(0x80091007)") {
+		t.Fatalf("a changed document gives %q", r)
 	}
 }

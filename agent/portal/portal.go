@@ -17,6 +17,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,6 +95,17 @@ func New(cfg Config) (*Portal, error) {
 	p.mux.HandleFunc("GET /kep.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Write(agent.ClientJS())
+	})
+	// The same portal written for CryptoPro's plug-in API (cadesplugin.js).
+	p.mux.HandleFunc("GET /cades", func(w http.ResponseWriter, r *http.Request) {
+		page, _ := static.ReadFile("static/cades.html")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(bytes.ReplaceAll(page, []byte("{{AGENT_PORT}}"), []byte(strconv.Itoa(cfg.AgentPort))))
+	})
+	p.mux.HandleFunc("GET /cades.js", p.file("static/cades.js"))
+	p.mux.HandleFunc("GET /cadesplugin.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(agent.CadesPluginJS())
 	})
 	p.mux.HandleFunc("GET /api/config", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"agentPort": cfg.AgentPort})
