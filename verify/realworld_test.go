@@ -190,7 +190,8 @@ func contains(list []string, s string) bool {
 // opensslCMSArgs is the command of SOURCES.md for a CMS case: openssl cms
 // -verify on the file (-inform PEM or DER), its detached content (-binary),
 // its trust anchors as -CAfile (none: -no-CAfile -no-CApath -no-CAstore),
-// -attime the case's time; -noverify for the signature-only verdict.
+// -attime the case's time, the case's openssl-args; -noverify for the
+// signature-only verdict.
 func opensslCMSArgs(t testing.TB, o *ossltest.OpenSSL, c realworld.Case, noverify bool) ([]string, error) {
 	sig, err := c.Read(c.Get("file"))
 	if err != nil {
@@ -225,6 +226,7 @@ func opensslCMSArgs(t testing.TB, o *ossltest.OpenSSL, c realworld.Case, noverif
 	} else {
 		args = append(args, "-no-CAfile", "-no-CApath", "-no-CAstore")
 	}
+	args = append(args, c.List("openssl-args")...)
 	return append(args, "-attime", strconv.FormatInt(at.Unix(), 10)), nil
 }
 
