@@ -80,7 +80,7 @@ type xlFixture struct {
 	crlSrv, ocsp *httptest.Server
 }
 
-func issue(t *testing.T, p *testpki.PKI, name, ext string, days, serial int) *testpki.Identity {
+func issue(t testing.TB, p *testpki.PKI, name, ext string, days, serial int) *testpki.Identity {
 	t.Helper()
 	o := p.O
 	key, csr, pem := o.Path(name+".key"), o.Path(name+".csr"), o.Path(name+".pem")
@@ -108,7 +108,7 @@ func issue(t *testing.T, p *testpki.PKI, name, ext string, days, serial int) *te
 	return &testpki.Identity{Key: testpki.TC26256A, CertFile: pem, KeyFile: key, Cert: cs[0], Signer: k}
 }
 
-func newXLFixture(t *testing.T) *xlFixture {
+func newXLFixture(t testing.TB) *xlFixture {
 	t.Helper()
 	p := testpki.New(t)
 	f := &xlFixture{p: p}

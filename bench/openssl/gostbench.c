@@ -532,6 +532,7 @@ static const struct op ops[] = {
 	CMS_OP("gost256"), /* GOST-256 (CryptoPro-A) root -> GOST-256 leaf, md_gost12_256 */
 	CMS_OP("gost512"), /* GOST-256 root -> GOST-512 (tc26-512-A) leaf, md_gost12_512 */
 	CMS_OP("rsa"),     /* RSA-2048 root -> RSA-2048 leaf, sha256 */
+	CMS_OP("xl1"),     /* kep's CAdES-X Long Type 1 (sign BenchmarkXL1Verify writes it): CMS_verify checks its signature and chain only */
 };
 
 #define NOPS (sizeof(ops) / sizeof(ops[0]))

@@ -250,7 +250,19 @@ func TestReportFormat(t *testing.T) {
 		if strings.HasPrefix(l, "#") {
 			continue
 		}
+		// A spec with a Note has it at the end of its line, and only there.
+		note := ""
+		if i := strings.Index(l, " note="); i >= 0 {
+			l, note = l[:i], l[i+len(" note="):]
+		}
 		f := strings.Fields(l)
+		if len(f) == 4 {
+			for _, s := range operations() {
+				if "op="+s.Name == f[0] && s.Note != note {
+					t.Errorf("%s: note %q, want %q", s.Name, note, s.Note)
+				}
+			}
+		}
 		if len(f) != 4 || !strings.HasPrefix(f[0], "op=") || !strings.HasPrefix(f[1], "kep=") ||
 			!strings.HasPrefix(f[2], "openssl=") || !strings.HasPrefix(f[3], "ratio=") {
 			t.Errorf("malformed line %q", l)
