@@ -207,9 +207,7 @@ func NewCipher(key []byte) (*Cipher, error) {
 		c.ek[2+2*i], c.ek[3+2*i] = k1, k2
 	}
 	for i, k := range c.ek {
-		b := k.bytes()
-		lInv(&b)
-		c.dk[i] = load(b[:])
+		c.dk[i] = lsx(&linvT, k) // L^-1 is linear: L^-1(k) = Σ L^-1(k_i at i)
 	}
 	return c, nil
 }
