@@ -5,9 +5,13 @@ export declare const DEFAULT_PORT: number;
 /** Stable reasons: the agent's (ORIGIN_NOT_APPROVED, PIN_INCORRECT, PIN_LOCKED,
  * TOKEN_NOT_PRESENT, CERT_NOT_FOUND, USER_CANCELLED, CLOCK_SKEW, ORIGIN_MISMATCH, …)
  * and the client's own (AGENT_UNREACHABLE, AGENT_PORT_BUSY,
- * LOCAL_NETWORK_ACCESS_DENIED, CONNECTION_CLOSED, AGENT_NOT_TRUSTED). */
+ * LOCAL_NETWORK_ACCESS_DENIED, CONNECTION_CLOSED, AGENT_NOT_TRUSTED), and the
+ * extension road's (EXTENSION_NOT_INSTALLED, HOST_NOT_REGISTERED, HOST_FORBIDDEN,
+ * HOST_EXITED, HOST_ERROR, EXTENSION_TIMEOUT, AGENT_REFUSED). */
 export declare class KepError extends Error {
   reason: string;
+  /** When connect() failed: what happened on each road. */
+  roads?: Roads;
   messageRu: string;
   data: { reason?: string; ckr?: string; messageRu?: string; details?: Record<string, unknown> };
 }
@@ -51,10 +55,20 @@ type Data = Uint8Array | ArrayBuffer | ArrayBufferView | Blob | string;
 
 export declare function fromBase64(b64: string): Uint8Array;
 export declare function discover(opts?: { port?: number; timeout?: number }): Promise<Discovery>;
-export declare function connect(opts?: { port?: number; timeout?: number }): Promise<Kep>;
+export type Road = "extension" | "websocket";
+export type RoadOutcome = { ok: true } | { ok?: false; reason: string; message: string };
+export interface Roads { extension?: RoadOutcome; websocket?: RoadOutcome }
+/** Whether kep's browser extension is in this page. */
+export declare function extensionInstalled(): boolean;
+/** road "auto" (default): the extension when installed, else the WebSocket. */
+export declare function connect(opts?: { port?: number; timeout?: number; road?: "auto" | Road; extensionTimeout?: number }): Promise<Kep>;
 
 export declare class Kep {
   agent: AgentInfo;
+  /** The road this connection took. */
+  road: Road;
+  /** What connect() found on each road it tried. */
+  roads: Roads;
   call(method: string, params?: object): Promise<any>;
   on(name: "tokens.changed" | "close" | string, fn: (params: any) => void): () => void;
   info(): Promise<AgentInfo>;
@@ -62,6 +76,7 @@ export declare class Kep {
   /** Rejects with AGENT_NOT_TRUSTED when the program on the port is not the agent this site pinned. */
   verifyAgent(): Promise<void>;
   ensureAccess(): Promise<void>;
+  /** agent.diagnose, plus transport: { road, extension?, websocket? }. */
   diagnose(): Promise<any>;
   tokens(): Promise<Token[]>;
   certificates(): Promise<Certificate[]>;

@@ -1,7 +1,10 @@
 // kep.js — the browser client of the kep agent (https://github.com/kepkit/kep).
 // A dependency-free ES module: import { connect } from "./kep.js".
-// The agent listens on 127.0.0.1; the page talks JSON-RPC 2.0 over a WebSocket.
-// PINs are entered in the agent's own window, never in the page.
+// The page talks JSON-RPC 2.0 to the agent by one of two roads: kep's browser
+// extension (native messaging: no network socket, no Local Network Access
+// prompt), when it is installed, else a WebSocket to 127.0.0.1. connect()
+// picks the road; Kep.road says which it took and Kep.roads why the other
+// failed. PINs are entered in the agent's own window, never in the page.
 
 export const DEFAULT_PORT = 24321;
 
@@ -22,6 +25,13 @@ const RU = {
   LOCAL_NETWORK_ACCESS_DENIED: "Браузер запретил сайту доступ к программам на этом компьютере: разрешите «доступ к локальной сети» для сайта в настройках браузера.",
   CONNECTION_CLOSED: "Соединение с kep прервано.",
   AGENT_NOT_TRUSTED: "На порту kep отвечает другая программа, не ваш kep: не вводите PIN-код и сообщите администратору.",
+  EXTENSION_NOT_INSTALLED: "Расширение kep не установлено в этом браузере.",
+  HOST_NOT_REGISTERED: "Расширение kep установлено, но программа kep не зарегистрирована для этого браузера: выполните «kep install».",
+  HOST_FORBIDDEN: "Браузер не разрешает расширению запускать программу kep: выполните «kep install» заново.",
+  HOST_EXITED: "Программа kep завершилась, едва браузер её запустил: проверьте установку командой «kep doctor».",
+  HOST_ERROR: "Расширение kep не смогло запустить программу kep.",
+  EXTENSION_TIMEOUT: "Расширение kep не ответило вовремя.",
+  AGENT_REFUSED: "Программа kep отказала этой странице.",
 };
 
 const KEY_STORE = "kep.agentKey.v1";
@@ -86,8 +96,129 @@ export async function discover({ port = DEFAULT_PORT, timeout = 3000 } = {}) {
   return doc;
 }
 
-/** Connects to the agent. */
-export async function connect({ port = DEFAULT_PORT, timeout = 5000 } = {}) {
+/** A channel to kep through the browser extension, shaped as much of a
+ * WebSocket as Kep uses. */
+class ExtensionChannel {
+  constructor(port) {
+    this.port = port;
+    this.readyState = 1;
+    this.onmessage = null;
+    this.onclose = null;
+    this.closeInfo = null;
+    port.onmessage = (ev) => {
+      const m = ev.data;
+      if (m && typeof m.kep === "string") {
+        if (m.kep === "closed") this._closed(m);
+        return;
+      }
+      if (this.onmessage) this.onmessage(m);
+    };
+  }
+  sendObject(obj) { this.port.postMessage(obj); }
+  close() {
+    if (this.readyState !== 1) return;
+    this.port.postMessage({ kep: "close" });
+    this.port.close();
+    this._closed({ reason: "CONNECTION_CLOSED" });
+  }
+  _closed(m) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.closeInfo = m;
+    if (this.onclose) this.onclose(m);
+  }
+}
+
+/** Whether kep's browser extension is in this page (it defines
+ * window.kepExtension before the page's scripts run). */
+export function extensionInstalled() {
+  return typeof window !== "undefined" && !!window.kepExtension && typeof window.kepExtension.open === "function";
+}
+
+/** Opens the extension road: resolves once kep's native host reached the
+ * agent, or rejects with EXTENSION_NOT_INSTALLED, HOST_NOT_REGISTERED,
+ * HOST_FORBIDDEN, HOST_EXITED, AGENT_UNREACHABLE, AGENT_REFUSED, EXTENSION_TIMEOUT… */
+function openExtension(timeout) {
+  if (!extensionInstalled()) return Promise.reject(new KepError("EXTENSION_NOT_INSTALLED", "kep's browser extension is not installed in this browser"));
+  const port = window.kepExtension.open();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { port.close(); reject(new KepError("EXTENSION_TIMEOUT", `kep's extension did not answer in ${timeout} ms`)); }, timeout);
+    port.onmessage = (ev) => {
+      const m = ev.data;
+      if (!m || typeof m.kep !== "string") return;
+      clearTimeout(t);
+      if (m.kep === "ready") {
+        resolve(new ExtensionChannel(port));
+      } else {
+        port.close();
+        const reason = m.reason || "HOST_ERROR";
+        reject(new KepError(reason, m.message || reason, { reason, details: m.code ? { code: m.code } : undefined }));
+      }
+    };
+    port.start();
+  });
+}
+
+function roadError(e) {
+  return { reason: (e && e.reason) || "INTERNAL_ERROR", message: String((e && e.message) || e) };
+}
+
+/**
+ * Connects to the agent. road: "auto" (the extension when it is installed,
+ * else the WebSocket), "extension" or "websocket". The Kep returned says
+ * which road it took (road) and what happened on each (roads); when both
+ * fail the error's data.details.roads says why each did.
+ */
+export async function connect({ port = DEFAULT_PORT, timeout = 5000, road = "auto", extensionTimeout = 20000 } = {}) {
+  const roads = {};
+  if (road !== "websocket") {
+    try {
+      const ch = await openExtension(extensionTimeout);
+      roads.extension = { ok: true };
+      return await start(ch, "extension", roads);
+    } catch (e) {
+      roads.extension = roadError(e);
+      if (road === "extension" || e.reason === "AGENT_NOT_TRUSTED") throw withRoads(e, roads);
+    }
+  }
+  try {
+    const ws = await openWebSocket(port, timeout);
+    roads.websocket = { ok: true };
+    return await start(ws, "websocket", roads);
+  } catch (e) {
+    roads.websocket = roadError(e);
+    // The extension's failure is the one to fix when it is installed
+    // (kep install, kep agent): the WebSocket is only the fallback.
+    const ext = roads.extension;
+    if (ext && ext.reason !== "EXTENSION_NOT_INSTALLED" && e.reason !== "AGENT_NOT_TRUSTED") {
+      throw withRoads(new KepError(ext.reason, ext.message), roads);
+    }
+    throw withRoads(e, roads);
+  }
+}
+
+function withRoads(e, roads) {
+  if (!(e instanceof KepError)) e = new KepError("INTERNAL_ERROR", String(e));
+  e.data = { ...e.data, details: { ...(e.data.details || {}), roads } };
+  e.roads = roads;
+  return e;
+}
+
+async function start(ch, road, roads) {
+  const k = new Kep(ch);
+  k.road = road;
+  k.roads = roads;
+  k.agent = await k.info();
+  try {
+    await k.verifyAgent();
+  } catch (e) {
+    ch.close();
+    throw e;
+  }
+  return k;
+}
+
+async function openWebSocket(port, timeout) {
   const doc = await discover({ port, timeout });
   const url = doc.ws || `ws://127.0.0.1:${port}/ws`;
   const ws = await new Promise((resolve, reject) => {
@@ -102,15 +233,7 @@ export async function connect({ port = DEFAULT_PORT, timeout = 5000 } = {}) {
     sock.onopen = () => { clearTimeout(t); resolve(sock); };
     sock.onerror = () => { clearTimeout(t); reject(new KepError("AGENT_UNREACHABLE", "the agent refused the connection (origin not allowed?)")); };
   });
-  const k = new Kep(ws);
-  k.agent = await k.info();
-  try {
-    await k.verifyAgent();
-  } catch (e) {
-    ws.close();
-    throw e;
-  }
-  return k;
+  return ws;
 }
 
 function pinnedKey() {
@@ -121,24 +244,37 @@ function pinKey(b64) {
   try { localStorage.setItem(KEY_STORE, b64); } catch (_) { /* storage blocked: no pinning */ }
 }
 
-/** A connection to the agent. */
+/** A connection to the agent, over either road. */
 export class Kep {
   constructor(ws) {
     this.ws = ws;
+    this.road = ws instanceof ExtensionChannel ? "extension" : "websocket";
+    this.roads = {};
     this.nextId = 1;
     this.pending = new Map();
     this.listeners = new Map();
-    ws.onmessage = (ev) => this._onMessage(ev.data);
-    ws.onclose = () => {
-      for (const { reject } of this.pending.values()) reject(new KepError("CONNECTION_CLOSED", "connection to kep closed"));
+    if (ws instanceof ExtensionChannel) {
+      ws.onmessage = (msg) => this._dispatch(msg);
+    } else {
+      ws.onmessage = (ev) => this._onMessage(ev.data);
+    }
+    ws.onclose = (info) => {
+      const reason = (ws.closeInfo && ws.closeInfo.reason) || "CONNECTION_CLOSED";
+      const message = (ws.closeInfo && ws.closeInfo.message) || "connection to kep closed";
+      for (const { reject } of this.pending.values()) reject(new KepError(reason === "AGENT_REFUSED" ? "CONNECTION_CLOSED" : reason, message));
       this.pending.clear();
-      this._emit("close", {});
+      this._emit("close", ws.closeInfo || {});
     };
   }
 
   _onMessage(text) {
     let msg;
     try { msg = JSON.parse(text); } catch (_) { return; }
+    this._dispatch(msg);
+  }
+
+  _dispatch(msg) {
+    if (!msg || typeof msg !== "object") return;
     if (msg.id === undefined || msg.id === null) {
       if (msg.method) this._emit(msg.method, msg.params);
       return;
@@ -174,7 +310,9 @@ export class Kep {
         return;
       }
       this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params: params || {} }));
+      const msg = { jsonrpc: "2.0", id, method, params: params || {} };
+      if (this.ws.sendObject) this.ws.sendObject(msg);
+      else this.ws.send(JSON.stringify(msg));
     });
   }
 
@@ -218,7 +356,12 @@ export class Kep {
     const info = await this.info();
     if (!info.approved) await this.requestAccess();
   }
-  diagnose() { return this.call("agent.diagnose"); }
+  /** The agent's diagnosis, with the page's own about the roads:
+   * transport = { road, extension: {ok}|{reason,message}, websocket: … }. */
+  async diagnose() {
+    const rep = await this.call("agent.diagnose");
+    return { ...rep, transport: { road: this.road, ...this.roads } };
+  }
   async tokens() { return (await this.call("tokens.list")).tokens; }
   async certificates() { return (await this.call("certs.list")).certificates; }
   checkCertificate(certId, purpose) { return this.call("certs.check", purpose ? { certId, purpose } : { certId }); }
