@@ -1,0 +1,220 @@
+package pfx
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
+	"io"
+	"unicode/utf16"
+
+	"github.com/kepkit/kep/gost/gost28147"
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/gost/gostkey"
+	"github.com/kepkit/kep/gost/kdf"
+)
+
+// Format names a PFX form Encode writes.
+type Format string
+
+const (
+	// FormatOpenSSL is what `openssl pkcs12 -export -keypbe gost89 -certpbe
+	// gost89 -macalg md_gost12_256` writes with the gost engine: PBES2 with
+	// PBKDF2-HMAC-Streebog-512 and GOST 28147-89 CFB (tc26-Z S-box, key
+	// meshing) for the key and the certificates, HMAC-Streebog-256 MAC.
+	FormatOpenSSL Format = "openssl"
+)
+
+// Options for Encode. The zero value writes FormatOpenSSL with 2048
+// iterations and crypto/rand.
+type Options struct {
+	Format       Format
+	Iterations   int       // PBKDF2 and MAC iterations; 0 means 2048
+	FriendlyName string    // the key's friendlyName attribute, "" for none
+	Rand         io.Reader // nil means crypto/rand.Reader
+}
+
+// Encode writes key and its certificates (DER; the key's own first) as a
+// PFX under password (UTF-8).
+func Encode(key *gost3410.PrivateKey, certificates [][]byte, password []byte, o Options) ([]byte, error) {
+	if o.Format == "" {
+		o.Format = FormatOpenSSL
+	}
+	if o.Format != FormatOpenSSL {
+		return nil, fmt.Errorf("%w: writing the %q form", ErrUnsupported, o.Format)
+	}
+	if o.Iterations == 0 {
+		o.Iterations = 2048
+	}
+	if o.Iterations < 1 || o.Iterations > MaxIterations {
+		return nil, fmt.Errorf("pfx: %d iterations", o.Iterations)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	pkcs8, err := gostkey.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pkcs8)
+	spki, err := gostkey.MarshalPKIXPublicKey(key.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	keyID := sha1.Sum(spki)
+	attrs, err := bagAttributes(keyID[:], o.FriendlyName)
+	if err != nil {
+		return nil, err
+	}
+
+	// The certificates: one encrypted safe of certBags.
+	var certBags []safeBag
+	for i, c := range certificates {
+		cb, err := asn1.Marshal(certBag{ID: oidX509Cert, Data: c})
+		if err != nil {
+			return nil, err
+		}
+		bag := safeBag{ID: oidCertBag, Value: asn1.RawValue{FullBytes: explicit0(cb)}}
+		if i == 0 {
+			bag.Attributes = attrs
+		}
+		certBags = append(certBags, bag)
+	}
+	var infos []contentInfo
+	if len(certBags) > 0 {
+		contents, err := asn1.Marshal(certBags)
+		if err != nil {
+			return nil, err
+		}
+		alg, enc, err := encrypt(contents, password, o)
+		if err != nil {
+			return nil, err
+		}
+		ed, err := asn1.Marshal(encryptedData{Version: 0, EncryptedContentInfo: encryptedContentInfo{
+			ContentType: oidData, ContentEncryptionAlgorithm: alg, EncryptedContent: enc}})
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, contentInfo{ContentType: oidEncryptedData, Content: asn1.RawValue{FullBytes: explicit0(ed)}})
+	}
+
+	// The key: a shrouded key bag in a plain data safe.
+	alg, enc, err := encrypt(pkcs8, password, o)
+	if err != nil {
+		return nil, err
+	}
+	epki, err := asn1.Marshal(encryptedPrivateKeyInfo{Algorithm: alg, EncryptedData: enc})
+	if err != nil {
+		return nil, err
+	}
+	keyBags, err := asn1.Marshal([]safeBag{{ID: oidShroudedKeyBag, Value: asn1.RawValue{FullBytes: explicit0(epki)}, Attributes: attrs}})
+	if err != nil {
+		return nil, err
+	}
+	keySafe, err := asn1.Marshal(keyBags)
+	if err != nil {
+		return nil, err
+	}
+	infos = append(infos, contentInfo{ContentType: oidData, Content: asn1.RawValue{FullBytes: explicit0(keySafe)}})
+
+	authSafe, err := asn1.Marshal(infos)
+	if err != nil {
+		return nil, err
+	}
+	salt := make([]byte, 8)
+	if _, err := io.ReadFull(o.Rand, salt); err != nil {
+		return nil, err
+	}
+	mk, err := macKey(kdf.NewHMAC256, password, salt, o.Iterations)
+	if err != nil {
+		return nil, err
+	}
+	h := kdf.NewHMAC256(mk)
+	h.Write(authSafe)
+	authOctets, err := asn1.Marshal(authSafe)
+	if err != nil {
+		return nil, err
+	}
+	return asn1.Marshal(pfxPDU{
+		Version:  3,
+		AuthSafe: contentInfo{ContentType: oidData, Content: asn1.RawValue{FullBytes: explicit0(authOctets)}},
+		MacData: macData{
+			Mac:        digestInfo{Algorithm: pkix.AlgorithmIdentifier{Algorithm: oidStreebog256, Parameters: asn1.NullRawValue}, Digest: h.Sum(nil)},
+			MacSalt:    salt,
+			Iterations: o.Iterations,
+		},
+	})
+}
+
+// explicit0 wraps DER in a [0] EXPLICIT tag.
+func explicit0(der []byte) []byte {
+	b, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: der})
+	return b
+}
+
+func bagAttributes(keyID []byte, name string) ([]attribute, error) {
+	id, err := asn1.Marshal(keyID)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []attribute{{ID: oidLocalKeyID, Value: asn1.RawValue{Tag: 17, IsCompound: true, Class: asn1.ClassUniversal, Bytes: id}}}
+	if name != "" {
+		u := utf16.Encode([]rune(name))
+		b := make([]byte, 2*len(u))
+		for i, c := range u {
+			b[2*i], b[2*i+1] = byte(c>>8), byte(c)
+		}
+		bmp, err := asn1.Marshal(asn1.RawValue{Tag: 30, Class: asn1.ClassUniversal, Bytes: b})
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, attribute{ID: oidFriendlyName, Value: asn1.RawValue{Tag: 17, IsCompound: true, Class: asn1.ClassUniversal, Bytes: bmp}})
+	}
+	return attrs, nil
+}
+
+// encrypt is PBES2 with PBKDF2-HMAC-Streebog-512 and GOST 28147-89 CFB
+// (tc26-Z, key meshing), as the gost engine's gost89 PBE writes it.
+func encrypt(plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byte, error) {
+	salt, iv := make([]byte, 8), make([]byte, 8)
+	if _, err := io.ReadFull(o.Rand, salt); err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	if _, err := io.ReadFull(o.Rand, iv); err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	key, err := kdf.PBKDF2(kdf.NewHMAC512, password, salt, o.Iterations, 32)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	defer clear(key)
+	blk, err := gost28147.NewCipher(key, gost28147.TC26Z)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	stream, err := gost28147.NewCFBEncrypter(blk, iv, true)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	out := make([]byte, len(plain))
+	stream.XORKeyStream(out, plain)
+
+	kdfParams, err := asn1.Marshal(pbkdf2Params{Salt: salt, Iterations: o.Iterations,
+		PRF: pkix.AlgorithmIdentifier{Algorithm: oidHMACStreebog512, Parameters: asn1.NullRawValue}})
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	encParams, err := asn1.Marshal(gost28147Params{IV: iv, ParamSet: gost28147.TC26Z.OID})
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	p, err := asn1.Marshal(pbes2Params{
+		KDF:        pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: kdfParams}},
+		Encryption: pkix.AlgorithmIdentifier{Algorithm: oidGOST28147, Parameters: asn1.RawValue{FullBytes: encParams}},
+	})
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	return pkix.AlgorithmIdentifier{Algorithm: oidPBES2, Parameters: asn1.RawValue{FullBytes: p}}, out, nil
+}

@@ -1,0 +1,417 @@
+// Package pfx reads and writes PKCS#12 (PFX) files holding GOST R 34.10-2012
+// keys, in the password-based form OpenSSL's gost engine and ViPNet write:
+// PBES2 (RFC 8018) with PBKDF2 over HMAC-Streebog, GOST 28147-89 in CFB mode
+// with CryptoPro key meshing (its S-box named by the parameters), and the
+// PKCS#12 MAC computed with HMAC-Streebog (or HMAC-GOST R 34.11-94) under a
+// key taken, as TC26 and OpenSSL do for GOST digests, from the last 32 bytes
+// of 96 bytes of PBKDF2 output. Passwords are UTF-8 bytes in both places.
+//
+// Not yet read: CryptoPro's own PFX (key bag PBE 1.2.840.113549.1.12.1.80
+// with its key-export blob) and the RFC 9548 forms with Kuznyechik or Magma
+// in CTR-ACPKM; such a file gives ErrUnsupported naming the algorithm. Files
+// with RSA or ECDSA keys are golang.org/x/crypto/pkcs12's business.
+//
+// Decode checks the MAC before it decrypts anything: a wrong password is
+// ErrWrongPassword. Every size and count is bounded (MaxSize, MaxIterations).
+package pfx
+
+import (
+	"crypto/hmac"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"hash"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost28147"
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/gost/gostkey"
+	"github.com/kepkit/kep/gost/kdf"
+	"github.com/kepkit/kep/internal/ber"
+)
+
+// Sentinel errors; every error Decode returns wraps one of them.
+var (
+	ErrFormat        = errors.New("pfx: malformed PKCS#12 file")
+	ErrWrongPassword = errors.New("pfx: wrong PFX password (the MAC does not match)")
+	ErrUnsupported   = errors.New("pfx: unsupported PKCS#12 algorithm")
+	ErrTooLarge      = errors.New("pfx: PKCS#12 file too large")
+	ErrNoKey         = errors.New("pfx: the PKCS#12 file holds no GOST private key")
+)
+
+// Limits.
+const (
+	MaxSize       = 1 << 20   // a PFX with a long chain is tens of KiB
+	MaxIterations = 1_000_000 // PBKDF2 and MAC iterations (OpenSSL writes 2048)
+	maxBags       = 64
+)
+
+// Object identifiers.
+var (
+	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidEncryptedData     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
+	oidKeyBag            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 1}
+	oidShroudedKeyBag    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 2}
+	oidCertBag           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1, 3}
+	oidX509Cert          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 22, 1}
+	oidFriendlyName      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 20}
+	oidLocalKeyID        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 21}
+	oidPBES2             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
+	oidPBKDF2            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
+	oidHMACStreebog256   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 4, 1}
+	oidHMACStreebog512   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 4, 2}
+	oidHMACGOST94        = asn1.ObjectIdentifier{1, 2, 643, 2, 2, 10}
+	oidGOST28147         = asn1.ObjectIdentifier{1, 2, 643, 2, 2, 21}
+	oidStreebog256       = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 2}
+	oidStreebog512       = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 3}
+	oidGOST94            = asn1.ObjectIdentifier{1, 2, 643, 2, 2, 9}
+	oidCryptoProPBE      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 80}
+	oidMagmaCTRACPKM     = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 5, 1, 1}
+	oidMagmaCTRACPKMOMAC = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 5, 1, 2}
+	oidKuzCTRACPKM       = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 5, 2, 1}
+	oidKuzCTRACPKMOMAC   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 5, 2, 2}
+)
+
+// ASN.1 shapes (RFC 7292, RFC 8018, RFC 4357).
+type pfxPDU struct {
+	Version  int
+	AuthSafe contentInfo
+	MacData  macData `asn1:"optional"`
+}
+
+type contentInfo struct {
+	ContentType asn1.ObjectIdentifier
+	Content     asn1.RawValue `asn1:"tag:0,explicit,optional"`
+}
+
+type macData struct {
+	Mac        digestInfo
+	MacSalt    []byte
+	Iterations int `asn1:"optional,default:1"`
+}
+
+type digestInfo struct {
+	Algorithm pkix.AlgorithmIdentifier
+	Digest    []byte
+}
+
+type encryptedData struct {
+	Version              int
+	EncryptedContentInfo encryptedContentInfo
+}
+
+type encryptedContentInfo struct {
+	ContentType                asn1.ObjectIdentifier
+	ContentEncryptionAlgorithm pkix.AlgorithmIdentifier
+	EncryptedContent           []byte `asn1:"tag:0,optional"`
+}
+
+type safeBag struct {
+	ID         asn1.ObjectIdentifier
+	Value      asn1.RawValue `asn1:"tag:0,explicit"`
+	Attributes []attribute   `asn1:"set,optional"`
+}
+
+type attribute struct {
+	ID    asn1.ObjectIdentifier
+	Value asn1.RawValue `asn1:"set"`
+}
+
+type encryptedPrivateKeyInfo struct {
+	Algorithm     pkix.AlgorithmIdentifier
+	EncryptedData []byte
+}
+
+type certBag struct {
+	ID   asn1.ObjectIdentifier
+	Data []byte `asn1:"tag:0,explicit"`
+}
+
+type pbes2Params struct {
+	KDF        pkix.AlgorithmIdentifier
+	Encryption pkix.AlgorithmIdentifier
+}
+
+type pbkdf2Params struct {
+	Salt       []byte
+	Iterations int
+	KeyLength  int                      `asn1:"optional"`
+	PRF        pkix.AlgorithmIdentifier `asn1:"optional"`
+}
+
+type gost28147Params struct {
+	IV       []byte
+	ParamSet asn1.ObjectIdentifier
+}
+
+// File is a decoded PFX.
+type File struct {
+	Key          *gost3410.PrivateKey
+	Certificates []*certs.Certificate // the key's certificate first when present
+	FriendlyName string               // of the key bag, "" when none
+}
+
+func formatErr(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, a...))
+}
+
+func unmarshal(der []byte, v any, what string) error {
+	rest, err := asn1.Unmarshal(der, v)
+	if err != nil {
+		return formatErr("%s: %v", what, err)
+	}
+	if len(rest) != 0 {
+		return formatErr("%s: trailing data", what)
+	}
+	return nil
+}
+
+// Decode reads a GOST PFX under password (UTF-8).
+func Decode(data, password []byte) (*File, error) {
+	if len(data) > MaxSize {
+		return nil, ErrTooLarge
+	}
+	der, err := ber.ToDER(data)
+	if err != nil {
+		return nil, formatErr("%v", err)
+	}
+	var p pfxPDU
+	if err := unmarshal(der, &p, "PFX"); err != nil {
+		return nil, err
+	}
+	if p.Version != 3 {
+		return nil, formatErr("version %d", p.Version)
+	}
+	if !p.AuthSafe.ContentType.Equal(oidData) {
+		return nil, fmt.Errorf("%w: authSafe of type %v (public-key protected PFX)", ErrUnsupported, p.AuthSafe.ContentType)
+	}
+	var authSafe []byte
+	if err := unmarshal(p.AuthSafe.Content.Bytes, &authSafe, "authSafe"); err != nil {
+		return nil, err
+	}
+	if p.MacData.Mac.Algorithm.Algorithm == nil {
+		return nil, fmt.Errorf("%w: the PFX has no MAC, so a wrong password could not be told from damage", ErrUnsupported)
+	}
+	if err := checkMAC(&p.MacData, authSafe, password); err != nil {
+		return nil, err
+	}
+	var infos []contentInfo
+	if err := unmarshal(authSafe, &infos, "authenticated safe"); err != nil {
+		return nil, err
+	}
+	var bags []safeBag
+	for _, ci := range infos {
+		var contents []byte
+		switch {
+		case ci.ContentType.Equal(oidData):
+			if err := unmarshal(ci.Content.Bytes, &contents, "safe contents"); err != nil {
+				return nil, err
+			}
+		case ci.ContentType.Equal(oidEncryptedData):
+			var ed encryptedData
+			if err := unmarshal(ci.Content.Bytes, &ed, "encrypted data"); err != nil {
+				return nil, err
+			}
+			if contents, err = decrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("%w: safe of type %v", ErrUnsupported, ci.ContentType)
+		}
+		var more []safeBag
+		if err := unmarshal(contents, &more, "safe bags"); err != nil {
+			return nil, err
+		}
+		bags = append(bags, more...)
+		if len(bags) > maxBags {
+			return nil, formatErr("more than %d bags", maxBags)
+		}
+	}
+	return readBags(bags, password)
+}
+
+func readBags(bags []safeBag, password []byte) (*File, error) {
+	f := &File{}
+	var all []*certs.Certificate
+	for _, b := range bags {
+		switch {
+		case b.ID.Equal(oidKeyBag), b.ID.Equal(oidShroudedKeyBag):
+			if f.Key != nil {
+				return nil, fmt.Errorf("%w: the PFX holds more than one key", ErrUnsupported)
+			}
+			pkcs8 := b.Value.Bytes
+			if b.ID.Equal(oidShroudedKeyBag) {
+				var epki encryptedPrivateKeyInfo
+				if err := unmarshal(b.Value.Bytes, &epki, "encrypted key"); err != nil {
+					return nil, err
+				}
+				var err error
+				if pkcs8, err = decrypt(epki.Algorithm, epki.EncryptedData, password); err != nil {
+					return nil, err
+				}
+			}
+			info, err := gostkey.ParsePKCS8PrivateKey(pkcs8)
+			clear(pkcs8)
+			if err != nil {
+				if errors.Is(err, gostkey.ErrNotGOST) {
+					return nil, fmt.Errorf("%w: %v", ErrNoKey, err)
+				}
+				return nil, formatErr("private key: %v", err)
+			}
+			f.Key = info.Key
+			f.FriendlyName = friendlyName(b.Attributes)
+		case b.ID.Equal(oidCertBag):
+			var cb certBag
+			if err := unmarshal(b.Value.Bytes, &cb, "certificate bag"); err != nil {
+				return nil, err
+			}
+			if !cb.ID.Equal(oidX509Cert) {
+				continue
+			}
+			c, err := certs.ParseCertificate(cb.Data)
+			if err != nil {
+				return nil, formatErr("certificate: %v", err)
+			}
+			all = append(all, c)
+		}
+	}
+	if f.Key == nil {
+		return nil, ErrNoKey
+	}
+	for _, c := range all {
+		if f.Key.PublicKey().Equal(c.PublicKey) {
+			f.Certificates = append([]*certs.Certificate{c}, f.Certificates...)
+		} else {
+			f.Certificates = append(f.Certificates, c)
+		}
+	}
+	return f, nil
+}
+
+func friendlyName(attrs []attribute) string {
+	for _, a := range attrs {
+		if !a.ID.Equal(oidFriendlyName) {
+			continue
+		}
+		var bmp asn1.RawValue
+		if _, err := asn1.Unmarshal(a.Value.Bytes, &bmp); err != nil || bmp.Tag != 30 || len(bmp.Bytes)%2 != 0 {
+			return ""
+		}
+		r := make([]rune, 0, len(bmp.Bytes)/2)
+		for i := 0; i < len(bmp.Bytes); i += 2 {
+			r = append(r, rune(bmp.Bytes[i])<<8|rune(bmp.Bytes[i+1]))
+		}
+		return string(r)
+	}
+	return ""
+}
+
+// macHash returns the HMAC constructor for a MAC digest OID.
+func macHash(oid asn1.ObjectIdentifier) (func([]byte) hash.Hash, error) {
+	switch {
+	case oid.Equal(oidStreebog256):
+		return kdf.NewHMAC256, nil
+	case oid.Equal(oidStreebog512):
+		return kdf.NewHMAC512, nil
+	case oid.Equal(oidGOST94):
+		return kdf.NewHMACGOST94, nil
+	}
+	return nil, fmt.Errorf("%w: MAC digest %v", ErrUnsupported, oid)
+}
+
+// macKey is the GOST PKCS#12 MAC key: the last 32 of 96 bytes of PBKDF2
+// with the MAC's own HMAC (TC26's rule, which OpenSSL follows for GOST digests).
+func macKey(prf func([]byte) hash.Hash, password, salt []byte, iter int) ([]byte, error) {
+	k, err := kdf.PBKDF2(prf, password, salt, iter, 96)
+	if err != nil {
+		return nil, err
+	}
+	return k[64:], nil
+}
+
+func checkMAC(m *macData, authSafe, password []byte) error {
+	prf, err := macHash(m.Mac.Algorithm.Algorithm)
+	if err != nil {
+		return err
+	}
+	if m.Iterations < 1 || m.Iterations > MaxIterations || len(m.MacSalt) == 0 || len(m.MacSalt) > 64 {
+		return formatErr("MAC parameters: %d iterations, %d-byte salt", m.Iterations, len(m.MacSalt))
+	}
+	key, err := macKey(prf, password, m.MacSalt, m.Iterations)
+	if err != nil {
+		return formatErr("%v", err)
+	}
+	h := prf(key)
+	h.Write(authSafe)
+	if !hmac.Equal(h.Sum(nil), m.Mac.Digest) {
+		return ErrWrongPassword
+	}
+	return nil
+}
+
+// decrypt undoes a PBES2 encryption.
+func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte) ([]byte, error) {
+	if alg.Algorithm.Equal(oidCryptoProPBE) {
+		return nil, fmt.Errorf("%w: CryptoPro's PFX key protection (%v) is not read yet: export the key from CryptoPro CSP again choosing another format, or use the container with --cryptopro", ErrUnsupported, alg.Algorithm)
+	}
+	if !alg.Algorithm.Equal(oidPBES2) {
+		return nil, fmt.Errorf("%w: encryption %v", ErrUnsupported, alg.Algorithm)
+	}
+	var p pbes2Params
+	if err := unmarshal(alg.Parameters.FullBytes, &p, "PBES2 parameters"); err != nil {
+		return nil, err
+	}
+	if !p.KDF.Algorithm.Equal(oidPBKDF2) {
+		return nil, fmt.Errorf("%w: PBES2 key derivation %v", ErrUnsupported, p.KDF.Algorithm)
+	}
+	var kp pbkdf2Params
+	if err := unmarshal(p.KDF.Parameters.FullBytes, &kp, "PBKDF2 parameters"); err != nil {
+		return nil, err
+	}
+	if kp.Iterations < 1 || kp.Iterations > MaxIterations || len(kp.Salt) == 0 || len(kp.Salt) > 64 || (kp.KeyLength != 0 && kp.KeyLength != 32) {
+		return nil, formatErr("PBKDF2 parameters: %d iterations, %d-byte salt, key length %d", kp.Iterations, len(kp.Salt), kp.KeyLength)
+	}
+	var prf func([]byte) hash.Hash
+	switch o := kp.PRF.Algorithm; {
+	case o.Equal(oidHMACStreebog512):
+		prf = kdf.NewHMAC512
+	case o.Equal(oidHMACStreebog256):
+		prf = kdf.NewHMAC256
+	case o.Equal(oidHMACGOST94):
+		prf = kdf.NewHMACGOST94
+	default:
+		return nil, fmt.Errorf("%w: PBKDF2 PRF %v", ErrUnsupported, o)
+	}
+	switch o := p.Encryption.Algorithm; {
+	case o.Equal(oidGOST28147):
+	case o.Equal(oidMagmaCTRACPKM), o.Equal(oidMagmaCTRACPKMOMAC), o.Equal(oidKuzCTRACPKM), o.Equal(oidKuzCTRACPKMOMAC):
+		return nil, fmt.Errorf("%w: RFC 9548 encryption %v is not read yet", ErrUnsupported, o)
+	default:
+		return nil, fmt.Errorf("%w: encryption scheme %v", ErrUnsupported, o)
+	}
+	var gp gost28147Params
+	if err := unmarshal(p.Encryption.Parameters.FullBytes, &gp, "GOST 28147-89 parameters"); err != nil {
+		return nil, err
+	}
+	sbox, err := gost28147.SBoxByOID(gp.ParamSet)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	key, err := kdf.PBKDF2(prf, password, kp.Salt, kp.Iterations, 32)
+	if err != nil {
+		return nil, formatErr("%v", err)
+	}
+	defer clear(key)
+	blk, err := gost28147.NewCipher(key, sbox)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := gost28147.NewCFBDecrypter(blk, gp.IV, true)
+	if err != nil {
+		return nil, formatErr("GOST 28147-89 IV: %v", err)
+	}
+	out := make([]byte, len(data))
+	stream.XORKeyStream(out, data)
+	return out, nil
+}
