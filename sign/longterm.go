@@ -75,6 +75,8 @@ var (
 	oidCertVals  = []int{1, 2, 840, 113549, 1, 9, 16, 2, 23}
 	oidRevVals   = []int{1, 2, 840, 113549, 1, 9, 16, 2, 24}
 	oidEscTStamp = []int{1, 2, 840, 113549, 1, 9, 16, 2, 25}
+
+	oidContentTimestamp = []int{1, 2, 840, 113549, 1, 9, 16, 2, 20}
 )
 
 // Errors of the long-term profiles.

@@ -60,6 +60,11 @@ type Options struct {
 	// revocation.Checker is one (its HTTP client, policy and context decide
 	// the network use).
 	Revocation RevocationSource
+	// ContentTimestamp adds a content time-stamp (ETSI TS 101 733 5.11.4,
+	// id-aa-ets-contentTimestamp, a signed attribute) from the Timestamper
+	// over the content's digest before signing: proof that the content
+	// existed before the signature was made.
+	ContentTimestamp bool
 	// ValidationCerts are further certificates the X-L1 chains of the
 	// signer and of the TSA are built from (intermediates, the roots),
 	// besides Chain and the certificates inside the time-stamp tokens; they
@@ -235,6 +240,18 @@ func addSigner(ctx context.Context, sd *cms.SignedData, contentDigest []byte, d 
 			{Type: cms.OIDAttrSigningTime, Values: [][]byte{cms.MarshalTime(when)}},
 			{Type: cms.OIDAttrMessageDigest, Values: [][]byte{cms.MarshalOctets(contentDigest)}},
 			{Type: cms.OIDAttrSigningCertV2, Values: [][]byte{ess}},
+		}
+		if opts.ContentTimestamp {
+			if opts.Timestamper == nil {
+				return ErrNeedTimestamper
+			}
+			// The imprint is the hash of the eContent's value (5.11.4):
+			// the content digest the messageDigest carries.
+			token, err := opts.Timestamper.Timestamp(ctx, d, contentDigest)
+			if err != nil {
+				return fmt.Errorf("sign: content time-stamp: %w", err)
+			}
+			si.SignedAttrs = append(si.SignedAttrs, cms.Attribute{Type: oidContentTimestamp, Values: [][]byte{token}})
 		}
 		set, err := cms.MarshalAttributes(si.SignedAttrs)
 		if err != nil {
