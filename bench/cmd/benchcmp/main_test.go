@@ -296,6 +296,7 @@ func TestPlan(t *testing.T) {
 		"cms-verify/gost256\t./verify\t^BenchmarkCMSVerify$/^gost256$",
 		"cms-verify/gost512\t./verify\t^BenchmarkCMSVerify$/^gost512$",
 		"cms-verify/rsa\t./verify\t^BenchmarkCMSVerify$/^rsa$",
+		"cms-verify-warm/gost256\t./verify\t^BenchmarkCMSVerifyWarm$/^gost256$",
 	} {
 		if !slices.Contains(lines, want) {
 			t.Errorf("plan has no line %q:\n%s", want, stdout.String())
