@@ -33,7 +33,7 @@ func TestOpenSSLHMAC(t *testing.T) {
 			for m := 0; m < 25; m++ {
 				msg := make([]byte, r.IntN(300))
 				if m == 0 {
-					msg = msg[:1] // non-empty: the engine's GOST94 differs on empty input
+					msg = msg[:0]
 				}
 				for j := range msg {
 					msg[j] = byte(r.Uint32())
