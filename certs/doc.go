@@ -45,15 +45,15 @@
 //	REVOCATION           not on a usable CRL of the issuer at At; unusable      leaf: INDETERMINATE / REVOKED_NO_POE
 //	                     CRLs (bad signature, At outside thisUpdate…nextUpdate) CA:   INDETERMINATE / REVOKED_CA_NO_POE
 //	                     are reported as warnings and ignored
-//	CRITICAL_EXTENSIONS  no critical extension kep does not process             TOTAL_FAILED / CHAIN_CONSTRAINTS_FAILURE
-//	BASIC_CONSTRAINTS    every issuer has cA true (a v1 anchor: warning)        TOTAL_FAILED / CHAIN_CONSTRAINTS_FAILURE
-//	KEY_CERT_SIGN        every issuer's keyUsage, when present, has keyCertSign TOTAL_FAILED / CHAIN_CONSTRAINTS_FAILURE
-//	PATH_LENGTH          pathLenConstraint ≥ the non-self-issued CAs below      TOTAL_FAILED / CHAIN_CONSTRAINTS_FAILURE
-//	KEY_USAGE            the leaf fits the Purpose (see [Purpose])              TOTAL_FAILED / CHAIN_CONSTRAINTS_FAILURE
+//	CRITICAL_EXTENSIONS  no critical extension kep does not process             INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE
+//	BASIC_CONSTRAINTS    every issuer has cA true (a v1 anchor: warning)        INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE
+//	KEY_CERT_SIGN        every issuer's keyUsage, when present, has keyCertSign INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE
+//	PATH_LENGTH          pathLenConstraint ≥ the non-self-issued CAs below      INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE
+//	KEY_USAGE            the leaf fits the Purpose (see [Purpose])              INDETERMINATE / CHAIN_CONSTRAINTS_FAILURE
 //	TRUST_ANCHOR         the path ends at a certificate in Roots                INDETERMINATE / NO_CERTIFICATE_CHAIN_FOUND
 //
 // When several checks fail, the first in this order decides: SIG_CRYPTO_FAILURE,
-// CHAIN_CONSTRAINTS_FAILURE, CERTIFICATE_CHAIN_GENERAL_FAILURE, NOT_YET_VALID,
+// CERTIFICATE_CHAIN_GENERAL_FAILURE, NOT_YET_VALID, CHAIN_CONSTRAINTS_FAILURE,
 // NO_CERTIFICATE_CHAIN_FOUND, CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
 // REVOKED_NO_POE, REVOKED_CA_NO_POE, OUT_OF_BOUNDS_*; a path that reaches no
 // anchor is always NO_CERTIFICATE_CHAIN_FOUND. No failure: TOTAL_PASSED.

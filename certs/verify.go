@@ -374,10 +374,14 @@ type outcome struct {
 }
 
 var (
-	outSigCrypto        = outcome{TotalFailed, SubSigCryptoFailure, 1}
-	outChainConstraints = outcome{TotalFailed, SubChainConstraintsFailure, 2}
-	outChainGeneral     = outcome{TotalFailed, SubCertificateChainGeneral, 3}
-	outNotYetValid      = outcome{TotalFailed, SubNotYetValid, 4}
+	outSigCrypto    = outcome{TotalFailed, SubSigCryptoFailure, 1}
+	outChainGeneral = outcome{TotalFailed, SubCertificateChainGeneral, 2}
+	outNotYetValid  = outcome{TotalFailed, SubNotYetValid, 3}
+	// EN 319 102-1 (table 5) lists CHAIN_CONSTRAINTS_FAILURE under
+	// INDETERMINATE: the chain does not meet the validation constraints,
+	// which says nothing against the signature itself. It ranks after the
+	// TOTAL_FAILED outcomes so that those always decide.
+	outChainConstraints = outcome{Indeterminate, SubChainConstraintsFailure, 4}
 	outNoChain          = outcome{Indeterminate, SubNoCertificateChainFound, 5}
 	outCryptoNoPOE      = outcome{Indeterminate, SubCryptoConstraintsFailureNoPOE, 6}
 	outRevoked          = outcome{Indeterminate, SubRevokedNoPOE, 7}

@@ -86,11 +86,11 @@ func TestCAdEST(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep = verifyOne(t, sig, verify.Options{Roots: roots, Content: bytes.NewReader(content), Profile: verify.ProfileCAdEST})
-	// (certs reports CHAIN_CONSTRAINTS_FAILURE as TOTAL_FAILED; the signer
-	// takes the time-stamp's verdict under CAdES-T.)
-	if s := rep.Signers[0]; rep.Indication != verify.TotalFailed || s.SubIndication != certs.SubChainConstraintsFailure ||
-		s.Timestamp == nil || s.Timestamp.Indication != verify.TotalFailed || s.Timestamp.SubIndication != certs.SubChainConstraintsFailure {
-		t.Errorf("a non-TSA certificate's time-stamp: %s/%s %+v, want TOTAL_FAILED/%s", rep.Indication, s.SubIndication, s.Timestamp, certs.SubChainConstraintsFailure)
+	// (certs reports CHAIN_CONSTRAINTS_FAILURE as INDETERMINATE, as EN 319
+	// 102-1 lists it; the signer takes the time-stamp's verdict under CAdES-T.)
+	if s := rep.Signers[0]; rep.Indication != verify.Indeterminate || s.SubIndication != certs.SubChainConstraintsFailure ||
+		s.Timestamp == nil || s.Timestamp.Indication != verify.Indeterminate || s.Timestamp.SubIndication != certs.SubChainConstraintsFailure {
+		t.Errorf("a non-TSA certificate's time-stamp: %s/%s %+v, want INDETERMINATE/%s", rep.Indication, s.SubIndication, s.Timestamp, certs.SubChainConstraintsFailure)
 	}
 	// Under CAdES-BES the bad time-stamp is reported as a warning that says
 	// why it does not decide, and the signature stands (never a failed check

@@ -121,7 +121,7 @@ func TestCertsVerify(t *testing.T) {
 	}{
 		{"valid", []string{"--trust", f.root, "--at", at, f.leaf}, exitOK, "TOTAL_PASSED"},
 		{"valid for login", []string{"--trust", f.root, "--purpose", "login", f.leaf}, exitOK, "TOTAL_PASSED"},
-		{"wrong key usage", []string{"--trust", f.root, f.encLeaf}, exitFail, "CHAIN_CONSTRAINTS_FAILURE"},
+		{"wrong key usage", []string{"--trust", f.root, f.encLeaf}, exitIndeterminate, "CHAIN_CONSTRAINTS_FAILURE"},
 		{"any purpose", []string{"--trust", f.root, "--purpose", "any", f.encLeaf}, exitOK, "TOTAL_PASSED"},
 		{"not yet valid", []string{"--trust", f.root, "--at", "2000-01-01T00:00:00Z", f.leaf}, exitFail, "NOT_YET_VALID"},
 		{"expired", []string{"--trust", f.root, "--at", time.Now().AddDate(0, 0, 20).Format(time.RFC3339), f.leaf}, exitIndeterminate, "OUT_OF_BOUNDS_NO_POE"},
@@ -139,7 +139,7 @@ func TestCertsVerify(t *testing.T) {
 	}
 
 	out, _, code := execute(t, nil, "certs", "verify", "--revocation", "off", "--json", "--trust", f.root, "--purpose", "login", f.encLeaf)
-	if code != exitFail {
+	if code != exitIndeterminate {
 		t.Fatalf("--json: code %d", code)
 	}
 	var r struct {
@@ -161,7 +161,7 @@ func TestCertsVerify(t *testing.T) {
 			failed += c.Code
 		}
 	}
-	if r.Indication != "TOTAL_FAILED" || r.SubIndication != "CHAIN_CONSTRAINTS_FAILURE" || len(r.Chain) != 2 || failed != "KEY_USAGE" {
+	if r.Indication != "INDETERMINATE" || r.SubIndication != "CHAIN_CONSTRAINTS_FAILURE" || len(r.Chain) != 2 || failed != "KEY_USAGE" {
 		t.Errorf("JSON shape:\n%s", out)
 	}
 	out, _, _ = execute(t, nil, "certs", "verify", "--revocation", "off", "--lang", "ru", "--trust", f.other, f.leaf)

@@ -83,7 +83,7 @@
 //	CERT_NOT_YET_VALID a certificate of the path is not valid yet              TOTAL_FAILED/NOT_YET_VALID
 //	CHAIN_UNTRUSTED    no path to a trusted root, a broken or forged path      INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND,
 //	                   (bad CA signature, CA constraints)                      TOTAL_FAILED/CERTIFICATE_CHAIN_GENERAL_FAILURE
-//	KEY_USAGE          the leaf lacks digitalSignature, or has extKeyUsage     TOTAL_FAILED/CHAIN_CONSTRAINTS_FAILURE
+//	KEY_USAGE          the leaf lacks digitalSignature, or has extKeyUsage     INDETERMINATE/CHAIN_CONSTRAINTS_FAILURE
 //	                   without clientAuth
 //	CERT_REVOKED       a CRL or the RevocationChecker shows it revoked         INDETERMINATE/REVOKED_NO_POE, REVOKED_CA_NO_POE
 //	CERT_EXPIRED       a certificate of the path has expired                   INDETERMINATE/OUT_OF_BOUNDS_NO_POE
