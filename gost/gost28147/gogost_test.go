@@ -30,7 +30,7 @@ func TestGogostDifferential(t *testing.T) {
 	}
 	n := 0
 	for _, s := range SBoxes {
-		if [8][16]uint8(*gogostSBoxes[s]) != s.Rows {
+		if [8][16]uint8(*gogostSBoxes[s]) != s.Rows() {
 			t.Errorf("%s: S-box rows differ from gogost's", s.Name)
 		}
 		for i := 0; i < 60; i++ {

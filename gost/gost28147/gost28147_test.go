@@ -147,7 +147,7 @@ func TestCSPVectors(t *testing.T) {
 func tSub(s *SBox, x uint32) uint32 {
 	var y uint32
 	for i := 0; i < 8; i++ {
-		y |= uint32(s.Rows[i][x>>(4*i)&15]) << (4 * i)
+		y |= uint32(s.rows[i][x>>(4*i)&15]) << (4 * i)
 	}
 	return y
 }

@@ -15,9 +15,7 @@ type SBox struct {
 	// OID identifies the set (the encryptionParamSet of GOST 28147-89
 	// parameters, RFC 4357 section 10.3, and RFC 7836 for tc26-z).
 	OID asn1.ObjectIdentifier
-	// Rows are K1..K8 as the standards print them: Rows[i][x] is the output
-	// of box i+1 for the input nibble x.
-	Rows [8][16]byte
+	rows [8][16]byte
 
 	// t[i][b] is boxes 2i+1 and 2i+2 applied to the byte b, moved to the
 	// byte's place in the 32-bit word and rotated left by 11 bits: the round
@@ -29,7 +27,7 @@ type SBox struct {
 }
 
 func newSBox(name string, oid asn1.ObjectIdentifier, k [8][16]byte) *SBox {
-	s := &SBox{Name: name, OID: oid, Rows: k}
+	s := &SBox{Name: name, OID: oid, rows: k}
 	for i := 0; i < 4; i++ {
 		for b := 0; b < 256; b++ {
 			v := uint32(k[2*i][b&15]) | uint32(k[2*i+1][b>>4])<<4
@@ -145,6 +143,10 @@ var (
 		{1, 3, 10, 9, 5, 11, 4, 15, 8, 6, 7, 14, 13, 0, 2, 12},
 	})
 )
+
+// Rows returns K1..K8 as the standards print them: Rows()[i][x] is the
+// output of box i+1 for the input nibble x.
+func (s *SBox) Rows() [8][16]byte { return s.rows }
 
 // SBoxes lists every parameter set, in the order above.
 var SBoxes = []*SBox{Test, CryptoProA, CryptoProB, CryptoProC, CryptoProD, TC26Z, R341194Test, R341194CryptoPro}
