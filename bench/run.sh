@@ -13,6 +13,7 @@
 #   GO, CC           the go command and C compiler (default go, gcc)
 #   OPENSSL          the openssl command that makes the CMS fixtures (default openssl)
 #   AGENTBENCH_N     signatures each way in the agent benchmark (default 200)
+#   SERVEBENCH_N     verifications per kep serve measurement (default 20000)
 # Exit status: non-zero only when the harness cannot be built or nothing at all
 # was measured; missing measurements are printed as "# note:" lines.
 #
@@ -187,4 +188,14 @@ if out=$("$GO" test -run '^$' -bench BenchmarkLoginVerify -benchtime "$BENCHTIME
 	echo "$out" | awk '/^BenchmarkLoginVerify/ { for (i = 1; i < NF; i++) if ($(i+1) == "logins/s") r = $i; if ($(4) == "ns/op") t = $3; print "op=login/verify-gost256 logins_per_second=" r " ns_per_login=" t }'
 else
 	say "the login benchmark failed:"; echo "$out" | tail -n 15 >&2
+fi
+
+# 9. kep serve: verifications through the HTTP API (one and two instances)
+# against verify.Verify in-process, SERVEBENCH_N each (default 20,000, the
+# issue's load test: every answer must be 200 TOTAL_PASSED).
+say "measuring kep serve (bench/cmd/servebench)"
+if "$GO" build -o "$work/kep" ./cmd/kep; then
+	"$GO" run ./bench/cmd/servebench -kep "$work/kep" -n "${SERVEBENCH_N:-20000}" -c 32 || say "the kep serve benchmark failed"
+else
+	say "cannot build kep for the kep serve benchmark"
 fi

@@ -45,7 +45,7 @@ func newRootCmd() *cobra.Command {
 		}
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd(), newDoctorCmd(), newTrustCmd())
+	root.AddCommand(newVersionCmd(), newHashCmd(), newSignCmd(), newVerifyCmd(), newTokensCmd(), newSoftCmd(), newCertsCmd(), newLoginCmd(), newAgentCmd(), newDemoCmd(), newDoctorCmd(), newTrustCmd(), newServeCmd())
 	root.AddCommand(newNativeHostCmd(), newInstallCmd(), newUninstallCmd())
 	return root
 }
