@@ -22,7 +22,7 @@ with a try counter that locks it after 10 wrong PINs, like a hardware token. The
 same directory is served to any PKCS#11 application by bin/kep-pkcs11.so
 (KEP_SOFT_DIR names it).`,
 	}
-	cmd.AddCommand(newSoftInitCmd(), newSoftImportCmd(), newSoftListCmd())
+	cmd.AddCommand(newSoftInitCmd(), newSoftImportCmd(), newSoftExportCmd(), newSoftListCmd())
 	return cmd
 }
 
@@ -149,24 +149,12 @@ certificate before anything is written; the container is only read.`,
 					return &exitError{code: exitFail, err: err}
 				}
 			default:
-				pfx, err := os.ReadFile(p12)
+				data, err := os.ReadFile(p12)
 				if err != nil {
 					return usageErr("%v", err)
 				}
-				pass := ""
-				if passFile != "" {
-					b, err := readPasswordFile(passFile)
-					if err != nil {
-						return usageErr("%v", err)
-					}
-					pass = string(b)
-				}
-				if err := loginSoft(tok, pinFile, stderr); err != nil {
+				if obj, err = importPFX(tok, data, passFile, label, pinFile, stderr); err != nil {
 					return err
-				}
-				obj, err = tok.ImportPKCS12(pfx, pass, label)
-				if err != nil {
-					return &exitError{code: exitFail, err: err}
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %s (id %s)\n", obj.Label, hex.EncodeToString(obj.ID))

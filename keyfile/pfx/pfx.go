@@ -38,6 +38,10 @@ var (
 	ErrUnsupported   = errors.New("pfx: unsupported PKCS#12 algorithm")
 	ErrTooLarge      = errors.New("pfx: PKCS#12 file too large")
 	ErrNoKey         = errors.New("pfx: the PKCS#12 file holds no GOST private key")
+	// ErrNotGOST: the file uses no GOST algorithm at all (an RSA/ECDSA PFX
+	// with SHA MACs, 3DES or AES): another reader's business. It wraps
+	// ErrUnsupported.
+	ErrNotGOST = fmt.Errorf("%w: not a GOST PFX", ErrUnsupported)
 )
 
 // Limits.
@@ -190,6 +194,9 @@ func Decode(data, password []byte) (*File, error) {
 	if err := unmarshal(p.AuthSafe.Content.Bytes, &authSafe, "authSafe"); err != nil {
 		return nil, err
 	}
+	if err := precheck(authSafe); err != nil {
+		return nil, err
+	}
 	if p.MacData.Mac.Algorithm.Algorithm == nil {
 		return nil, fmt.Errorf("%w: the PFX has no MAC, so a wrong password could not be told from damage", ErrUnsupported)
 	}
@@ -229,6 +236,36 @@ func Decode(data, password []byte) (*File, error) {
 		}
 	}
 	return readBags(bags, password)
+}
+
+// precheck refuses, before the MAC is checked, the files whose key
+// protection Decode cannot undo, so that their own MAC rule (which may differ)
+// is not taken for a wrong password.
+func precheck(authSafe []byte) error {
+	var infos []contentInfo
+	if err := unmarshal(authSafe, &infos, "authenticated safe"); err != nil {
+		return err
+	}
+	for _, ci := range infos {
+		if !ci.ContentType.Equal(oidData) {
+			continue
+		}
+		var contents []byte
+		var bags []safeBag
+		if unmarshal(ci.Content.Bytes, &contents, "safe contents") != nil || unmarshal(contents, &bags, "safe bags") != nil {
+			continue // reported by the full pass
+		}
+		for _, b := range bags {
+			var epki encryptedPrivateKeyInfo
+			if !b.ID.Equal(oidShroudedKeyBag) || unmarshal(b.Value.Bytes, &epki, "encrypted key") != nil {
+				continue
+			}
+			if _, err := decrypt(epki.Algorithm, nil, nil, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func readBags(bags []safeBag, password []byte) (*File, error) {
@@ -317,7 +354,7 @@ func macHash(oid asn1.ObjectIdentifier) (func([]byte) hash.Hash, error) {
 	case oid.Equal(oidGOST94):
 		return kdf.NewHMACGOST94, nil
 	}
-	return nil, fmt.Errorf("%w: MAC digest %v", ErrUnsupported, oid)
+	return nil, fmt.Errorf("%w (MAC digest %v)", ErrNotGOST, oid)
 }
 
 // macKey is the GOST PKCS#12 MAC key: the last 32 of 96 bytes of PBKDF2
@@ -351,12 +388,14 @@ func checkMAC(m *macData, authSafe, password []byte) error {
 }
 
 // decrypt undoes a PBES2 encryption.
-func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte) ([]byte, error) {
+// With onlyCheck it checks that the algorithm is one it can undo and stops
+// before deriving a key.
+func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte, onlyCheck ...bool) ([]byte, error) {
 	if alg.Algorithm.Equal(oidCryptoProPBE) {
 		return nil, fmt.Errorf("%w: CryptoPro's PFX key protection (%v) is not read yet: export the key from CryptoPro CSP again choosing another format, or use the container with --cryptopro", ErrUnsupported, alg.Algorithm)
 	}
 	if !alg.Algorithm.Equal(oidPBES2) {
-		return nil, fmt.Errorf("%w: encryption %v", ErrUnsupported, alg.Algorithm)
+		return nil, fmt.Errorf("%w (encryption %v)", ErrNotGOST, alg.Algorithm)
 	}
 	var p pbes2Params
 	if err := unmarshal(alg.Parameters.FullBytes, &p, "PBES2 parameters"); err != nil {
@@ -381,14 +420,14 @@ func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte) ([]byte, error
 	case o.Equal(oidHMACGOST94):
 		prf = kdf.NewHMACGOST94
 	default:
-		return nil, fmt.Errorf("%w: PBKDF2 PRF %v", ErrUnsupported, o)
+		return nil, fmt.Errorf("%w (PBKDF2 PRF %v)", ErrNotGOST, o)
 	}
 	switch o := p.Encryption.Algorithm; {
 	case o.Equal(oidGOST28147):
 	case o.Equal(oidMagmaCTRACPKM), o.Equal(oidMagmaCTRACPKMOMAC), o.Equal(oidKuzCTRACPKM), o.Equal(oidKuzCTRACPKMOMAC):
 		return nil, fmt.Errorf("%w: RFC 9548 encryption %v is not read yet", ErrUnsupported, o)
 	default:
-		return nil, fmt.Errorf("%w: encryption scheme %v", ErrUnsupported, o)
+		return nil, fmt.Errorf("%w (encryption scheme %v)", ErrNotGOST, o)
 	}
 	var gp gost28147Params
 	if err := unmarshal(p.Encryption.Parameters.FullBytes, &gp, "GOST 28147-89 parameters"); err != nil {
@@ -397,6 +436,9 @@ func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte) ([]byte, error
 	sbox, err := gost28147.SBoxByOID(gp.ParamSet)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	if len(onlyCheck) > 0 {
+		return nil, nil
 	}
 	key, err := kdf.PBKDF2(prf, password, kp.Salt, kp.Iterations, 32)
 	if err != nil {
