@@ -19,8 +19,10 @@ import (
 
 // TestEngineDifferential compares kep with the key-wrap code of OpenSSL's
 // gost engine itself: testdata/enginewrap.c (built here with cc, -lcrypto)
-// calls the engine's exported keyDiversifyCryptoPro, keyWrapCryptoPro and
-// gost_kexp15 on random inputs. The engine has no command line for them.
+// calls the engine's exported keyDiversifyCryptoPro, keyWrapCryptoPro,
+// gost_kexp15 and gost_kimp15 (which must also refuse damaged exports), and
+// builds the plain RFC 4357 6.1 wrap from its gost_enc and gost_mac_iv, on
+// random inputs. The engine has no command line for them.
 func TestEngineDifferential(t *testing.T) {
 	o := ossltest.New(t)
 	engine, err := ossltest.FindEngine()
@@ -46,12 +48,35 @@ func TestEngineDifferential(t *testing.T) {
 	var wants []want
 	for i := 0; i < 300; i++ {
 		h := func(n int) ([]byte, string) { b := rnd(r, n); return b, hex.EncodeToString(b) }
-		switch i % 3 {
+		switch i % 5 {
+		case 3: // the plain RFC 4357 6.1 wrap
+			name := names[i%5]
+			kek, kh := h(32)
+			ukm, uh := h(8)
+			cek, ch := h(32)
+			fmt.Fprintf(&req, "wrap28147 %s %s %s %s\n", name, kh, uh, ch)
+			w, _ := Wrap28147(boxes[name], kek, ukm, cek)
+			wants = append(wants, want{"wrap28147/" + name, w})
+		case 4: // KImp15 of kep's export by the engine
+			cipher, nb, ivl := "magma", mode.Magma, 4
+			if (i/10)%2 == 0 {
+				cipher, nb, ivl = "kuznyechik", mode.Kuznyechik, 8
+			}
+			key, kenc, kmac, iv := rnd(r, 32), rnd(r, 32), rnd(r, 32), rnd(r, ivl)
+			e, _ := KExp15(nb, kenc, kmac, iv, key)
+			if i%10 == 9 {
+				e[0] ^= 1 // a damaged export: the engine must refuse it too
+				fmt.Fprintf(&req, "kimp15 %s %x %x %x %x\n", cipher, e, kenc, kmac, iv)
+				wants = append(wants, want{"kimp15-refused/" + cipher, nil})
+				break
+			}
+			fmt.Fprintf(&req, "kimp15 %s %x %x %x %x\n", cipher, e, kenc, kmac, iv)
+			wants = append(wants, want{"kimp15/" + cipher, key})
 		case 0, 1:
 			name := names[i%5]
 			kek, kh := h(32)
 			ukm, uh := h(8)
-			if i%3 == 0 {
+			if i%5 == 0 {
 				fmt.Fprintf(&req, "divers %s %s %s\n", name, kh, uh)
 				d, _ := DiversifyCryptoPro(boxes[name], kek, ukm)
 				wants = append(wants, want{"diversify/" + name, d})
@@ -91,7 +116,15 @@ func TestEngineDifferential(t *testing.T) {
 		if i >= len(wants) {
 			t.Fatal("the helper printed more lines than requests")
 		}
-		got, err := hex.DecodeString(strings.TrimSpace(sc.Text()))
+		line := strings.TrimSpace(sc.Text())
+		if wants[i].got == nil {
+			if line != "fail" {
+				t.Errorf("request %d %s: the engine accepted a damaged export (%s)", i, wants[i].desc, line)
+			}
+			counts[strings.Split(wants[i].desc, "/")[0]]++
+			continue
+		}
+		got, err := hex.DecodeString(line)
 		if err != nil {
 			t.Fatalf("request %d (%s): the helper printed %q", i, wants[i].desc, sc.Text())
 		}
