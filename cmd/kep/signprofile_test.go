@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,5 +49,47 @@ func TestSignProfile(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a failed xlt1 run wrote a file")
+	}
+}
+
+// TestSignXLT1CLI: kep sign --profile xlt1 against a loopback CRL server
+// and TSA, then kep verify with the server stopped and the default
+// revocation policy (auto, hard-fail): exit 0, level X-L1.
+func TestSignXLT1CLI(t *testing.T) {
+	p := testpki.New(t)
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // a CRL cache of the test's own
+	var crl []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(crl) }))
+	defer srv.Close()
+	cdp := "crlDistributionPoints=URI:" + srv.URL + "/root.crl\n"
+	o := p.O
+	o.MustRun(t, nil, append(append([]string{"genpkey"}, testpki.TC26256A.Args...), "-out", o.Path("xl.key"))...)
+	o.MustRun(t, nil, "req", "-new", "-key", o.Path("xl.key"), "-subj", "/CN=xl cli/O=kep tests/C=RU", "-out", o.Path("xl.csr"))
+	ext := o.WriteFile(t, "xl.ext", []byte("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n"+cdp))
+	o.MustRun(t, nil, "x509", "-req", "-in", o.Path("xl.csr"), "-CA", p.Root.CertFile, "-CAkey", p.Root.KeyFile,
+		"-md_gost12_256", "-days", "30", "-set_serial", "9101", "-extfile", ext, "-out", o.Path("xl.pem"))
+	tsa := p.TSA(t, testpki.CryptoProA, "critical,timeStamping\n"+strings.TrimSuffix(cdp, "\n"))
+	file, _ := p.CRL(t)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl = b
+	doc := filepath.Join(dir, "doc.txt")
+	os.WriteFile(doc, []byte("X-L1 from the command line"), 0o644)
+	if _, stderr, code := execute(t, nil, "sign", "--key", o.Path("xl.key"), "--cert", o.Path("xl.pem"), "--profile", "xlt1",
+		"--tsa", tsa.URL, "--ca", p.Root.CertFile, doc); code != 0 {
+		t.Fatalf("sign --profile xlt1: %d %s", code, stderr)
+	}
+	srv.Close()
+	os.RemoveAll(filepath.Join(dir, "cache")) // nothing cached to lean on
+	stdout, stderr, code := execute(t, nil, "verify", "--json", "--content", doc, "--trust", p.Root.CertFile, "--trust-list", "none", doc+".sig")
+	var rep struct {
+		Indication string
+		Signers    []struct{ Level string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || rep.Indication != "TOTAL_PASSED" || len(rep.Signers) != 1 || rep.Signers[0].Level != "X-L1" {
+		t.Fatalf("verify offline: exit %d %v %+v\n%s\n%s", code, err, rep, stdout, stderr)
 	}
 }
