@@ -164,6 +164,14 @@ func TestXLT1(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		// A verdict and its checks never disagree.
+		for _, s := range rep.Signers {
+			for _, c := range s.Checks {
+				if s.Indication == verify.TotalPassed && c.Status == verify.Failed {
+					t.Errorf("%s: failed check %s (%s) beside TOTAL_PASSED", name, c.Code, c.Detail)
+				}
+			}
+		}
 		return rep
 	}
 	describe := func(rep *verify.Report) string {

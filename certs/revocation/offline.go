@@ -14,6 +14,11 @@ package revocation
 // signer's certificate was not revoked at the signature time-stamp's time
 // (the proof of existence). Data can never come from after the moment of
 // verification itself (Offline.Latest).
+//
+// A delegated OCSP responder's own certificate is not checked for
+// revocation (RFC 6960 4.2.2.2.1: CAs mark such certificates
+// id-pkix-ocsp-nocheck); it must be issued by the certificate's issuer for
+// OCSPSigning and valid at producedAt.
 
 import (
 	"bytes"
