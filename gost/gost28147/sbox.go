@@ -14,7 +14,7 @@ type SBox struct {
 	Name string
 	// OID identifies the set (the encryptionParamSet of GOST 28147-89
 	// parameters, RFC 4357 section 10.3, and RFC 7836 for tc26-z).
-	OID asn1.ObjectIdentifier
+	OID  asn1.ObjectIdentifier
 	rows [8][16]byte
 
 	// t[i][b] is boxes 2i+1 and 2i+2 applied to the byte b, moved to the
