@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/internal/testpki"
+)
+
+// TestPFXCLI: a PFX made by openssl pkcs12 -export -keypbe gost89 -certpbe
+// gost89 -macalg md_gost12_256 imports (--pfx and --p12), signs a CMS that
+// openssl verifies; a wrong password writes nothing; kep soft export writes a
+// PFX that openssl pkcs12 reads back to the same key; an RSA PFX still
+// imports through the old reader.
+func TestPFXCLI(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.CryptoProA, "PFX user")
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "pin")
+	os.WriteFile(pinFile, []byte("4321\n"), 0o600)
+	passFile := filepath.Join(dir, "pass")
+	os.WriteFile(passFile, []byte("Пароль 1\n"), 0o600)
+	badFile := filepath.Join(dir, "bad")
+	os.WriteFile(badFile, []byte("Пароль 2\n"), 0o600)
+	pfxFile := p.O.Path("user.pfx")
+	p.O.MustRun(t, nil, "pkcs12", "-export", "-inkey", id.KeyFile, "-in", id.CertFile, "-certfile", p.Root.CertFile,
+		"-keypbe", "gost89", "-certpbe", "gost89", "-macalg", "md_gost12_256", "-passout", "pass:Пароль 1", "-out", pfxFile)
+
+	tok := filepath.Join(dir, "token")
+	if _, stderr, code := execute(t, nil, "soft", "init", tok, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	_, stderr, code := execute(t, nil, "soft", "import", tok, "--pfx", pfxFile, "--password-file", badFile, "--pin-file", pinFile)
+	if code != 1 || !strings.Contains(stderr, "wrong PFX password") {
+		t.Fatalf("wrong password: %d %s", code, stderr)
+	}
+	if out, _, _ := execute(t, nil, "soft", "list", tok, "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("a refused import wrote %s", out)
+	}
+	if _, stderr, code := execute(t, nil, "soft", "import", tok, "--p12", pfxFile, "--password-file", passFile, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("import --p12: %d %s", code, stderr)
+	}
+	out, _, _ := execute(t, nil, "soft", "list", tok, "--json")
+	var list []struct{ ID, Thumbprint string }
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].Thumbprint != id.Cert.Thumbprint() {
+		t.Fatalf("list: %v %s", err, out)
+	}
+	doc := filepath.Join(dir, "doc.txt")
+	os.WriteFile(doc, []byte("signed with a key from a PFX"), 0o644)
+	if _, stderr, code := execute(t, nil, "sign", "--soft", tok, "--cert", list[0].Thumbprint, "--pin-file", pinFile, doc); code != 0 {
+		t.Fatalf("sign: %d %s", code, stderr)
+	}
+	if _, err := p.O.Run(nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", doc+".sig", "-content", doc,
+		"-CAfile", p.Root.CertFile, "-purpose", "any", "-out", os.DevNull); err != nil {
+		t.Fatalf("openssl rejects the signature: %v", err)
+	}
+
+	// Export, and openssl reads it back.
+	exported := filepath.Join(dir, "export.pfx")
+	if _, stderr, code := execute(t, nil, "soft", "export", tok, "--cert", list[0].ID, "--pfx", exported, "--format", "openssl", "--password-file", passFile, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("export: %d %s", code, stderr)
+	}
+	if fi, err := os.Stat(exported); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("exported file: %v %v", fi, err)
+	}
+	pemOut := p.O.MustRun(t, nil, "pkcs12", "-in", exported, "-passin", "pass:Пароль 1", "-nodes")
+	i := strings.Index(string(pemOut), "-----BEGIN PRIVATE KEY-----")
+	if i < 0 {
+		t.Fatalf("openssl gave no key:\n%s", pemOut)
+	}
+	got, err := certs.ParsePrivateKey(pemOut[i:])
+	if err != nil || !id.Signer.(*gost3410.PrivateKey).Equal(got) {
+		t.Fatalf("openssl read another key: %v", err)
+	}
+	if cs, err := certs.ParseCertificates(pemOut[:i]); err != nil || len(cs) != 2 {
+		t.Fatalf("openssl read %d certificates: %v", len(cs), err)
+	}
+	if _, stderr, code := execute(t, nil, "soft", "export", tok, "--cert", list[0].ID, "--pfx", filepath.Join(dir, "x.pfx"), "--format", "rfc9548", "--password-file", passFile, "--pin-file", pinFile); code != 1 || !strings.Contains(stderr, "RFC 9548") {
+		t.Fatalf("rfc9548: %d %s", code, stderr)
+	}
+
+	// RSA: the old reader (openssl -legacy writes what it reads).
+	rsa := p.Leaf(t, testpki.RSA2048, "RSA user")
+	rsaPFX := p.O.Path("rsa.pfx")
+	p.O.MustRun(t, nil, "pkcs12", "-export", "-legacy", "-inkey", rsa.KeyFile, "-in", rsa.CertFile, "-passout", "pass:Пароль 1", "-out", rsaPFX)
+	if _, stderr, code := execute(t, nil, "soft", "import", tok, "--pfx", rsaPFX, "--password-file", passFile, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("RSA import: %d %s", code, stderr)
+	}
+}
