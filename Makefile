@@ -3,10 +3,14 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 # Debian packages the tests and benchmarks need; `make deps` installs the missing ones.
-DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium poppler-utils fonts-dejavu-core
+DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium poppler-utils fonts-dejavu-core nodejs
+# What `make release` and `make test-platforms` need besides DEBS: MinGW-w64
+# (cgo for kep-pkcs11.dll), Wine (running the Windows build), msitools
+# and wixl (the .msi), rpm (rpmbuild: the .rpm).
+PLATFORM_DEBS := gcc-mingw-w64-x86-64 wine wine64 msitools wixl rpm
 FUZZTIME ?= 20s
 
-.PHONY: all build test deps bench fuzz run vet clean cross mutate extension
+.PHONY: all build test deps deps-platforms bench fuzz run vet clean cross mutate release test-platforms extension
 
 all: build
 
@@ -29,6 +33,12 @@ deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
 	fi
+	@# npm (for the agent/cades tests' pinned npm packages) comes with some nodejs builds, else from Debian.
+	@command -v npm >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
+
+deps-platforms:
+	@$(MAKE) --no-print-directory deps DEBS="$(PLATFORM_DEBS)"
 
 # Windows and macOS builds must keep compiling. Without cgo they load
 # PKCS#11 modules with the cgo-free loader (pkcs11/cryptoki_purego.go).
