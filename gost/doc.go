@@ -20,6 +20,7 @@
 // Nothing here uses cgo or assembly. The signature code is constant time in
 // its secret-dependent parts. The block ciphers use look-up tables indexed by
 // key- and data-dependent values (a cache-timing exposure their package docs
-// describe); gost28147 offers a constant-time variant (Cipher.ConstantTime)
-// for key material, kuznyechik does not.
+// describe); both offer slower constant-time variants for key material
+// (gost28147 Cipher.ConstantTime, kuznyechik.NewCipherConstantTime), which
+// the RFC 4357 key wraps use.
 package gost

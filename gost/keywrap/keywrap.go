@@ -6,8 +6,11 @@
 // ciphers.
 //
 // Unwrapping compares MACs in constant time and returns no key when they
-// differ. The ciphers underneath are table-based (see gost/gost28147 and
-// gost/kuznyechik for what that means for cache timing).
+// differ. The RFC 4357 wraps run GOST 28147-89 in its constant-time variant
+// (gost28147 Cipher.ConstantTime; a wrap is a few dozen blocks, so the cost
+// does not matter). KExp15/KImp15 use the cipher the caller names: pass
+// mode.KuznyechikConstantTime or mode.MagmaConstantTime where cache timing
+// matters, mode.Kuznyechik or mode.Magma otherwise.
 package keywrap
 
 import (
@@ -51,7 +54,7 @@ func Wrap28147(s *gost28147.SBox, kek, ukm, cek []byte) ([]byte, error) {
 	if len(cek) != KeySize {
 		return nil, errors.New("keywrap: the wrapped key must be 32 bytes")
 	}
-	c, err := gost28147.NewCipher(kek, s)
+	c, err := newCipher(kek, s)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +78,7 @@ func Unwrap28147(s *gost28147.SBox, kek, wrapped []byte) ([]byte, error) {
 	if err := check(kek, wrapped[:UKMSize]); err != nil {
 		return nil, err
 	}
-	c, err := gost28147.NewCipher(kek, s)
+	c, err := newCipher(kek, s)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +116,7 @@ func DiversifyCryptoPro(s *gost28147.SBox, kek, ukm []byte) ([]byte, error) {
 		var iv [8]byte
 		binary.LittleEndian.PutUint32(iv[0:], s1)
 		binary.LittleEndian.PutUint32(iv[4:], s2)
-		c, err := gost28147.NewCipher(k, s)
+		c, err := newCipher(k, s)
 		if err != nil {
 			return nil, err
 		}
@@ -205,4 +208,14 @@ func KImp15(newBlock mode.NewBlock, kEnc, kMac, iv, exported []byte) ([]byte, er
 		return nil, ErrMAC
 	}
 	return key, nil
+}
+
+// newCipher is GOST 28147-89 without secret-indexed table look-ups: every
+// input of the key wraps is key material.
+func newCipher(key []byte, s *gost28147.SBox) (*gost28147.Cipher, error) {
+	c, err := gost28147.NewCipher(key, s)
+	if err != nil {
+		return nil, err
+	}
+	return c.ConstantTime(), nil
 }

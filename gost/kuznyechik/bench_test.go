@@ -13,6 +13,15 @@ func BenchmarkBlock(b *testing.B) {
 			}
 		}
 	})
+	ct, _ := NewCipherConstantTime([]byte("0123456789abcdef0123456789abcdef"))
+	b.Run("encrypt-consttime", func(b *testing.B) {
+		b.SetBytes(int64(len(buf) / 16))
+		for b.Loop() {
+			for i := 0; i < len(buf)/16; i += BlockSize {
+				ct.Encrypt(buf[i:], buf[i:])
+			}
+		}
+	})
 	b.Run("decrypt", func(b *testing.B) {
 		b.SetBytes(int64(len(buf)))
 		for b.Loop() {

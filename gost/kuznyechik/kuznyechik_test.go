@@ -2,6 +2,7 @@ package kuznyechik
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -125,4 +126,52 @@ func TestGogost(t *testing.T) {
 	if _, err := NewCipher(make([]byte, 16)); err == nil {
 		t.Error("16-byte key accepted")
 	}
+}
+
+// TestConstantTime: the constant-time cipher equals the table one (key
+// schedule, encryption, decryption) on the RFC key and random keys.
+func TestConstantTime(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7801, 3))
+	for i := 0; i < 12; i++ {
+		key, blk := make([]byte, 32), make([]byte, 16)
+		for j := range key {
+			key[j] = byte(rnd.Uint32())
+		}
+		for j := range blk {
+			blk[j] = byte(rnd.Uint32())
+		}
+		if i == 0 {
+			key = mustHex(t, "8899aabbccddeeff0011223344556677fedcba98765432100123456789abcdef")
+			blk = mustHex(t, "1122334455667700ffeeddccbbaa9988")
+		}
+		a, _ := NewCipher(key)
+		b, err := NewCipherConstantTime(key)
+		if err != nil || a.ek != b.ek || !b.ct {
+			t.Fatalf("key %x: constant-time key schedule differs (%v)", key, err)
+		}
+		x, y := make([]byte, 16), make([]byte, 16)
+		a.Encrypt(x, blk)
+		b.Encrypt(y, blk)
+		if !bytes.Equal(x, y) {
+			t.Fatalf("key %x block %x: tables %x, constant time %x", key, blk, x, y)
+		}
+		if i == 0 && hex.EncodeToString(y) != "7f679d90bebc24305a468d42b9d4edcd" {
+			t.Fatalf("constant-time RFC 7801 5.5 encryption gives %x", y)
+		}
+		b.Decrypt(y, x)
+		if !bytes.Equal(y, blk) {
+			t.Fatalf("key %x: constant-time decryption gives %x", key, y)
+		}
+	}
+	if _, err := NewCipherConstantTime(make([]byte, 31)); err == nil {
+		t.Error("31-byte key accepted")
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

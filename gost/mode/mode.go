@@ -40,6 +40,20 @@ var (
 	Magma      NewBlock = func(k []byte) (cipher.Block, error) { return gost28147.NewMagma(k) }
 )
 
+// KuznyechikConstantTime and MagmaConstantTime are the constant-time
+// variants (kuznyechik.NewCipherConstantTime, gost28147 Cipher.ConstantTime):
+// for keys and other short secrets, e.g. KExp15 or a PFX key bag.
+var (
+	KuznyechikConstantTime NewBlock = func(k []byte) (cipher.Block, error) { return kuznyechik.NewCipherConstantTime(k) }
+	MagmaConstantTime      NewBlock = func(k []byte) (cipher.Block, error) {
+		c, err := gost28147.NewMagma(k)
+		if err != nil {
+			return nil, err
+		}
+		return c.ConstantTime(), nil
+	}
+)
+
 // KeySize is the key size of both GOST R 34.12-2015 ciphers, the size ACPKM
 // produces.
 const KeySize = 32
