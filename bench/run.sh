@@ -12,7 +12,8 @@
 #   KEP_GOST_ENGINE  path of the gost engine (gost.so); searched for otherwise
 #   GO, CC           the go command and C compiler (default go, gcc)
 #   OPENSSL          the openssl command that makes the CMS fixtures (default openssl)
-#   AGENTBENCH_N     signatures each way in the agent benchmark (default 200)
+#   AGENTBENCH_N     signatures through the agent's confirmation page (default 1000)
+#   AGENTBENCH_BATCH signatures in the PIN-cache batch line (default 100)
 #   SERVEBENCH_N     verifications per kep serve measurement (default 20000)
 # Exit status: non-zero only when the harness cannot be built or nothing at all
 # was measured; missing measurements are printed as "# note:" lines.
@@ -177,10 +178,11 @@ goargs=()
 [[ -f $work/go.txt ]] && goargs=(-go "$work/go.txt")
 "$work/benchcmp" "${goargs[@]}" "${sslargs[@]}"
 
-# 7. The agent: what signing through its WebSocket adds to a direct library
-# call (same software token, interleaved), and the bare round trip.
+# 7. The agent: its own added latency per signature on the confirmation-page
+# road (total minus the token's work minus the wait for the answer, per
+# request), the bare round trip, and a batch signed with the PIN cache on.
 say "measuring the agent (bench/cmd/agentbench)"
-"$GO" run ./bench/cmd/agentbench -n "${AGENTBENCH_N:-200}" || say "the agent benchmark failed"
+"$GO" run ./bench/cmd/agentbench -n "${AGENTBENCH_N:-1000}" -batch "${AGENTBENCH_BATCH:-100}" || say "the agent benchmark failed"
 
 # 8. Login verification throughput for a backend (GOST-256, warm CRL cache).
 say "measuring login verification (verify/login BenchmarkLoginVerify)"

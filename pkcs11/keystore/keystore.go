@@ -49,6 +49,22 @@ type Config struct {
 	Discover bool
 	// SoftDir is the software token's directory; empty for none.
 	SoftDir string
+	// OnWork, when set, is told how long each listing of the tokens
+	// (Certificates, Find) and each Use or UseEntry kept the tokens at work
+	// (for benchmarks and diagnostics).
+	OnWork func(Work)
+}
+
+// Work is what one listing or one use of a token took.
+type Work struct {
+	Op    string // "list" (Certificates, Find) or "use" (Use, UseEntry)
+	Entry *Entry // the entry used (Op "use")
+	// Time is the time spent less PINWait: for a use, opening the token,
+	// logging in, finding the key and the caller's fn.
+	Time time.Duration
+	// PINWait is the time spent in UI.RequestPIN.
+	PINWait time.Duration
+	Err     error
 }
 
 // Source kinds.
@@ -206,7 +222,11 @@ func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 
 // Certificates lists the certificates on every token. Errors of single
 // tokens are returned joined, with the certificates of the others.
-func (s *Store) Certificates(ctx context.Context) ([]*Entry, error) {
+func (s *Store) Certificates(ctx context.Context) (_ []*Entry, err error) {
+	if s.cfg.OnWork != nil {
+		start := time.Now()
+		defer func() { s.cfg.OnWork(Work{Op: "list", Time: time.Since(start), Err: err}) }()
+	}
 	var out []*Entry
 	var errs []error
 	seen := map[string]bool{}
@@ -279,9 +299,23 @@ func (s *Store) UseEntry(ctx context.Context, e *Entry, ui UI, fn func(Signer) e
 	}
 	for _, src := range s.sources() {
 		if src.owns(e.Token) {
+			var start time.Time
+			var wait time.Duration
+			if s.cfg.OnWork != nil && ui.RequestPIN != nil {
+				request := ui.RequestPIN
+				ui.RequestPIN = func(ctx context.Context, req PINRequest) ([]byte, error) {
+					t := time.Now()
+					defer func() { wait += time.Since(t) }()
+					return request(ctx, req)
+				}
+			}
 			_, err := s.withToken(ctx, e.Token, func() ([]*Entry, error) {
+				start = time.Now()
 				return nil, src.use(ctx, e, ui, fn)
 			})
+			if s.cfg.OnWork != nil && !start.IsZero() {
+				s.cfg.OnWork(Work{Op: "use", Entry: e, Time: time.Since(start) - wait, PINWait: wait, Err: err})
+			}
 			return err
 		}
 	}
