@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -106,12 +107,51 @@ func parseAnyOCSP(der []byte) (*ocspResponse, error) {
 // A response that can be used gives a Status (Good, Revoked or Unknown); one
 // that cannot gives an error wrapping one of the Err values above.
 func CheckOCSP(der []byte, cert, issuer *certs.Certificate, at, latest time.Time, p Policy) (*Status, error) {
-	if latest.IsZero() {
-		latest = time.Now()
-	}
 	r, err := parseAnyOCSP(der)
 	if err != nil {
 		return nil, err
+	}
+	return checkOCSP(r, der, cert, issuer, at, latest, p, nil)
+}
+
+// ocspItem is a parsed OCSP response of an Offline, with the outcome of
+// its responder and signature checks by issuer (they do not depend on the
+// certificate asked about or the time).
+type ocspItem struct {
+	der  []byte
+	r    *ocspResponse
+	err  error
+	auth map[string]authResult
+}
+
+type authResult struct {
+	signer *certs.Certificate
+	err    error
+}
+
+// authorise returns the certificate that signed r for issuer, once it has
+// checked that it may (issuer, or a delegated OCSPSigning responder valid
+// at producedAt) and that the signature verifies.
+func authorise(r *ocspResponse, issuer *certs.Certificate, p Policy) (*certs.Certificate, error) {
+	// The responder is judged at producedAt: when it signed.
+	signer, err := (&Checker{Policy: p}).ocspSigner(r, issuer, r.producedAt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotAuthorised, err)
+	}
+	if signer.PublicKey == nil {
+		return nil, fmt.Errorf("%w: the responder's key algorithm %s", ErrBadSignature, signer.KeyAlgorithm)
+	}
+	if err := certs.VerifyMessage(signer.PublicKey, r.sigAlg, r.tbs, r.signature); err != nil {
+		return nil, fmt.Errorf("%w: signed by %q: %v", ErrBadSignature, signer.SubjectString(), err)
+	}
+	return signer, nil
+}
+
+// checkOCSP is CheckOCSP on a parsed response; item, when set, keeps the
+// authorisation outcome per issuer.
+func checkOCSP(r *ocspResponse, der []byte, cert, issuer *certs.Certificate, at, latest time.Time, p Policy, item *ocspItem) (*Status, error) {
+	if latest.IsZero() {
+		latest = time.Now()
 	}
 	var single *singleResponse
 	for i := range r.responses {
@@ -128,16 +168,16 @@ func CheckOCSP(der []byte, cert, issuer *certs.Certificate, at, latest time.Time
 	if single == nil {
 		return nil, fmt.Errorf("%w (serial %X)", ErrNotForCertificate, cert.SerialNumber)
 	}
-	// The responder is judged at producedAt: when it signed.
-	signer, err := (&Checker{Policy: p}).ocspSigner(r, issuer, r.producedAt)
+	var signer *certs.Certificate
+	var err error
+	if a, ok := item.cached(issuer); ok {
+		signer, err = a.signer, a.err
+	} else {
+		signer, err = authorise(r, issuer, p)
+		item.keep(issuer, authResult{signer, err})
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotAuthorised, err)
-	}
-	if signer.PublicKey == nil {
-		return nil, fmt.Errorf("%w: the responder's key algorithm %s", ErrBadSignature, signer.KeyAlgorithm)
-	}
-	if err := certs.VerifyMessage(signer.PublicKey, r.sigAlg, r.tbs, r.signature); err != nil {
-		return nil, fmt.Errorf("%w: signed by %q: %v", ErrBadSignature, signer.SubjectString(), err)
+		return nil, err
 	}
 	if err := fresh(p, at, latest, single.thisUpdate, single.nextUpdate); err != nil {
 		return nil, err
@@ -218,6 +258,20 @@ func CheckCRL(crl *certs.CRL, cert, issuer *certs.Certificate, at, latest time.T
 	return st, nil
 }
 
+func (it *ocspItem) cached(issuer *certs.Certificate) (authResult, bool) {
+	if it == nil {
+		return authResult{}, false
+	}
+	a, ok := it.auth[string(issuer.Raw)]
+	return a, ok
+}
+
+func (it *ocspItem) keep(issuer *certs.Certificate, a authResult) {
+	if it != nil {
+		it.auth[string(issuer.Raw)] = a
+	}
+}
+
 // Offline is a certs.RevocationChecker over revocation evidence at hand,
 // with no network: the OCSP responses (OCSPResponse or BasicOCSPResponse
 // DER) and CRLs a signature carries. For each question it uses the first
@@ -233,6 +287,11 @@ type Offline struct {
 	// Policy gives the skew and the age of data without nextUpdate (its
 	// Mode, SoftFail and network settings are not used).
 	Policy Policy
+
+	// The responses parsed once, with their authorisation outcomes: an
+	// Offline answers many questions (every link of every chain).
+	mu    sync.Mutex
+	items []*ocspItem
 }
 
 // CheckRevocation implements certs.RevocationChecker: the status of c at
@@ -256,8 +315,20 @@ func (o *Offline) Check(c, issuer *certs.Certificate, at time.Time) *Status {
 		}
 		return nil
 	}
-	for _, der := range o.OCSP {
-		st, err := CheckOCSP(der, c, issuer, at, o.Latest, o.Policy)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.items == nil {
+		for _, der := range o.OCSP {
+			r, err := parseAnyOCSP(der)
+			o.items = append(o.items, &ocspItem{der: der, r: r, err: err, auth: map[string]authResult{}})
+		}
+	}
+	for _, it := range o.items {
+		if it.err != nil {
+			why = append(why, "ocsp: "+it.err.Error())
+			continue
+		}
+		st, err := checkOCSP(it.r, it.der, c, issuer, at, o.Latest, o.Policy, it)
 		if err != nil {
 			if !errors.Is(err, ErrNotForCertificate) {
 				why = append(why, "ocsp: "+err.Error())
