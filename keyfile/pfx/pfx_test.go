@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -74,6 +75,46 @@ func TestOpenSSLFiles(t *testing.T) {
 				t.Errorf("friendly name %q", f.FriendlyName)
 			}
 			if _, err := pfx.Decode(data, []byte(tc.password+"!")); !errors.Is(err, pfx.ErrWrongPassword) {
+				t.Errorf("wrong password: %v", err)
+			}
+		})
+	}
+}
+
+// TestOpenSSLCTRACPKM: the gost engine's PBES2 with Kuznyechik and Magma in
+// CTR-ACPKM, with a certificate safe past several ACPKM sections.
+func TestOpenSSLCTRACPKM(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.CryptoProA, "ACPKM")
+	var chain []byte
+	for i := 0; i < 12; i++ {
+		b, err := os.ReadFile(p.Leaf(t, testpki.TC26512A, fmt.Sprintf("a long common name to fill the safe, number %d", i)).CertFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, b...)
+	}
+	chainFile := p.O.WriteFile(t, "acpkm-chain.pem", chain)
+	for _, c := range []string{"kuznyechik-ctr-acpkm", "magma-ctr-acpkm"} {
+		t.Run(c, func(t *testing.T) {
+			out := p.O.Path(c + ".pfx")
+			p.O.MustRun(t, nil, "pkcs12", "-export", "-inkey", id.KeyFile, "-in", id.CertFile, "-certfile", chainFile,
+				"-keypbe", c, "-certpbe", c, "-macalg", "md_gost12_512", "-passout", "pass:acpkm", "-out", out)
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) < 8<<10 {
+				t.Fatalf("only %d bytes: the safe does not cross enough sections", len(data))
+			}
+			f, err := pfx.Decode(data, []byte("acpkm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !f.Key.Equal(id.Signer.(*gost3410.PrivateKey)) || len(f.Certificates) != 13 || !bytes.Equal(f.Certificates[0].Raw, id.Cert.Raw) {
+				t.Fatalf("key or %d certificates wrong", len(f.Certificates))
+			}
+			if _, err := pfx.Decode(data, []byte("acpkM")); !errors.Is(err, pfx.ErrWrongPassword) {
 				t.Errorf("wrong password: %v", err)
 			}
 		})
