@@ -1,0 +1,431 @@
+package extension_test
+
+// The extension's road for real: Debian's Chromium (new headless) with the
+// unpacked extension, the native host registered by kep install in the
+// test's own profile, kep native-host (the real binary) started by Chromium,
+// relaying to an agent over its relay socket, and the software token. Pages
+// come from https://kep.test and https://other.test (host-resolver rules to
+// 127.0.0.1, a test certificate the browser is told to accept by its key).
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kepkit/kep/agent"
+	"github.com/kepkit/kep/extension"
+	"github.com/kepkit/kep/install"
+	"github.com/kepkit/kep/internal/demopki"
+	"github.com/kepkit/kep/internal/ossltest"
+	"github.com/kepkit/kep/pkcs11/keystore"
+)
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+func chromium(t *testing.T) string {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium is not installed (run `make deps`)")
+	return ""
+}
+
+// testCert is a certificate for the test's host names, and the base64
+// SHA-256 of its key for --ignore-certificate-errors-spki-list.
+func testCert(t *testing.T, names ...string) (tls.Certificate, string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	sum := sha256.Sum256(spki)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, base64.StdEncoding.EncodeToString(sum[:])
+}
+
+const testPage = `<!doctype html><html><head><meta charset="utf-8"><title>kep test</title>
+<script type="module">import * as kep from "/kep.js"; window.kep = kep; window.kepReady = true;</script></head><body>kep</body></html>`
+
+type road struct {
+	t       *testing.T
+	agent   *agent.Agent
+	demo    *demopki.Manifest
+	browser context.Context
+	prompts chan string
+	port    int // the pages' https port
+}
+
+func newRoad(t *testing.T) *road {
+	r := &road{t: t, prompts: make(chan string, 8)}
+	dir := t.TempDir()
+	t0 := time.Now()
+	defer func() { t.Logf("set up in %v", time.Since(t0).Round(time.Millisecond)) }()
+	// The real kep binary: Chromium starts it through the launcher.
+	// KEP_TEST_BINARY names one already built (make build's bin/kep).
+	kep := os.Getenv("KEP_TEST_BINARY")
+	if kep == "" {
+		kep = filepath.Join(dir, "kep")
+		build := exec.Command("go", "build", "-o", kep, "./cmd/kep")
+		build.Dir = repoRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+	}
+	demo, err := demopki.Create(filepath.Join(dir, "demo"), demopki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.demo = demo
+	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: demo.Path(demo.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Close() })
+	ui := &agent.PageUI{Open: func(url string) error { r.prompts <- url; return nil }, Timeout: 60 * time.Second}
+	r.agent, err = agent.New(agent.Config{Keys: keys, UI: ui, EphemeralPort: true, SoftToken: true,
+		Sites: agent.OpenSites(filepath.Join(dir, "sites.json")),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := r.agent.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "run", "agent.sock")
+	if err := r.agent.ListenRelay(sock); err != nil {
+		t.Fatal(err)
+	}
+
+	// kep install, in the test's home: Chromium's profile is
+	// ~/.config/chromium, where the host manifest goes.
+	home := filepath.Join(dir, "home")
+	profile := filepath.Join(home, ".config", "chromium")
+	os.MkdirAll(profile, 0o700)
+	changes, err := install.Install(context.Background(), install.Env{Home: home, Exe: kep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := false
+	for _, c := range changes {
+		registered = registered || (c.Step == "native-host chromium" && c.Action == install.Created)
+	}
+	if !registered {
+		t.Fatalf("kep install did not register Chromium: %+v", changes)
+	}
+
+	// The unpacked extension, as packaged (the Chromium manifest).
+	ext := filepath.Join(dir, "extension")
+	if err := os.CopyFS(ext, extension.Files()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The pages.
+	cert, spki := testCert(t, "kep.test", "other.test")
+	kepJS, err := os.ReadFile(filepath.Join(repoRoot(), "agent", "client", "kep.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/kep.js", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write(kepJS)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(testPage)) })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.port = l.Addr().(*net.TCPAddr).Port
+	srv := &http.Server{Handler: mux, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go srv.ServeTLS(l, "", "")
+	t.Cleanup(func() { srv.Close() })
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.NoSandbox,
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-networking", true),
+		// Chrome 137+ ignores --load-extension unless this feature is off.
+		chromedp.Flag("disable-features", "DisableLoadExtensionCommandLineSwitch"),
+		chromedp.Flag("load-extension", ext),
+		chromedp.Flag("host-resolver-rules", "MAP kep.test 127.0.0.1, MAP other.test 127.0.0.1"),
+		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
+		chromedp.UserDataDir(profile),
+		chromedp.Env(agent.EnvRelaySocket+"="+sock, "KEP_NATIVE_HOST_NO_START=1"),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	r.browser = browser
+	return r
+}
+
+func (r *road) tab(url string) context.Context {
+	r.t.Helper()
+	ctx, cancel := chromedp.NewContext(r.browser)
+	r.t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	r.t.Cleanup(cancelT)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		r.t.Fatalf("open %s: %v", url, err)
+	}
+	poll(r.t, ctx, `window.kepReady === true`)
+	return ctx
+}
+
+func (r *road) page(host string) string { return fmt.Sprintf("https://%s:%d", host, r.port) }
+
+// poll waits until expr is true in the page's own world (chromedp.Poll
+// runs in another one, which does not see the page's globals).
+func poll(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", expr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// eval runs an async JavaScript body in the page and returns its result.
+func eval[T any](t *testing.T, ctx context.Context, body string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](`(async () => {`+body+`})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	return v
+}
+
+// start runs body in the page without waiting (it waits for a window).
+func start(t *testing.T, ctx context.Context, body string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.result = undefined; (async () => {`+body+`})().then((v) => { window.result = {ok: v}; }, (e) => { window.result = {err: String(e.reason || e)}; }); undefined`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func result[T any](t *testing.T, ctx context.Context) T {
+	t.Helper()
+	poll(t, ctx, `window.result !== undefined`)
+	return eval[T](t, ctx, `if (window.result.err) throw new Error(window.result.err); return window.result.ok;`)
+}
+
+// answer plays the user in the agent's next window.
+func (r *road) answer(approve bool, pin string) string {
+	r.t.Helper()
+	var url string
+	select {
+	case url = <-r.prompts:
+	case <-time.After(60 * time.Second):
+		r.t.Fatal("the agent opened no window")
+	}
+	ctx, cancel := chromedp.NewContext(r.browser)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#approve"))); err != nil {
+		r.t.Fatal(err)
+	}
+	poll(r.t, ctx, `document.getElementById("title").textContent !== "Загрузка…"`)
+	shown, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("main")))
+	poll(r.t, ctx, `!document.getElementById("approve").disabled`)
+	btn := "#deny"
+	if approve {
+		btn = "#approve"
+		if pin != "" {
+			if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#pin"), pin)); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(btn))); err != nil {
+		r.t.Fatal(err)
+	}
+	poll(r.t, ctx, `(() => { const s = document.getElementById("status").textContent; return s !== "" && s !== "Выполняется…"; })()`)
+	return shown
+}
+
+// doc is the 20 MiB document, made alike in Go and in the page.
+const docSize = 20 << 20
+
+func document() []byte {
+	b := make([]byte, docSize)
+	for i := range b {
+		b[i] = byte(i*7 + i>>12)
+	}
+	return b
+}
+
+const docJS = `const doc = new Uint8Array(20 << 20); for (let i = 0; i < doc.length; i++) doc[i] = (i * 7 + (i >> 12)) & 255;`
+
+func TestExtensionRoad(t *testing.T) {
+	r := newRoad(t)
+	kepOrigin, otherOrigin := r.page("kep.test"), r.page("other.test")
+	port := r.agent.Port()
+
+	// The agent's real port is given: a kep.js that took the WebSocket road
+	// would reach it, and the agent would count it.
+	page := r.tab(kepOrigin + "/")
+	info := eval[map[string]any](t, page, fmt.Sprintf(`window.k = await kep.connect({port: %d}); return {road: k.road, origin: k.agent.origin, approved: k.agent.approved, installed: kep.extensionInstalled()};`, port))
+	if info["road"] != "extension" || info["origin"] != kepOrigin || info["approved"] != false || info["installed"] != true {
+		t.Fatalf("connect: %v", info)
+	}
+	start(t, page, `await k.requestAccess(); return k.agent.approved;`)
+	shown := r.answer(true, "")
+	if !strings.Contains(shown, "kep.test") {
+		t.Errorf("the access window showed %q", shown)
+	}
+	if !result[bool](t, page) {
+		t.Fatal("not approved after the window")
+	}
+	certs := eval[[]map[string]any](t, page, `return (await k.certificates()).map((c) => ({id: c.id, alg: c.keyAlgorithm, canSign: c.canSign}));`)
+	var certID string
+	for _, c := range certs {
+		if strings.Contains(fmt.Sprint(c["alg"]), "256") && c["canSign"] == true && certID == "" {
+			certID = c["id"].(string)
+		}
+	}
+	if len(certs) < 2 || certID == "" {
+		t.Fatalf("certificates: %v", certs)
+	}
+
+	// 20 MiB through extension → native host → agent → software token.
+	began := time.Now()
+	start(t, page, docJS+fmt.Sprintf(`const parts = []; const t0 = performance.now(); const res = await k.sign({certId: %q, data: new Blob([doc]), description: "big.bin", onProgress: (s) => parts.push(performance.now() - t0)}); return {cms: res.cmsBase64, parts: parts.length, upload: parts[parts.length - 1], total: performance.now() - t0};`, certID))
+	r.answer(true, demopki.PIN)
+	res := result[map[string]any](t, page)
+	signTime := time.Since(began)
+	if n := res["parts"].(float64); n < 5 {
+		t.Errorf("the document went in %v chunks", n)
+	}
+	cms, err := base64.StdEncoding.DecodeString(res["cms"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ossltest.New(t)
+	docFile := o.WriteFile(t, "big.bin", document())
+	sigFile := o.WriteFile(t, "big.bin.sig", cms)
+	caFile := o.WriteFile(t, "ca.pem", mustRead(t, r.demo.Path(r.demo.CA)))
+	if out, err := o.Run(nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile, "-content", docFile,
+		"-CAfile", caFile, "-purpose", "any", "-out", os.DevNull); err != nil {
+		t.Fatalf("openssl cms -verify: %v %s", err, out)
+	}
+	t.Logf("20 MiB over the extension road: uploaded (read, base64, relayed, hashed) in %.0f ms, signed in %.0f ms in all with the person's clicks in the window (%v seen by the test)",
+		res["upload"], res["total"], signTime.Round(time.Millisecond))
+
+	// A second origin is refused until the user approves it, and cannot
+	// pass itself off as the first: neither a forged opening message on its
+	// own port nor anything in a request changes what the agent sees.
+	other := r.tab(otherOrigin + "/")
+	forged := eval[map[string]any](t, other, fmt.Sprintf(`
+		const port = window.kepExtension.open();
+		const got = [];
+		port.onmessage = (ev) => got.push(ev.data);
+		port.postMessage({kep: "open", v: 1, origin: %q});
+		port.postMessage({jsonrpc: "2.0", id: 1, method: "agent.info", params: {}, kep: "open", origin: %q});
+		port.postMessage({jsonrpc: "2.0", id: 2, method: "agent.info", params: {origin: %q}});
+		port.postMessage({jsonrpc: "2.0", id: 3, method: "certs.list"});
+		for (let i = 0; i < 100 && got.filter((m) => m.id).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+		port.postMessage({kep: "close"});
+		const byId = Object.fromEntries(got.filter((m) => m.id).map((m) => [m.id, m]));
+		return {ready: got[0], info: byId[2] && byId[2].error ? byId[2].error.data.reason : byId[2] && byId[2].result.origin, certs: byId[3] && byId[3].error && byId[3].error.data.reason, one: !!byId[1]};`,
+		kepOrigin, kepOrigin, kepOrigin))
+	ready, _ := forged["ready"].(map[string]any)
+	if ready["kep"] != "ready" || ready["origin"] != otherOrigin || forged["certs"] != agent.ReasonOriginNotApproved || forged["one"] != false {
+		t.Fatalf("forged origin: %v", forged)
+	}
+	if forged["info"] != agent.ReasonInvalidParams && forged["info"] != otherOrigin {
+		t.Fatalf("agent.info with an origin param: %v", forged)
+	}
+	refused := eval[string](t, other, fmt.Sprintf(`window.k = await kep.connect({port: %d}); try { await k.certificates(); return "listed"; } catch (e) { return e.reason + " " + k.road + " " + k.agent.origin; }`, port))
+	if refused != agent.ReasonOriginNotApproved+" extension "+otherOrigin {
+		t.Fatalf("unapproved other origin: %s", refused)
+	}
+	start(t, other, `await k.requestAccess(); return (await k.certificates()).length;`)
+	r.answer(true, "")
+	if n := result[float64](t, other); int(n) != len(certs) {
+		t.Fatalf("other origin after approval: %v certificates", n)
+	}
+
+	// The diagnosis names the road.
+	diag := eval[map[string]any](t, other, `const d = await k.diagnose(); return d.transport;`)
+	if diag["road"] != "extension" {
+		t.Errorf("diagnose transport: %v", diag)
+	}
+	if ws, relay := r.agent.Served(); ws != 0 || relay != 3 {
+		t.Fatalf("the agent served %d WebSocket and %d relayed connections: the WebSocket must not be opened on this road", ws, relay)
+	}
+
+	// Latency: agent.info round trips over each road, from one page. A
+	// loopback page may use both (no Local Network Access there).
+	const n = 100
+	lat := eval[map[string]float64](t, page, fmt.Sprintf(`
+		const time = async (k) => { const d = []; for (let i = 0; i < %d; i++) { const t0 = performance.now(); await k.info(); d.push(performance.now() - t0); } d.sort((a, b) => a - b); return d[d.length >> 1]; };
+		const ws = await kep.connect({port: %d, road: "websocket"}).catch((e) => null);
+		const out = {extension: await time(k)};
+		if (ws) { out.websocket = await time(ws); }
+		// 8 MiB of upload.chunk calls (4 MiB each, base64 made beforehand).
+		const chunk = new Uint8Array(4 << 20).fill(7);
+		let bin = ""; for (let i = 0; i < chunk.length; i += 0x8000) bin += String.fromCharCode.apply(null, chunk.subarray(i, i + 0x8000));
+		const b64 = btoa(bin);
+		const up = async (k) => { const u = await k.call("upload.begin", {certId: %q}); const t0 = performance.now();
+			for (let i = 0; i < 2; i++) await k.call("upload.chunk", {uploadId: u.uploadId, data: b64});
+			const d = performance.now() - t0; await k.call("upload.cancel", {uploadId: u.uploadId}); return d; };
+		out.uploadExtension = await up(k);
+		if (ws) { out.uploadWebsocket = await up(ws); ws.close(); }
+		return out;`, n, port, certID))
+	t.Logf("agent.info median round trip over %d calls: extension %.2f ms, websocket %.2f ms; 8 MiB as 2 upload.chunk calls: extension %.0f ms, websocket %.0f ms",
+		n, lat["extension"], lat["websocket"], lat["uploadExtension"], lat["uploadWebsocket"])
+	if _, ok := lat["websocket"]; !ok {
+		t.Logf("the WebSocket road from https://kep.test was refused by the browser (Local Network Access): only the extension road measured here")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
