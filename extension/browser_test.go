@@ -111,7 +111,7 @@ func newRoad(t *testing.T) *road {
 	t.Cleanup(func() { keys.Close() })
 	ui := &agent.PageUI{Open: func(url string) error { r.prompts <- url; return nil }, Timeout: 60 * time.Second}
 	r.agent, err = agent.New(agent.Config{Keys: keys, UI: ui, EphemeralPort: true, SoftToken: true,
-		Sites: agent.OpenSites(filepath.Join(dir, "sites.json")),
+		Sites:  agent.OpenSites(filepath.Join(dir, "sites.json")),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -428,4 +428,3 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return data
 }
-
