@@ -270,22 +270,31 @@ func (t *Token) Info() (Info, error) {
 // shorter than MinPINLen or longer than MaxPINLen is refused with
 // pkcs11.ErrPINLenRange and costs no try. A wrong PIN is
 // pkcs11.ErrPINIncorrect. Login checks the PIN even when already logged in.
-func (t *Token) Login(pin []byte) error {
+func (t *Token) Login(pin []byte) error { return t.login(pin, nil) }
+
+// LoginCached is Login with a KeyCache: when c keeps this token's key
+// unlocked by the same PIN (and the token's PIN has not changed since), the
+// Token is logged in from it without the key derivation and without a try
+// on the counter (a correct PIN resets it, as always); otherwise it is
+// Login, and a correct PIN's key is kept in c for c's time. A wrong PIN is
+// checked and counted by Login and drops the key c kept; a locked token
+// refuses and drops it too. A nil c is Login.
+func (t *Token) LoginCached(pin []byte, c *KeyCache) error { return t.login(pin, c) }
+
+func (t *Token) login(pin []byte, c *KeyCache) error {
 	if err := checkPIN(pin); err != nil {
 		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.locked(true, func() error {
+	err := t.locked(true, func() error {
 		n, err := readFailures(t.dir)
 		if err != nil {
 			return err
 		}
 		if n >= MaxPINTries {
+			c.drop(t.dir, t.tf.Serial)
 			return fmt.Errorf("%w: %d wrong PINs; no login attempted", pkcs11.ErrPINLocked, n)
-		}
-		if err := writeJSON(filepath.Join(t.dir, pinName), pinFile{Failures: n + 1}); err != nil {
-			return err
 		}
 		// The PIN may have been changed through another Token.
 		tf, err := readTokenFile(t.dir)
@@ -293,6 +302,20 @@ func (t *Token) Login(pin []byte) error {
 			return err
 		}
 		t.tf = tf
+		if master := c.get(t.dir, tf, pin); master != nil {
+			if n > 0 {
+				if err := writeJSON(filepath.Join(t.dir, pinName), pinFile{}); err != nil {
+					clear(master)
+					return err
+				}
+			}
+			clear(t.master)
+			t.master = master
+			return nil
+		}
+		if err := writeJSON(filepath.Join(t.dir, pinName), pinFile{Failures: n + 1}); err != nil {
+			return err
+		}
 		kek, err := deriveKey(t.tf.KDF, pin)
 		if err != nil {
 			return err
@@ -300,6 +323,7 @@ func (t *Token) Login(pin []byte) error {
 		master, err := open(kek, t.tf.MasterKey, masterAD(t.tf.Serial))
 		clear(kek)
 		if err != nil {
+			c.drop(t.dir, t.tf.Serial)
 			return &pkcs11.PINTriesError{Left: max(MaxPINTries-n-1, 0)}
 		}
 		if err := writeJSON(filepath.Join(t.dir, pinName), pinFile{}); err != nil {
@@ -308,8 +332,13 @@ func (t *Token) Login(pin []byte) error {
 		}
 		clear(t.master)
 		t.master = master
+		c.put(t.dir, t.tf, pin, master)
 		return nil
 	})
+	if errors.Is(err, pkcs11.ErrTokenRemoved) {
+		c.drop(t.dir, t.tf.Serial)
+	}
+	return err
 }
 
 // ChangePIN replaces the PIN: oldPIN is checked as Login checks it (a wrong
