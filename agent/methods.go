@@ -199,7 +199,12 @@ func (a *Agent) diagnose(c *conn, _ json.RawMessage) (any, error) {
 		in.Entries, in.ListErr = a.cfg.Keys.Certificates(c.ctx)
 		in.Roots, in.Intermediates = a.cfg.Roots, a.cfg.Intermediates
 	}
-	return diagnose.Run(c.ctx, in), nil
+	rep := diagnose.Run(c.ctx, in)
+	if in.Approved {
+		// The extension road: which browsers kep install registered.
+		rep.Findings = append(rep.Findings, diagnose.Extension(HostRegistrations(c.ctx), "")...)
+	}
+	return rep, nil
 }
 
 // TokenJSON is a token in tokens.list and tokens.changed. Its serial number

@@ -34,6 +34,29 @@ func (b Browser) ManifestPath() string {
 // Browsers lists the browsers known on this operating system, found or not.
 func Browsers(env Env) []Browser { return browsers(env) }
 
+// HostStatus is the native host's registration for one browser.
+type HostStatus struct {
+	Browser Browser
+	Status  Status
+}
+
+// HostStatuses reports the native host's registration per known browser.
+func HostStatuses(ctx context.Context, env Env) ([]HostStatus, error) {
+	env, err := env.Defaults()
+	if err != nil {
+		return nil, err
+	}
+	var out []HostStatus
+	for _, b := range browsers(env) {
+		st, err := hostStep{b}.Status(ctx, env)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, HostStatus{b, st})
+	}
+	return out, nil
+}
+
 func init() {
 	register(100, func(env Env) []Step { return []Step{launcherStep{}} })
 	register(110, func(env Env) []Step {
