@@ -139,6 +139,26 @@ func TestCryptoProCLI(t *testing.T) {
 			if _, err := os.Stat(doc + ".bad.sig"); err == nil {
 				t.Fatal("a refused signature left a file")
 			}
+			// Вход по КЭП with the container in place.
+			if k.Name == testpki.CryptoProA.Name {
+				nonces := filepath.Join(dir, "nonces")
+				ch, stderr, code := execute(t, nil, "login", "challenge", "--origin", "https://portal.example.ru", "--nonce-store", nonces)
+				if code != 0 {
+					t.Fatalf("challenge: %d %s", code, stderr)
+				}
+				chFile := filepath.Join(dir, "challenge.json")
+				os.WriteFile(chFile, []byte(ch), 0o600)
+				resp, stderr, code := execute(t, nil, "login", "sign", "--cryptopro", cont, "--password-file", good, chFile)
+				if code != 0 {
+					t.Fatalf("login sign --cryptopro: %d %s", code, stderr)
+				}
+				respFile := filepath.Join(dir, "response.json")
+				os.WriteFile(respFile, []byte(resp), 0o600)
+				if out, stderr, code := execute(t, nil, "login", "verify", "--origin", "https://portal.example.ru", "--trust", p.Root.CertFile,
+					"--nonce-store", nonces, "--revocation", "off", "--trust-list", "none", respFile); code != 0 {
+					t.Fatalf("login verify: %d %s %s", code, out, stderr)
+				}
+			}
 			sameFiles(t, cont, before)
 		})
 	}

@@ -145,6 +145,8 @@ serverTime by more than --max-skew nothing is signed (exit 1) unless --ignore-sk
 	fl.StringVar(&src.module, "module", "", "PKCS#11 library of the token (see kep tokens)")
 	fl.StringVar(&src.token, "token", "", "token label (may be left out when one token is present)")
 	fl.StringVar(&src.softDir, "soft", "", "software token directory (see kep soft); --cert is then its CKA_ID or thumbprint")
+	fl.StringVar(&src.cryptopro, "cryptopro", "", "CryptoPro CSP key container used in place: its folder, a zip of it, or auto")
+	fl.StringVar(&src.passwordFile, "password-file", "", "with --cryptopro: file whose first line is the container's password")
 	fl.StringVar(&src.pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	fl.StringArrayVar(&chain, "chain", nil, "further certificates to include (repeatable)")
 	fl.StringVar(&format, "format", string(login.FormatBound), "response format: bound or esia-compatible")
