@@ -3,7 +3,8 @@ package sign
 // CAdES-T and CAdES-X Long Type 1 (ETSI TS 101 733 V2.2.1 clauses 6.1, 6.2,
 // 6.3; the profile CryptoPro calls CADESCOM_CADES_X_LONG_TYPE_1): after the
 // signature and its signature time-stamp, the complete chains of the signer
-// and of the TSA are built from the certificates given, the revocation data
+// and of the TSA are built from the certificates given (and those Options'
+// Issuers fetches from the caIssuers addresses), the revocation data
 // of every certificate below a self-signed root is fetched (Options'
 // Revocation), and the unsigned attributes are added:
 //
@@ -68,6 +69,13 @@ type RevocationSource interface {
 	RevocationData(ctx context.Context, cert, issuer *certs.Certificate) ([][]byte, error)
 }
 
+// IssuerSource fetches the certificate of cert's issuer (from its
+// authorityInfoAccess caIssuers address) when the certificates given do not
+// hold it. revocation.Checker is one.
+type IssuerSource interface {
+	FetchIssuer(ctx context.Context, cert *certs.Certificate) (*certs.Certificate, error)
+}
+
 // OIDs of the long-term attributes (ETSI TS 101 733 annex A).
 var (
 	oidCertRefs  = []int{1, 2, 840, 113549, 1, 9, 16, 2, 21}
@@ -104,8 +112,9 @@ func checkProfile(opts Options) error {
 
 // longTermData collects the certificates and revocation data of X-L1.
 type longTermData struct {
-	pool  []*certs.Certificate
-	certs []*certs.Certificate // every chain certificate, signer's first, no duplicates
+	issuers IssuerSource // nil: only the pool
+	pool    []*certs.Certificate
+	certs   []*certs.Certificate // every chain certificate, signer's first, no duplicates
 	// revData maps a certificate's raw DER to its revocation data.
 	revData map[string][][]byte
 }
@@ -135,6 +144,14 @@ func (l *longTermData) addChain(ctx context.Context, c *certs.Certificate, src R
 				issuer = cand
 				break
 			}
+		}
+		if issuer == nil && l.issuers != nil {
+			fetched, err := l.issuers.FetchIssuer(ctx, c)
+			if err != nil {
+				return fmt.Errorf("%w: the issuer of %q is not among the certificates given: %v", ErrIncompleteChain, c.SubjectString(), err)
+			}
+			issuer = fetched
+			l.pool = append(l.pool, fetched)
 		}
 		if issuer == nil {
 			return fmt.Errorf("%w: the issuer of %q is not among the certificates given", ErrIncompleteChain, c.SubjectString())
@@ -191,7 +208,7 @@ func addLongTerm(ctx context.Context, si *cms.SignerInfo, d *certs.Digest, cert 
 	if sigTS == nil {
 		return ErrNeedTimestamper
 	}
-	lt := &longTermData{pool: append(append([]*certs.Certificate{}, opts.Chain...), opts.ValidationCerts...), revData: map[string][][]byte{}}
+	lt := &longTermData{issuers: opts.Issuers, pool: append(append([]*certs.Certificate{}, opts.Chain...), opts.ValidationCerts...), revData: map[string][][]byte{}}
 	if err := lt.addChain(ctx, cert, opts.Revocation); err != nil {
 		return err
 	}

@@ -113,14 +113,21 @@ func newXLFixture(t testing.TB) *xlFixture {
 	p := testpki.New(t)
 	f := &xlFixture{p: p}
 	var crl []byte
-	f.crlSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(crl) }))
+	f.crlSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/root.der" { // the caIssuers address
+			w.Write(p.Root.Cert.Raw)
+			return
+		}
+		w.Write(crl)
+	}))
 	t.Cleanup(f.crlSrv.Close)
 	resp := &ocspResponder{p: p}
 	f.ocsp = httptest.NewServer(resp)
 	t.Cleanup(f.ocsp.Close)
 
 	rsigner := issue(t, p, "xl-ocsp-signer", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\n", 3650, 7001)
-	f.signer = issue(t, p, "xl-signer", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\ncrlDistributionPoints=URI:"+f.crlSrv.URL+"/root.crl\n", 1, 7002)
+	f.signer = issue(t, p, "xl-signer", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\ncrlDistributionPoints=URI:"+f.crlSrv.URL+"/root.crl\n"+
+		"authorityInfoAccess=caIssuers;URI:"+f.crlSrv.URL+"/root.der\n", 1, 7002)
 	f.tsa = p.TSA(t, testpki.CryptoProA, "critical,timeStamping\nauthorityInfoAccess=OCSP;URI:"+f.ocsp.URL+"/")
 	var index strings.Builder
 	for _, c := range []*certs.Certificate{rsigner.Cert, f.tsa.Identity.Cert} {
@@ -291,15 +298,25 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.err)
 		}
 	}
+	// The root fetched from the signer's caIssuers address instead.
+	sig, err := sign.Sign(ctx, doc(), id.Signer, id.Cert, sign.Options{Profile: sign.ProfileXLT1, Timestamper: ts,
+		Revocation: &revocation.Checker{}, Issuers: &revocation.Checker{}})
+	if err != nil {
+		t.Fatalf("xlt1 with the root from caIssuers: %v", err)
+	}
+	rep, err := verify.Verify(ctx, sig, verify.Options{Roots: []*certs.Certificate{f.p.Root.Cert}, Content: doc()})
+	if err != nil || rep.Indication != verify.TotalPassed || rep.Signers[0].Level != verify.LevelXL1 {
+		t.Fatalf("xlt1 with the root from caIssuers: %v %+v", err, rep)
+	}
 	// A CRL server that is down: no X-L1 (hard-fail), said so.
 	f.crlSrv.Close()
-	_, err := sign.Sign(ctx, doc(), id.Signer, id.Cert, sign.Options{Profile: sign.ProfileXLT1, Timestamper: ts,
+	_, err = sign.Sign(ctx, doc(), id.Signer, id.Cert, sign.Options{Profile: sign.ProfileXLT1, Timestamper: ts,
 		Revocation: &revocation.Checker{}, ValidationCerts: []*certs.Certificate{f.p.Root.Cert}})
 	if err == nil || !strings.Contains(err.Error(), "revocation data") {
 		t.Errorf("CRL server down: %v", err)
 	}
 	// cades-t: a signature time-stamp and nothing more.
-	sig, err := sign.Sign(ctx, doc(), id.Signer, id.Cert, sign.Options{Profile: sign.ProfileT, Timestamper: ts})
+	sig, err = sign.Sign(ctx, doc(), id.Signer, id.Cert, sign.Options{Profile: sign.ProfileT, Timestamper: ts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,10 @@ type Options struct {
 	// revocation.Checker is one (its HTTP client, policy and context decide
 	// the network use).
 	Revocation RevocationSource
+	// Issuers, when set, fetches for ProfileXLT1 an issuer certificate that
+	// Chain, ValidationCerts and the tokens do not hold (authorityInfoAccess
+	// caIssuers): revocation.Checker is one.
+	Issuers IssuerSource
 	// ContentTimestamp adds a content time-stamp (ETSI TS 101 733 5.11.4,
 	// id-aa-ets-contentTimestamp, a signed attribute) from the Timestamper
 	// over the content's digest before signing: proof that the content

@@ -132,6 +132,11 @@ func TestCheckOCSPOffline(t *testing.T) {
 	if l, err := certs.ParseCRL(data[0]); err != nil || !bytes.Equal(l.RawIssuer, root.RawSubject) {
 		t.Fatalf("CRL RevocationData is not the root's CRL: %v", err)
 	}
+	// No caIssuers address: no issuer, and no request made.
+	tr := &offline{}
+	if _, err := (&Checker{HTTP: &http.Client{Transport: tr}}).FetchIssuer(context.Background(), f.good); !errors.Is(err, ErrNoIssuer) || tr.n.Load() != 0 {
+		t.Errorf("FetchIssuer without caIssuers: %v, %d requests", err, tr.n.Load())
+	}
 }
 
 // FuzzParseOCSPInfo: no input panics; what parses keeps the

@@ -35,7 +35,8 @@ the content, --pem writes PEM. --cosign SIG adds a signer to an existing signatu
 from that time-stamping authority (CAdES-T). --profile cades-bes|cades-t|xlt1 says
 how far the signature goes: xlt1 (CAdES-X Long Type 1, «усовершенствованная
 подпись») also embeds the signer's and the TSA's chains (built from the signer's
-certificate, --chain, --ca and the TSA's token), an OCSP response or CRL for each
+certificate, --chain, --ca, the TSA's token and the caIssuers addresses in the
+certificates), an OCSP response or CRL for each
 certificate below the root (fetched from the addresses in the certificates;
 hard-fail), the references and a CAdES-C time-stamp from the same TSA, so that the
 signature verifies years later without network. The output file is replaced
@@ -72,7 +73,7 @@ atomically: a failed run never leaves a partial file.`,
 				if dir, err := os.UserCacheDir(); err == nil {
 					rc.CacheDir = filepath.Join(dir, "kep", "crl")
 				}
-				opts.Revocation = rc
+				opts.Revocation, opts.Issuers = rc, rc
 			} else if len(cas) > 0 {
 				return usageErr("--ca is for --profile xlt1")
 			}
