@@ -1,6 +1,8 @@
 // Package tsp gets RFC 3161 time-stamp tokens from a time-stamping authority
 // (TSA) and reads them: the signature-time-stamp of CAdES-T, which proves
-// that a signature existed at the TSA's time.
+// that a signature existed at the TSA's time, and the other time-stamps of
+// CAdES (content, CAdES-C, certificate and CRL references). Signing (sign:
+// Client is its Timestamper) and verification (verify: Parse) share it.
 //
 // Client.Timestamp sends a request with a random nonce and the certificate
 // requested, and checks the answer before returning the token: the status,
