@@ -94,6 +94,9 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 				in.ListErr = softHint(softDir, in.ListErr)
 			}
 			r := diagnose.Run(ctx, in)
+			// The browser extension's road: the host per browser, the relay.
+			relay, _ := agent.DefaultRelaySocket()
+			r.Findings = append(r.Findings, diagnose.Extension(agent.HostRegistrations(ctx), relay)...)
 			for i, f := range r.Findings {
 				if f.Code != diagnose.ChainNotChecked {
 					continue
