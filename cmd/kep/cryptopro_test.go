@@ -176,6 +176,14 @@ func TestCryptoProCLI(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "not the container's key") {
 			t.Fatalf("foreign certificate: %d %s", code, stderr)
 		}
+		// A key recorded as GOST R 34.10-2001 is refused, saying why.
+		old := filepath.Join(dir, "old.000")
+		if err := cpfixture.Write(old, a.Signer.(*gost3410.PrivateKey), nil, cpfixture.Options{GOST2001: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, code := execute(t, nil, "soft", "import", tok, "--cryptopro", old, "--pin-file", pinFile); code != 1 || !strings.Contains(stderr, "2001") {
+			t.Fatalf("2001 key: %d %s", code, stderr)
+		}
 		// With the right certificate it imports (the container's empty password is tried first).
 		if _, stderr, code := execute(t, nil, "soft", "import", tok, "--cryptopro", cont, "--cert", a.CertFile, "--pin-file", pinFile); code != 0 {
 			t.Fatalf("import with --cert: %d %s", code, stderr)

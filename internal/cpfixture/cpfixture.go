@@ -24,10 +24,12 @@ import (
 type Options struct {
 	Password      string
 	NonExportable bool
-	Reserve       bool   // also write primary2.key/masks2.key as the reserve copy
-	Name          string // name.key; "" for none
-	NoFingerprint bool   // leave the public-key fingerprint out of header.key
+	Reserve       bool                  // also write primary2.key/masks2.key as the reserve copy
+	Name          string                // name.key; "" for none
+	NoFingerprint bool                  // leave the public-key fingerprint out of header.key
 	Curve         asn1.ObjectIdentifier // the curve OID to record (default: the key's set)
+	GOST2001      bool                  // record the key as a GOST R 34.10-2001 one (GOST R 34.11-94 KDF, CryptoPro-A S-box)
+	Second        *gost3410.PrivateKey  // a second key, in primary2.key/masks2.key (not with Reserve)
 }
 
 // digests for the key's size, as CryptoPro records them.
@@ -35,11 +37,10 @@ var (
 	oidStreebog256 = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 2}
 	oidStreebog512 = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 3}
 	oidContainer   = asn1.ObjectIdentifier{1, 2, 643, 2, 2, 37, 2, 1}
+	oidGOST94Param = asn1.ObjectIdentifier{1, 2, 643, 2, 2, 30, 1}
 )
 
-// Files returns the container's files for key (a 2012 key) with the DER
-// certificate cert (nil for none).
-func Files(key *gost3410.PrivateKey, cert []byte, o Options) (map[string][]byte, error) {
+func params(key *gost3410.PrivateKey, o Options) cryptopro.KeyParams {
 	ps := key.Params()
 	attrs := asn1.BitString{Bytes: []byte{0xa0}, BitLength: 3} // exportable, exchange
 	if o.NonExportable {
@@ -49,9 +50,19 @@ func Files(key *gost3410.PrivateKey, cert []byte, o Options) (map[string][]byte,
 	if ps.Size() == 64 {
 		kp.Algorithm, kp.Digest = cryptopro.OIDAgreement512, oidStreebog512
 	}
+	if o.GOST2001 {
+		kp.Algorithm, kp.Digest = cryptopro.OIDAgreement2001, oidGOST94Param
+	}
 	if o.Curve != nil {
 		kp.Curve = o.Curve
 	}
+	return kp
+}
+
+// Files returns the container's files for key (a 2012 key) with the DER
+// certificate cert (nil for none).
+func Files(key *gost3410.PrivateKey, cert []byte, o Options) (map[string][]byte, error) {
+	kp := params(key, o)
 	files := map[string][]byte{}
 	enc, masks, err := encrypt(key, &kp, []byte(o.Password))
 	if err != nil {
@@ -80,6 +91,20 @@ func Files(key *gost3410.PrivateKey, cert []byte, o Options) (map[string][]byte,
 	h := &cryptopro.Header{ContainerAlgorithm: oidContainer, Attributes: cattrs, Primary: kp, Certificate: cert}
 	if !o.NoFingerprint {
 		h.PrimaryFP = key.PublicKey().Bytes()[:8]
+	}
+	if o.Second != nil {
+		kp2 := params(o.Second, o)
+		enc2, masks2, err := encrypt(o.Second, &kp2, []byte(o.Password))
+		if err != nil {
+			return nil, err
+		}
+		if files["primary2.key"], err = cryptopro.MarshalPrimary(enc2); err != nil {
+			return nil, err
+		}
+		if files["masks2.key"], err = masks2.Marshal(); err != nil {
+			return nil, err
+		}
+		h.Secondary, h.SecondaryFP = &kp2, o.Second.PublicKey().Bytes()[:8]
 	}
 	if err := h.SetMAC(); err != nil {
 		return nil, err

@@ -396,3 +396,57 @@ func selfSigned(t *testing.T, key *gost3410.PrivateKey) []byte {
 	}
 	return der
 }
+
+// TestSecondAnd2001: a container with a second key (primary2.key described
+// by the header) gives both keys; a key recorded as GOST R 34.10-2001 is
+// decrypted with the 2001 KDF and S-box (only the fixture writer exercises
+// this path: no real 2001 container was found).
+func TestSecondAnd2001(t *testing.T) {
+	k1, k2 := genKey(t, "cryptopro-a"), genKey(t, "tc26-512-c")
+	files, err := cpfixture.Files(k1, nil, cpfixture.Options{Password: "two", Second: k2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cryptopro.Parse(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HasKey(cryptopro.Secondary) {
+		t.Fatal("no second key")
+	}
+	for i, want := range []*gost3410.PrivateKey{k1, k2} {
+		got, err := c.PrivateKey(cryptopro.KeyIndex(i), []byte("two"))
+		if err != nil || !got.Equal(want) {
+			t.Errorf("key %d: %v", i, err)
+		}
+		if _, err := c.PrivateKey(cryptopro.KeyIndex(i), []byte("one")); !errors.Is(err, cryptopro.ErrWrongPassword) {
+			t.Errorf("key %d, wrong password: %v", i, err)
+		}
+	}
+	if _, err := c.PrivateKey(cryptopro.KeyIndex(2), nil); !errors.Is(err, cryptopro.ErrNoKey) {
+		t.Errorf("key 2: %v", err)
+	}
+
+	old := genKey(t, "cryptopro-b")
+	files, err = cpfixture.Files(old, nil, cpfixture.Options{Password: "2001", GOST2001: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = cryptopro.Parse(files); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Is2001(cryptopro.Primary) {
+		t.Error("not seen as a 2001 key")
+	}
+	if got, err := c.PrivateKey(cryptopro.Primary, []byte("2001")); err != nil || !got.Equal(old) {
+		t.Errorf("2001 key: %v", err)
+	}
+	if _, err := c.PrivateKey(cryptopro.Primary, []byte("2012")); !errors.Is(err, cryptopro.ErrWrongPassword) {
+		t.Errorf("2001 key, wrong password: %v", err)
+	}
+	// The 2001 and 2012 derivations differ: the same files read as a 2012 key fail.
+	c.Header.Primary.Algorithm = cryptopro.OIDAgreement256
+	if _, err := c.PrivateKey(cryptopro.Primary, []byte("2001")); !errors.Is(err, cryptopro.ErrWrongPassword) {
+		t.Errorf("2001 files read as 2012: %v", err)
+	}
+}
