@@ -489,8 +489,15 @@ type evidenceFirst struct {
 
 func (e evidenceFirst) CheckRevocation(ctx context.Context, c, issuer *certs.Certificate, at time.Time) (*certs.RevocationStatus, error) {
 	st, err := e.off.CheckRevocation(ctx, c, issuer, at)
-	if err != nil || st.State != certs.RevocationIndeterminate || e.online == nil {
+	if err != nil || st.State != certs.RevocationIndeterminate {
 		return st, err
+	}
+	if e.online == nil {
+		// No online check was asked for (Options.Revocation nil, kep verify
+		// --revocation off): a certificate the values do not cover stays
+		// unchecked, a warning, as without values; never proof.
+		return &certs.RevocationStatus{State: certs.RevocationGood, SoftFail: true,
+			Detail: "no online check was asked for, and the signature's revocation values do not cover it (" + st.Detail + ")"}, nil
 	}
 	on, err := e.online.CheckRevocation(ctx, c, issuer, at)
 	if err != nil {

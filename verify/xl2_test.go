@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/kepkit/kep/certs"
@@ -130,6 +131,29 @@ func TestXL2AndContentTimestamp(t *testing.T) {
 	rep, _ = check(x1, []byte("Реестр отгрузок, апрель"))
 	if s := rep.Signers[0]; rep.Indication != verify.TotalFailed || !hasCheck(s, "CONTENT_TIMESTAMP", verify.Failed, "other content") {
 		t.Errorf("changed content: %s %+v", rep.Indication, s.Checks)
+	}
+
+	// Revocation values that cover none of the certificates (another CA's
+	// CRL): hard-fail online refused gives no pass; without an online
+	// checker (kep verify --revocation off) the certificates stay unchecked,
+	// warnings only, as without values.
+	_, foreign := testpki.New(t).CRL(t)
+	uncovered := xl1(t, sig, tsa.URL, vals, vals, foreign, false)
+	rep, _ = check(uncovered, content)
+	if rep.Indication == verify.TotalPassed {
+		t.Errorf("values covering nothing, online refused: %s", rep.Indication)
+	}
+	rep = verifyOne(t, uncovered, verify.Options{Roots: roots, Content: bytes.NewReader(content)})
+	if rep.Indication != verify.TotalPassed || rep.Signers[0].Chain == nil {
+		t.Errorf("values covering nothing, no online checker: %s/%s %+v", rep.Indication, rep.Signers[0].SubIndication, rep.Signers[0].Checks)
+	} else {
+		warned := false
+		for _, c := range rep.Signers[0].Chain.Checks {
+			warned = warned || c.Code == "REVOCATION" && c.Status == verify.Warning && strings.Contains(c.Detail, "no online check was asked for")
+		}
+		if !warned {
+			t.Errorf("no warning that revocation was not checked: %+v", rep.Signers[0].Chain.Checks)
+		}
 	}
 
 	// A content time-stamp over another digest fails the signature even
