@@ -18,6 +18,7 @@ import (
 	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/pkcs11/soft"
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/verify"
 	"github.com/kepkit/kep/verify/login"
@@ -636,8 +637,12 @@ func (a *Agent) withUser(c *conn, pagePINParam *secret, op Operation, fn func(ct
 			conf = &cachedConfirmation{Confirmation: conf, pin: cached, forget: func() { a.pins.forget(c.origin, op.Entry.Token) }}
 		}
 	}
-	var typed []byte // the last PIN given to the token, kept when it worked
-	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{RequestPIN: func(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
+	var typed []byte            // the last PIN given to the token, kept when it worked
+	var softKeys *soft.KeyCache // the PIN cache's, for PINs from the agent's window
+	if pagePINParam == nil {
+		softKeys = a.pins.softKeys()
+	}
+	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{SoftKeys: softKeys, RequestPIN: func(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
 		if req.Retry != nil {
 			// Every wrong PIN is on the record, not only the outcome.
 			a.audit(AuditEntry{Origin: c.origin, Method: op.Kind + ".pin", CertID: op.Entry.ID,

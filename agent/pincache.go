@@ -5,15 +5,21 @@ import (
 	"time"
 
 	"github.com/kepkit/kep/pkcs11/keystore"
+	"github.com/kepkit/kep/pkcs11/soft"
 )
 
 // pinCache keeps the PINs the user typed, per site and token, for
 // Config.PINCache when the operator opted in: the user still approves every
 // signature of that site in the agent's window, without typing the PIN
 // again until it expires. A PIN typed for one site never signs for another.
+//
+// For the software token it also keeps the unlocked key for the same time
+// (keys), so the signatures of a batch after the first cost no key
+// derivation; the key is only used with the PIN, checked again each time.
 type pinCache struct {
 	ttl  time.Duration
 	now  func() time.Time
+	keys *soft.KeyCache
 	mu   sync.Mutex
 	pins map[string]*cachedPIN
 }
@@ -24,7 +30,7 @@ type cachedPIN struct {
 }
 
 func newPINCache(ttl time.Duration, now func() time.Time) *pinCache {
-	return &pinCache{ttl: ttl, now: now, pins: map[string]*cachedPIN{}}
+	return &pinCache{ttl: ttl, now: now, keys: soft.NewKeyCache(ttl), pins: map[string]*cachedPIN{}}
 }
 
 // pinKey names a token (and, for the cache, the site it was typed for).
@@ -83,11 +89,20 @@ func (c *pinCache) forgetLocked(key string) {
 	}
 }
 
-// clearAll zeroes every PIN (the agent stops).
+// softKeys is the software token's key cache (nil without a PIN cache).
+func (c *pinCache) softKeys() *soft.KeyCache {
+	if c == nil {
+		return nil
+	}
+	return c.keys
+}
+
+// clearAll zeroes every PIN and every kept key (the agent stops).
 func (c *pinCache) clearAll() {
 	if c == nil {
 		return
 	}
+	c.keys.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k := range c.pins {

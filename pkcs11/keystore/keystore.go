@@ -128,6 +128,10 @@ type PINRequest struct {
 // returned by Use unchanged. The returned slice is zeroed after use.
 type UI struct {
 	RequestPIN func(ctx context.Context, req PINRequest) ([]byte, error)
+	// SoftKeys, when set, keeps the software token's unlocked key for its
+	// time (soft.Token.LoginCached): a later use with the same PIN skips
+	// the key derivation. The PIN is still asked for and checked.
+	SoftKeys *soft.KeyCache
 }
 
 // Store is a set of token sources. It is safe for concurrent use; the
@@ -611,7 +615,7 @@ func (ss softSource) use(ctx context.Context, e *Entry, ui UI, fn func(Signer) e
 		if err != nil {
 			return err
 		}
-		err = t.Login(pin)
+		err = t.LoginCached(pin, ui.SoftKeys)
 		clear(pin)
 		if err == nil {
 			break
