@@ -15,7 +15,15 @@
 // supports (caller-cleaned stacks, arguments in registers) make harmless.
 static CK_RV not_supported(void) { return CKR_FUNCTION_NOT_SUPPORTED; }
 
-CK_RV C_GetFunctionList(CK_FUNCTION_LIST **ppFunctionList);
+/* Exported from the DLL on Windows: there only what is marked so is (the
+ * Go functions are, by cgo), and applications look this one up first. */
+#ifdef _WIN32
+#define KEP_EXPORT __declspec(dllexport)
+#else
+#define KEP_EXPORT
+#endif
+
+KEP_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST **ppFunctionList);
 
 #define NS ((void *)not_supported)
 
@@ -93,7 +101,7 @@ static CK_FUNCTION_LIST function_list = {
 	},
 };
 
-CK_RV C_GetFunctionList(CK_FUNCTION_LIST **ppFunctionList) {
+KEP_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST **ppFunctionList) {
 	if (ppFunctionList == 0) {
 		return CKR_ARGUMENTS_BAD;
 	}

@@ -324,7 +324,12 @@ var (
 	}
 )
 
-func ulong(v uint) []byte { return binary.NativeEndian.AppendUint64(nil, uint64(v)) }
+func ulong(v uint) []byte {
+	if unsafe.Sizeof(C.CK_ULONG(0)) == 4 { // Windows
+		return binary.NativeEndian.AppendUint32(nil, uint32(v))
+	}
+	return binary.NativeEndian.AppendUint64(nil, uint64(v))
+}
 
 func boolean(v bool) []byte {
 	if v {
