@@ -1,0 +1,162 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kepkit/kep/agent/cades"
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/verify"
+)
+
+// cadesObj is an object reference in a cades.* reply.
+type cadesObj struct {
+	ID    int64  `json:"$obj"`
+	Class string `json:"class"`
+}
+
+type cadesResult struct {
+	Value json.RawMessage `json:"value"`
+}
+
+func cadesCreate(t *testing.T, c *client, progID string) int64 {
+	t.Helper()
+	return mustCall[cadesObj](t, c, "cades.create", map[string]string{"progId": progID}).ID
+}
+
+func cadesGetObj(t *testing.T, c *client, id int64, name string, args ...any) int64 {
+	t.Helper()
+	var r cadesResult
+	if args == nil {
+		r = mustCall[cadesResult](t, c, "cades.get", map[string]any{"id": id, "name": name})
+	} else {
+		r = mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": id, "name": name, "args": args})
+	}
+	var o cadesObj
+	if err := json.Unmarshal(r.Value, &o); err != nil || o.ID == 0 {
+		t.Fatalf("%s: not an object: %s", name, r.Value)
+	}
+	return o.ID
+}
+
+func cadesSet(t *testing.T, c *client, id int64, name string, v any) {
+	t.Helper()
+	mustCall[json.RawMessage](t, c, "cades.set", map[string]any{"id": id, "name": name, "value": v})
+}
+
+// TestCadesKeyPin: an operator's --page-pin-origin signs with CPSigner.KeyPin
+// and no window; a wrong KeyPin is SCARD_W_WRONG_CHV; the signature is
+// audited and verifies.
+func TestCadesKeyPin(t *testing.T) {
+	f := newFixture(t, Config{PagePINOrigins: []string{siteOrigin}})
+	c := f.dial(t, siteOrigin)
+	id := f.ids[0]
+	store := cadesCreate(t, c, "CAdESCOM.Store")
+	mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": store, "name": "Open", "args": []any{2, "My", 2}})
+	all := cadesGetObj(t, c, store, "Certificates")
+	found := cadesGetObj(t, c, all, "Find", 0, strings.ToLower(id.Cert.Thumbprint()))
+	cert := cadesGetObj(t, c, found, "Item", 1)
+	thumb := mustCall[cadesResult](t, c, "cades.get", map[string]any{"id": cert, "name": "Thumbprint"})
+	if string(thumb.Value) != `"`+id.Cert.Thumbprint()+`"` || len(id.Cert.Thumbprint()) != 40 || strings.ToUpper(id.Cert.Thumbprint()) != id.Cert.Thumbprint() {
+		t.Fatalf("Thumbprint %s, want 40 upper-case hex %s", thumb.Value, id.Cert.Thumbprint())
+	}
+	signer := cadesCreate(t, c, "CAdESCOM.CPSigner")
+	cadesSet(t, c, signer, "Certificate", map[string]int64{"$obj": cert})
+	sd := cadesCreate(t, c, "CAdESCOM.CadesSignedData")
+	cadesSet(t, c, sd, "ContentEncoding", 1)
+	doc := []byte("платёжное поручение")
+	cadesSet(t, c, sd, "Content", base64.StdEncoding.EncodeToString(doc))
+
+	cadesSet(t, c, signer, "KeyPin", "0000")
+	_, e := c.call(t, "cades.call", map[string]any{"id": sd, "name": "SignCades", "args": []any{map[string]int64{"$obj": signer}, 1, true}})
+	if e == nil || e.Data.Reason != ReasonCades || !strings.HasSuffix(e.Message, "(0x8010006B)") {
+		t.Fatalf("a wrong KeyPin gives %+v", e)
+	}
+	cadesSet(t, c, signer, "KeyPin", testPIN)
+	r := mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": sd, "name": "SignCades", "args": []any{map[string]int64{"$obj": signer}, 1, true}})
+	var b64 string
+	if err := json.Unmarshal(r.Value, &b64); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Verify(context.Background(), sig, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signers) != 1 || rep.Signers[0].Certificate.Thumbprint != id.Cert.Thumbprint() || rep.Signers[0].Indication == verify.TotalFailed {
+		t.Fatalf("the signature: %s", rep.Summary("en"))
+	}
+	log, err := os.ReadFile(f.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), `"method":"cades.CadesSignedData.SignCades"`) || !strings.Contains(string(log), `"result":"ok"`) {
+		t.Fatalf("audit log: %s", log)
+	}
+}
+
+// TestCadesReleasedOnClose: the connection's objects go with it.
+func TestCadesReleasedOnClose(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	c := f.dial(t, siteOrigin)
+	for i := 0; i < 5; i++ {
+		cadesCreate(t, c, "CAdESCOM.About")
+	}
+	var s *cades.Session
+	f.agent.mu.Lock()
+	for conn := range f.agent.conns {
+		s = conn.cadesSession()
+	}
+	f.agent.mu.Unlock()
+	if s == nil || s.Len() != 5 {
+		t.Fatalf("the connection holds %v objects, want 5", s)
+	}
+	mustCall[json.RawMessage](t, c, "cades.release", map[string]any{"ids": []int64{1}})
+	if s.Len() != 4 {
+		t.Fatalf("%d objects after releasing one", s.Len())
+	}
+	c.ws.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Len() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d objects left after the connection closed", s.Len())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCadesErrorHRESULTs: the agent's reasons reach CryptoPro code with the
+// HRESULTs CryptoPro's plug-in reports for the same causes.
+func TestCadesErrorHRESULTs(t *testing.T) {
+	for reason, want := range map[string]uint32{
+		ReasonUserCancelled: 0x8010006E, ReasonConsentDenied: 0x8010006E, ReasonPINIncorrect: 0x8010006B,
+		ReasonPINLocked: 0x8010006C, ReasonCertNotFound: 0x80092004, ReasonKeyUnusable: 0x8009200B,
+		ReasonTokenNotPresent: 0x8010000C, ReasonTokenRemoved: 0x80100069, ReasonInvalidParams: 0x80070057,
+		ReasonOriginNotApproved: 0x80070005, ReasonPromptTimeout: 0x800705B4,
+	} {
+		e := cadesError(rpcError(reason, "x"))
+		if e.HRESULT != want {
+			t.Errorf("%s: %#x, want %#x", reason, e.HRESULT, want)
+		}
+		if e.Message == "" || !strings.ContainsAny(e.Message, "абвгдеёжзийклмнопрстуфхцчшщыьэюя") {
+			t.Errorf("%s: message %q is not Russian", reason, e.Message)
+		}
+	}
+	if e := cadesError(ErrDenied); e.HRESULT != cades.HResultCancelled {
+		t.Errorf("ErrDenied: %#x", e.HRESULT)
+	}
+	ce := &cades.Error{HRESULT: cades.HResultNotImpl, Message: "x не поддерживается kep"}
+	if got := cadesError(ce); !errors.Is(got, ce) && got != ce {
+		t.Error("a cades.Error is not passed through")
+	}
+}
