@@ -36,6 +36,8 @@ deps:
 	@# npm (for the agent/cades tests' pinned npm packages) comes with some nodejs builds, else from Debian.
 	@command -v npm >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm >/dev/null; }
+	@# Mozilla's web-ext (pinned) for the extension's lint test, into bin/tools/web-ext.
+	@bash scripts/web-ext.sh --version >/dev/null
 
 deps-platforms:
 	@$(MAKE) --no-print-directory deps DEBS="$(PLATFORM_DEBS)"
