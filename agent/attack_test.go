@@ -29,6 +29,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/agentlink"
 	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/pkcs11/soft"
 	"github.com/kepkit/kep/verify"
@@ -93,6 +94,22 @@ func playRole(role string) int {
 			}
 		}
 		out["answersRefused"] = refused
+	case "relay":
+		// Another user who can reach the relay socket (its directory made
+		// open to all) poses as the native host of an approved site.
+		if c, err := net.Dial("unix", os.Getenv("KEP_ATTACK_SOCKET")); err != nil {
+			out["dialErr"] = err.Error()
+		} else {
+			out["dialed"] = true
+			agentlink.WriteFrame(c, agentlink.Hello, []byte(`{"v":1,"origin":"`+os.Getenv("KEP_ATTACK_ORIGIN")+`"}`))
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if typ, _, err := agentlink.ReadFrame(c, 1<<20); err != nil {
+				out["readErr"] = err.Error()
+			} else {
+				out["frame"] = string(typ)
+			}
+			c.Close()
+		}
 	case "squatter":
 		l, err := net.Listen("tcp4", "127.0.0.1:"+port)
 		if err != nil {

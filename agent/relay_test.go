@@ -183,3 +183,41 @@ func TestRelayRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestRelayOtherUser: a process of another local user that can reach the
+// socket (its directory opened to all on purpose) is refused before its
+// Hello is read: the kernel names its uid. Runs as root only (it starts a
+// process as uid 65534).
+func TestRelayOtherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a process as another user (uid 65534)")
+	}
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	dir, err := os.MkdirTemp("", "kep-relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "run", "agent.sock")
+	if err := f.agent.ListenRelay(sock); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(sock), 0o777)
+	os.Chmod(sock, 0o777)
+	out := asNobody(t, "relay", "KEP_ATTACK_SOCKET="+sock, "KEP_ATTACK_ORIGIN="+siteOrigin)
+	if out["dialed"] != true {
+		t.Fatalf("the other user could not even connect, so the peer check was not reached: %v", out)
+	}
+	if out["frame"] != nil || out["readErr"] == nil {
+		t.Fatalf("the agent answered another user's Hello: %v", out)
+	}
+	if _, relay := f.agent.Served(); relay != 0 {
+		t.Fatalf("served %d relayed connections", relay)
+	}
+	// The same socket serves this user.
+	rc := dialRelay(t, sock, agentlink.HelloMsg{V: 1, Origin: siteOrigin})
+	if typ, _ := rc.frame(t); typ != agentlink.Hello {
+		t.Fatalf("this user refused: %q", typ)
+	}
+}
