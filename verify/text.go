@@ -50,6 +50,16 @@ func (rep *Report) Summary(lang string) string {
 		if s.SigningTime != nil {
 			fmt.Fprintf(&b, "  %s: %s\n", t.signingTime, s.SigningTime.UTC().Format(time.RFC3339))
 		}
+		if s.Level != "" {
+			fmt.Fprintf(&b, "  %s: %s\n", t.level, s.Level)
+		}
+		for _, ts := range s.Timestamps {
+			fmt.Fprintf(&b, "  %s (%s): %s, %s", t.timestamp, ts.Kind, ts.Time.UTC().Format(time.RFC3339), joinInd(ts.Indication, ts.SubIndication))
+			if ts.TSA != "" {
+				fmt.Fprintf(&b, ", %s", ts.TSA)
+			}
+			b.WriteByte('\n')
+		}
 		for _, c := range s.Checks {
 			fmt.Fprintf(&b, "  %s %s", mark(c.Status), c.Code)
 			if c.Detail != "" {
@@ -89,6 +99,7 @@ type lang struct {
 	indication                                                           map[string]string
 	sub                                                                  map[string]string
 	validationTime, signer, owner, org, cert, issuer, valid, signingTime string
+	level, timestamp                                                     string
 }
 
 var texts = map[string]lang{
@@ -108,9 +119,11 @@ var texts = map[string]lang{
 			"REVOKED_CA_NO_POE":          "Сертификат промежуточного УЦ отозван.",
 			"CHAIN_CONSTRAINTS_FAILURE":  "Сертификат не подходит для подписи (назначение ключа или ограничения цепочки).",
 			CryptoConstraintsFailure:     "Алгоритм подписи не поддерживается.",
+			TimestampOrderFailure:        "Штампы времени идут не в том порядке, который требует стандарт.",
 		},
 		validationTime: "Время проверки", signer: "Подписант", owner: "Владелец", org: "Организация",
 		cert: "Сертификат", issuer: "издатель", valid: "действует", signingTime: "Время подписи (заявлено подписантом)",
+		level: "Уровень подписи", timestamp: "Штамп времени",
 	},
 	"en": {
 		indication: map[string]string{TotalPassed: "Signature valid", TotalFailed: "Signature INVALID", Indeterminate: "Signature could not be verified"},
@@ -128,8 +141,10 @@ var texts = map[string]lang{
 			"REVOKED_CA_NO_POE":          "An intermediate CA certificate is revoked.",
 			"CHAIN_CONSTRAINTS_FAILURE":  "The certificate may not be used for signing (key usage or chain constraints).",
 			CryptoConstraintsFailure:     "The signature algorithm is not supported.",
+			TimestampOrderFailure:        "The time-stamps are not in the order the standard requires.",
 		},
 		validationTime: "Validation time", signer: "Signer", owner: "Holder", org: "Organisation",
 		cert: "Certificate", issuer: "issuer", valid: "valid", signingTime: "Signing time (claimed by the signer)",
+		level: "Signature level", timestamp: "Time-stamp",
 	},
 }

@@ -113,6 +113,9 @@ func TestXL2AndContentTimestamp(t *testing.T) {
 		!hasCheck(s, "TIMESTAMP_ORDER", verify.Passed, "") {
 		t.Fatalf("X-L2 with a content time-stamp: %s/%s level %s asked %d %+v", rep.Indication, s.SubIndication, s.Level, off.asked, s.Checks)
 	}
+	if sum := rep.Summary("ru"); !strings.Contains(sum, "Уровень подписи: X-L2") || !strings.Contains(sum, "Штамп времени (certcrl)") {
+		t.Errorf("the summary does not show the level and the time-stamps:\n%s", sum)
+	}
 	var kinds []string
 	for _, x := range s.Timestamps {
 		kinds = append(kinds, x.Kind)
