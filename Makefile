@@ -10,7 +10,7 @@ DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-serv
 PLATFORM_DEBS := gcc-mingw-w64-x86-64 wine wine64 msitools wixl rpm
 FUZZTIME ?= 20s
 
-.PHONY: all build test deps deps-platforms bench fuzz run vet clean cross mutate release test-platforms extension
+.PHONY: all build test deps deps-platforms bench bench-quick fuzz run vet clean cross mutate release test-platforms extension
 
 all: build
 
@@ -64,6 +64,10 @@ test: deps cross
 
 bench: deps
 	bash bench/run.sh
+
+# A short subset for development: a few operations, one run, 0.3 s each.
+bench-quick: deps
+	BENCH_QUICK=1 bash bench/run.sh
 
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)

@@ -15,6 +15,14 @@
 #   AGENTBENCH_N     signatures through the agent's confirmation page (default 1000)
 #   AGENTBENCH_BATCH signatures in the PIN-cache batch line (default 100)
 #   SERVEBENCH_N     verifications per kep serve measurement (default 20000)
+#   BENCH_RUNS       runs of the kep/OpenSSL comparison (default 3): the op= lines
+#                    average them, and "spread op=…" lines give each ratio's
+#                    min/median/max over the runs
+#   BENCH_OPS        an extended regexp of the op names compared (default: all)
+#   BENCH_QUICK      1 (make bench-quick): a short subset for development — BENCHTIME
+#                    0.3s, one run, the ops of QUICK_OPS below, fewer agent and
+#                    kep serve requests, no 1 GiB measurement
+#   BENCH_BIG        0 to skip the 1 GiB memory and throughput measurement
 # Exit status: non-zero only when the harness cannot be built or nothing at all
 # was measured; missing measurements are printed as "# note:" lines.
 #
@@ -29,7 +37,18 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 CC=${CC:-gcc}
 OPENSSL=${OPENSSL:-openssl}
+QUICK_OPS='streebog256|sign/cryptopro-a|verify/cryptopro-a|sign/tc26-256-a|verify/tc26-256-a|sign/tc26-512-a|verify/tc26-512-a|sign/tc26-512-c|verify/tc26-512-c|cms-verify/gost256'
+if [[ ${BENCH_QUICK:-0} == 1 ]]; then
+	BENCHTIME=${BENCHTIME:-0.3s}
+	BENCH_RUNS=${BENCH_RUNS:-1}
+	BENCH_OPS=${BENCH_OPS:-$QUICK_OPS}
+	AGENTBENCH_N=${AGENTBENCH_N:-100}
+	AGENTBENCH_BATCH=${AGENTBENCH_BATCH:-20}
+	SERVEBENCH_N=${SERVEBENCH_N:-2000}
+	BENCH_BIG=${BENCH_BIG:-0}
+fi
 BENCHTIME=${BENCHTIME:-1s}
+BENCH_RUNS=${BENCH_RUNS:-3}
 if [[ -z ${GOSTBENCH_TIME:-} ]]; then
 	GOSTBENCH_TIME=1
 	[[ $BENCHTIME =~ ^([0-9]+(\.[0-9]+)?)s$ ]] && GOSTBENCH_TIME=${BASH_REMATCH[1]}
@@ -83,7 +102,10 @@ if [[ -n $engine ]] && ! OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" 
 	engine=
 fi
 
-plan=$("$work/benchcmp" -plan) || exit 1
+opsargs=()
+[[ -n ${BENCH_OPS:-} ]] && opsargs=(-ops "$BENCH_OPS")
+plan=$("$work/benchcmp" -plan "${opsargs[@]}") || exit 1
+[[ -n $plan ]] || { say "BENCH_OPS=$BENCH_OPS selects no operation"; exit 1; }
 
 # 4. CMS fixtures for the cms-verify/<name> operations, made once and verified
 # by both sides: <name>/root.pem, leaf.pem, sig.der (detached SignedData from
@@ -140,7 +162,13 @@ export KEP_BENCH_CMS_DIR=$cmsdir
 declare -A testbin=()
 sslargs=()
 [[ -n $engine ]] && sslargs=(-openssl "$work/openssl.txt")
-say "measuring (go -benchtime $BENCHTIME, OpenSSL ${GOSTBENCH_TIME}s per operation)"
+say "measuring (go -benchtime $BENCHTIME, OpenSSL ${GOSTBENCH_TIME}s per operation, $BENCH_RUNS run(s))"
+runargs=()
+for ((run = 1; run <= BENCH_RUNS; run++)); do
+[[ $BENCH_RUNS -gt 1 ]] && say "run $run of $BENCH_RUNS"
+: >"$work/go.$run.txt"
+: >"$work/openssl.$run.txt"
+runargs+=(-run "$work/go.$run.txt:$work/openssl.$run.txt")
 while IFS=$'\t' read -r op pkg re; do
 	if [[ $pkg != - && -z ${testbin[$pkg]+set} ]]; then
 		testbin[$pkg]=
@@ -161,22 +189,27 @@ while IFS=$'\t' read -r op pkg re; do
 			>"$work/go.last" 2>&1
 		rc=$?
 		cat "$work/go.last" >>"$work/go.txt"
+		cat "$work/go.last" >>"$work/go.$run.txt"
 		if [[ $rc -ne 0 ]]; then
 			say "$op: kep's benchmark failed (status $rc); its last lines:"
 			tail -n 15 "$work/go.last" | sed 's/^/    /' >&2
 		fi
 	fi
 	if [[ -n $engine ]]; then
-		OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -t "$GOSTBENCH_TIME" -cms "$cmsdir" "$op" >>"$work/openssl.txt"
+		OPENSSL_CONF=$work/openssl-gost.cnf "$build/gostbench" -t "$GOSTBENCH_TIME" -cms "$cmsdir" "$op" >"$work/openssl.last"
 		rc=$?
+		cat "$work/openssl.last" >>"$work/openssl.txt"
+		cat "$work/openssl.last" >>"$work/openssl.$run.txt"
 		[[ $rc -ne 0 ]] && say "$op: the OpenSSL harness exited with status $rc"
 	fi
 done <<<"$plan"
+done
 
 # 6. Compare.
 goargs=()
 [[ -f $work/go.txt ]] && goargs=(-go "$work/go.txt")
-"$work/benchcmp" "${goargs[@]}" "${sslargs[@]}"
+[[ $BENCH_RUNS -gt 1 && -n $engine ]] || runargs=()
+"$work/benchcmp" "${goargs[@]}" "${sslargs[@]}" "${runargs[@]}" "${opsargs[@]}"
 
 # 7. The agent: its own added latency per signature on the confirmation-page
 # road (total minus the token's work minus the wait for the answer, per

@@ -35,6 +35,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +132,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&goFiles, "go", "file with `go test -bench` output (repeatable)")
 	fs.Var(&sslFiles, "openssl", "file with gostbench output (repeatable)")
 	plan := fs.Bool("plan", false, "print `<op>\\t<package>\\t<-test.bench regexp>` lines for run.sh and exit")
+	only := fs.String("ops", "", "an extended `regexp` of the op names reported (the whole name must match; default all)")
+	var runFiles fileList
+	fs.Var(&runFiles, "run", "`GO.txt:OPENSSL.txt` of one run (repeatable): with two or more, also print each ratio's spread over the runs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -138,7 +142,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchcmp: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	for _, rf := range runFiles {
+		if !strings.Contains(rf, ":") {
+			fmt.Fprintf(stderr, "benchcmp: -run %q: want GO.txt:OPENSSL.txt\n", rf)
+			return 2
+		}
+	}
 	specs := operations()
+	if *only != "" {
+		re, err := regexp.Compile("^(?:" + *only + ")$")
+		if err != nil {
+			fmt.Fprintf(stderr, "benchcmp: -ops: %v\n", err)
+			return 2
+		}
+		specs = slices.DeleteFunc(specs, func(s opSpec) bool { return !re.MatchString(s.Name) })
+	}
 	if *plan {
 		for _, s := range specs {
 			fmt.Fprintln(stdout, planLine(s))
@@ -163,7 +181,65 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !report(stdout, specs, kep, ssl) {
 		return 1
 	}
+	if len(runFiles) >= 2 {
+		var runs [][2]*results
+		for _, rf := range runFiles {
+			goName, sslName, ok := strings.Cut(rf, ":")
+			if !ok {
+				fmt.Fprintf(stderr, "benchcmp: -run %q: want GO.txt:OPENSSL.txt\n", rf)
+				return 2
+			}
+			k, o := newResults(), newResults()
+			if err := readFile(goName, func(r io.Reader) error { return parseGo(r, specs, k) }); err != nil {
+				fmt.Fprintf(stderr, "benchcmp: %v\n", err)
+				return 2
+			}
+			if err := readFile(sslName, func(r io.Reader) error { return parseHarness(r, o) }); err != nil {
+				fmt.Fprintf(stderr, "benchcmp: %v\n", err)
+				return 2
+			}
+			runs = append(runs, [2]*results{k, o})
+		}
+		spread(stdout, specs, runs)
+	}
 	return 0
+}
+
+// spread prints, per operation measured on both sides in at least two
+// runs, the minimum, median and maximum of the run's ratios (each run's kep
+// figure over the same run's OpenSSL figure) and the median of each side:
+//
+//	spread op=<name> runs=<n> ratio-min=… ratio-median=… ratio-max=… kep-median=… openssl-median=…
+func spread(w io.Writer, specs []opSpec, runs [][2]*results) {
+	fmt.Fprintf(w, "# spread over %d runs: each run's ratio kep/openssl, min/median/max\n", len(runs))
+	median := func(v []float64) float64 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		if len(s)%2 == 1 {
+			return s[len(s)/2]
+		}
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	for _, sp := range specs {
+		var ratios, ks, ss []float64
+		unit := sp.Unit
+		for _, r := range runs {
+			kv, kok := r[0].byName[sp.Name].value()
+			sv, sok := r[1].byName[sp.Name].value()
+			if !kok || !sok || r[0].byName[sp.Name].Unit != r[1].byName[sp.Name].Unit {
+				continue
+			}
+			unit = r[0].byName[sp.Name].Unit
+			ratios, ks, ss = append(ratios, kv/sv), append(ks, kv), append(ss, sv)
+		}
+		if len(ratios) < 2 {
+			continue
+		}
+		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+		fmt.Fprintf(w, "spread op=%s runs=%d ratio-min=%s ratio-median=%s ratio-max=%s kep-median=%s openssl-median=%s\n",
+			sp.Name, len(ratios), f(slices.Min(ratios)), f(median(ratios)), f(slices.Max(ratios)),
+			formatValue(median(ks), unit), formatValue(median(ss), unit))
+	}
 }
 
 func readFile(name string, parse func(io.Reader) error) error {

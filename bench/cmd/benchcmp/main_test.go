@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -337,5 +338,53 @@ func TestParseFields(t *testing.T) {
 				t.Errorf("parseFields(%q)[%q] = %q, want %q", tc.line, k, got[k], v)
 			}
 		}
+	}
+}
+
+func TestSpread(t *testing.T) {
+	dir := t.TempDir()
+	var args []string
+	for i, v := range [][2]string{{"500000", "100"}, {"250000", "100"}, {"400000", "125"}} {
+		g := filepath.Join(dir, fmt.Sprintf("go.%d", i))
+		o := filepath.Join(dir, fmt.Sprintf("ssl.%d", i))
+		// kep: 1e9/ns ops/s = 2000, 4000, 2500; openssl 100, 100, 125.
+		if err := os.WriteFile(g, []byte("BenchmarkSign/cryptopro-a-2 \t 100\t "+v[0]+" ns/op\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(o, []byte("op=sign/cryptopro-a unit=ops/s value="+v[1]+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-go", g, "-openssl", o, "-run", g+":"+o)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr.String())
+	}
+	// Ratios 20, 40, 20.
+	want := "spread op=sign/cryptopro-a runs=3 ratio-min=20.00 ratio-median=20.00 ratio-max=40.00 kep-median=2500 openssl-median=100\n"
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("no line %q in:\n%s", want, stdout.String())
+	}
+	// One run prints no spread; a malformed -run is a usage error.
+	stdout.Reset()
+	if code := run(args[:8], &stdout, &stderr); code != 0 || strings.Contains(stdout.String(), "spread") {
+		t.Errorf("one run: status %d, output:\n%s", code, stdout.String())
+	}
+	if code := run([]string{"-run", "a", "-run", "b"}, &stdout, &stderr); code != 2 {
+		t.Errorf("-run without a colon: status %d, want 2", code)
+	}
+}
+
+func TestOps(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-plan", "-ops", "streebog256|sign/tc26-512-c"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr.String())
+	}
+	want := "streebog256\t./gost/streebog\t^BenchmarkStreebog256$\nsign/tc26-512-c\t./gost/gost3410\t^BenchmarkSign$/^tc26-512-c$\n"
+	if stdout.String() != want {
+		t.Errorf("-plan -ops: %q, want %q", stdout.String(), want)
+	}
+	if code := run([]string{"-ops", "("}, &stdout, &stderr); code != 2 {
+		t.Errorf("bad -ops: status %d, want 2", code)
 	}
 }
