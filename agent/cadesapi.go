@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/kepkit/kep/agent/cades"
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/certs/revocation"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/tsp"
@@ -191,6 +194,17 @@ type cadesBackend struct {
 }
 
 func (b cadesBackend) Now() time.Time { return b.a.now() }
+
+// LongTerm: X-L1 signatures fetch the revocation data (OCSP, CRL, cached
+// in the user cache's kep/crl, as kep sign --profile xlt1) and missing
+// issuers from the addresses in the certificates.
+func (b cadesBackend) LongTerm() (sign.RevocationSource, sign.IssuerSource, []*certs.Certificate) {
+	rc := &revocation.Checker{Now: b.a.now}
+	if dir, err := os.UserCacheDir(); err == nil {
+		rc.CacheDir = filepath.Join(dir, "kep", "crl")
+	}
+	return rc, rc, append(append([]*certs.Certificate(nil), b.a.cfg.Roots...), b.a.cfg.Intermediates...)
+}
 
 func (b cadesBackend) Certificates(ctx context.Context) ([]*keystore.Entry, error) {
 	list, err := b.a.cfg.Keys.Certificates(ctx)

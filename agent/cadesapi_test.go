@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/kepkit/kep/agent/cades"
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/testpki"
 	"github.com/kepkit/kep/verify"
 )
 
@@ -158,5 +160,56 @@ func TestCadesErrorHRESULTs(t *testing.T) {
 	ce := &cades.Error{HRESULT: cades.HResultNotImpl, Message: "x не поддерживается kep"}
 	if got := cadesError(ce); !errors.Is(got, ce) && got != ce {
 		t.Error("a cades.Error is not passed through")
+	}
+}
+
+// TestCadesT: SignCades(signer, CADESCOM_CADES_T) with CPSigner.TSAAddress
+// gives a CAdES-T signature whose time-stamp verifies, and the signer read
+// back has a SignatureTimeStampTime; X-L1 goes to sign's X-L1 profile (the
+// test PKI publishes no revocation data, so it must fail saying why, not
+// as unsupported).
+func TestCadesT(t *testing.T) {
+	f := newFixture(t, Config{PagePINOrigins: []string{siteOrigin}})
+	tsa := f.pki.TSA(t, testpki.CryptoProA, "critical,timeStamping")
+	c := f.dial(t, siteOrigin)
+	cert := cadesCreate(t, c, "CAdESCOM.Certificate")
+	mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": cert, "name": "Import",
+		"args": []any{base64.StdEncoding.EncodeToString(f.ids[0].Cert.Raw)}})
+	signer := cadesCreate(t, c, "CAdESCOM.CPSigner")
+	cadesSet(t, c, signer, "Certificate", map[string]int64{"$obj": cert})
+	cadesSet(t, c, signer, "TSAAddress", tsa.URL)
+	cadesSet(t, c, signer, "KeyPin", testPIN)
+	sd := cadesCreate(t, c, "CAdESCOM.CadesSignedData")
+	doc := "Счёт № 7" // CADESCOM_STRING_TO_UCS2LE, the default: UTF-16LE is signed
+	cadesSet(t, c, sd, "Content", doc)
+	r := mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": sd, "name": "SignCades", "args": []any{map[string]int64{"$obj": signer}, 5, true}})
+	var b64 string
+	json.Unmarshal(r.Value, &b64)
+	sig, _ := base64.StdEncoding.DecodeString(b64)
+	var ucs []byte
+	for _, u := range utf16.Encode([]rune(doc)) {
+		ucs = append(ucs, byte(u), byte(u>>8))
+	}
+	rep, err := verify.Verify(context.Background(), sig, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert},
+		Content: bytes.NewReader(ucs), Profile: verify.ProfileCAdEST})
+	if err != nil || rep.Signers[0].Timestamp == nil || rep.Signers[0].Timestamp.Indication != verify.TotalPassed {
+		t.Fatalf("CAdES-T: %v %s", err, rep.Summary("en"))
+	}
+	signers := cadesGetObj(t, c, sd, "Signers")
+	one := cadesGetObj(t, c, signers, "Item", 1)
+	ts := mustCall[cadesResult](t, c, "cades.get", map[string]any{"id": one, "name": "SignatureTimeStampTime"})
+	var when string
+	json.Unmarshal(ts.Value, &when)
+	if tm, err := time.Parse(time.RFC3339, when); err != nil || !tm.Equal(rep.Signers[0].Timestamp.Time.Truncate(time.Millisecond)) {
+		t.Errorf("SignatureTimeStampTime %s, the token says %v", ts.Value, rep.Signers[0].Timestamp.Time)
+	}
+
+	_, e := c.call(t, "cades.call", map[string]any{"id": sd, "name": "SignCades", "args": []any{map[string]int64{"$obj": signer}, 0x5D, true}})
+	if e == nil {
+		t.Fatal("an X-L1 signature without revocation data was made")
+	}
+	t.Logf("X-L1 without revocation data: %s", e.Message)
+	if strings.HasSuffix(e.Message, "(0x80004001)") || !strings.Contains(e.Message, "(0x8") {
+		t.Fatalf("X-L1: %s", e.Message)
 	}
 }

@@ -75,13 +75,12 @@
 //	                                                           DOCUMENT_DESCRIPTION 2 fail at signing
 //	                                                           (E_NOTIMPL); OID no
 //	CadesSignedData: ContentEncoding,       cp cpc cpjs page   yes: BES (1) and PKCS7_TYPE (0xFFFF) as
-//	  Content, SignCades(signer, type,                         CAdES-BES, T (5) with TSAAddress or
-//	  detached, enc), SignHash, CoSignCades,                   --tsa, detached and attached; X-L1
-//	  CoSignHash, VerifyCades(msg, type,                       (0x5D) and DEFAULT (0, X-L1 in
-//	  detached), VerifyHash, Signers,                          CryptoPro) fail with E_NOTIMPL for
-//	  Certificates, DisplayData                                signing (kep's sign has no X-L1 yet);
-//	                                                           VerifyCades with 0x5D requires level
-//	                                                           X-L1; EnhanceCades, Display no
+//	  Content, SignCades(signer, type,                         CAdES-BES; T (5) and X-L1 (0x5D; also
+//	  detached, enc), SignHash, CoSignCades,                   DEFAULT 0, X-L1 in CryptoPro) with
+//	  CoSignHash, VerifyCades(msg, type,                       TSAAddress or --tsa, X-L1 fetching the
+//	  detached), VerifyHash, Signers,                          revocation data online; detached and
+//	  Certificates, DisplayData                                attached; VerifyCades with 0x5D requires
+//	                                                           level X-L1; EnhanceCades, Display no
 //	CPSigners: Count, Item(i)               page               yes (Certificate, SigningTime,
 //	                                                           SignatureTimeStampTime of each signer)
 //	HashedData: Algorithm 101/102 (and      cp cpjs page       yes; GOST R 34.11-94 (100) refused

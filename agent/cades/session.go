@@ -36,6 +36,10 @@ type Backend interface {
 	// Timestamper returns the time-stamping client for a CPSigner's
 	// TSAAddress, or the agent's own TSA when url is empty.
 	Timestamper(url string) (sign.Timestamper, error)
+	// LongTerm gives what CAdES-X Long Type 1 needs: the revocation
+	// data source, the issuer fetcher and the certificates (roots,
+	// intermediates) the chains are built from.
+	LongTerm() (sign.RevocationSource, sign.IssuerSource, []*certs.Certificate)
 	// Now is the agent's clock.
 	Now() time.Time
 }

@@ -34,7 +34,10 @@ func (emptyBackend) ValidateCertificate(context.Context, *certs.Certificate, []*
 	return errors.New("no roots")
 }
 func (emptyBackend) Timestamper(string) (sign.Timestamper, error) { return nil, errors.New("no TSA") }
-func (b emptyBackend) Now() time.Time                             { return b.now }
+func (emptyBackend) LongTerm() (sign.RevocationSource, sign.IssuerSource, []*certs.Certificate) {
+	return nil, nil, nil
+}
+func (b emptyBackend) Now() time.Time { return b.now }
 
 func newTestSession(l Limits) *Session {
 	return NewSession(emptyBackend{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}, l)

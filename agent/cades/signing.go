@@ -534,17 +534,19 @@ func (d *signedData) call(ctx context.Context, s *Session, name string, args []a
 	return nil, notSupported("CadesSignedData.Display (окно)")
 }
 
-// level checks a signature type for signing.
-func level(typ int) (timestamp bool, err error) {
+// level checks a signature type for signing: whether it needs a
+// time-stamp and whether it is CAdES-X Long Type 1 (CryptoPro's default,
+// CADESCOM_CADES_DEFAULT, is X-L1 too).
+func level(typ int) (timestamp, xl1 bool, err error) {
 	switch typ {
 	case CadesBES, PKCS7Type:
-		return false, nil
+		return false, false, nil
 	case CadesT:
-		return true, nil
+		return true, false, nil
 	case CadesXLT1, CadesDefault:
-		return false, notSupported("Тип подписи CAdES-X Long Type 1 (усовершенствованная подпись)")
+		return true, true, nil
 	}
-	return false, invalidArg("тип подписи %d", typ)
+	return false, false, invalidArg("тип подписи %d", typ)
 }
 
 // signParams is what a signature needs from the page's objects, read
@@ -567,7 +569,7 @@ func (d *signedData) prepare(ctx context.Context, s *Session, sgArg arg, typ int
 	if sg.cert == nil || sg.cert.cert == nil {
 		return nil, newError(HResultNotFound, "Не задан сертификат подписи (CPSigner.Certificate)")
 	}
-	ts, err := level(typ)
+	ts, xl1, err := level(typ)
 	if err != nil {
 		return nil, err
 	}
@@ -619,6 +621,11 @@ func (d *signedData) prepare(ctx context.Context, s *Session, sgArg arg, typ int
 			return nil, wrapErr(err)
 		}
 		p.opts.Timestamper = tsa
+		p.opts.Profile = sign.ProfileT
+	}
+	if xl1 {
+		p.opts.Profile = sign.ProfileXLT1
+		p.opts.Revocation, p.opts.Issuers, p.opts.ValidationCerts = s.b.LongTerm()
 	}
 	if sg.pin != nil {
 		p.pin = append([]byte(nil), sg.pin...)
