@@ -83,6 +83,41 @@ type road struct {
 	port    int    // the pages' https port
 	home    string // the test user's home
 	kep     string // the kep binary
+	hsmCert []byte // the SoftHSM token's certificate (PEM, self-signed)
+}
+
+const (
+	softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
+	hsmPIN        = "1234"
+)
+
+// softHSM makes a SoftHSM2 token "hsm" holding an ECDSA P-256 key and its
+// self-signed certificate (CKA_ID 01), made by openssl and imported with
+// softhsm2-util and OpenSC's pkcs11-tool, and returns the certificate.
+func softHSM(t *testing.T, dir string) []byte {
+	t.Helper()
+	if _, err := os.Stat(softhsmModule); err != nil {
+		t.Fatalf("SoftHSM2: %v (run `make deps`)", err)
+	}
+	hsm := filepath.Join(dir, "softhsm")
+	os.MkdirAll(filepath.Join(hsm, "tokens"), 0o700)
+	conf := filepath.Join(hsm, "softhsm2.conf")
+	os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(hsm, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)
+	t.Setenv("SOFTHSM2_CONF", conf)
+	run := func(name string, args ...string) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = hsm
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	run("softhsm2-util", "--init-token", "--free", "--label", "hsm", "--so-pin", "12345678", "--pin", hsmPIN)
+	run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-subj", "/CN=SoftHSM signer", "-days", "1")
+	run("openssl", "pkcs8", "-topk8", "-nocrypt", "-in", "k.pem", "-out", "k8.pem")
+	run("openssl", "x509", "-in", "c.pem", "-outform", "DER", "-out", "c.der")
+	run("softhsm2-util", "--import", "k8.pem", "--token", "hsm", "--label", "signer", "--id", "01", "--pin", hsmPIN)
+	run("pkcs11-tool", "--module", softhsmModule, "--token-label", "hsm", "--login", "--pin", hsmPIN, "--write-object", "c.der", "--type", "cert", "--id", "01", "--label", "signer")
+	return mustRead(t, filepath.Join(hsm, "c.pem"))
 }
 
 func newRoad(t *testing.T) *road {
@@ -106,7 +141,8 @@ func newRoad(t *testing.T) *road {
 		t.Fatal(err)
 	}
 	r.demo = demo
-	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: demo.Path(demo.Token)})
+	r.hsmCert = softHSM(t, dir)
+	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: demo.Path(demo.Token), Modules: []string{softhsmModule}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,14 +357,17 @@ func TestExtensionRoad(t *testing.T) {
 	if !result[bool](t, page) {
 		t.Fatal("not approved after the window")
 	}
-	certs := eval[[]map[string]any](t, page, `return (await k.certificates()).map((c) => ({id: c.id, alg: c.keyAlgorithm, canSign: c.canSign}));`)
-	var certID string
+	certs := eval[[]map[string]any](t, page, `return (await k.certificates()).map((c) => ({id: c.id, alg: c.keyAlgorithm, canSign: c.canSign, source: c.token.source, label: c.token.label}));`)
+	var certID, hsmID string
 	for _, c := range certs {
-		if strings.Contains(fmt.Sprint(c["alg"]), "256") && c["canSign"] == true && certID == "" {
+		switch {
+		case c["source"] == "soft" && strings.Contains(fmt.Sprint(c["alg"]), "256") && c["canSign"] == true && certID == "":
 			certID = c["id"].(string)
+		case c["source"] == "pkcs11" && c["label"] == "hsm":
+			hsmID = c["id"].(string)
 		}
 	}
-	if len(certs) < 2 || certID == "" {
+	if len(certs) < 3 || certID == "" || hsmID == "" {
 		t.Fatalf("certificates: %v", certs)
 	}
 
@@ -355,6 +394,21 @@ func TestExtensionRoad(t *testing.T) {
 	}
 	t.Logf("20 MiB over the extension road: uploaded (read, base64, relayed, hashed) in %.0f ms, signed in %.0f ms in all with the person's clicks in the window (%v seen by the test)",
 		res["upload"], res["total"], signTime.Round(time.Millisecond))
+
+	// The same through SoftHSM (PKCS#11): the PIN typed in kep's window.
+	start(t, page, docJS+fmt.Sprintf(`const t0 = performance.now(); const res = await k.sign({certId: %q, data: new Blob([doc]), description: "big.bin"}); return {cms: res.cmsBase64, total: performance.now() - t0};`, hsmID))
+	r.answer(true, hsmPIN)
+	res = result[map[string]any](t, page)
+	if cms, err = base64.StdEncoding.DecodeString(res["cms"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	sigFile = o.WriteFile(t, "big.bin.hsm.sig", cms)
+	hsmCA := o.WriteFile(t, "hsm.pem", r.hsmCert)
+	if out, err := o.Run(nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile, "-content", docFile,
+		"-CAfile", hsmCA, "-purpose", "any", "-out", os.DevNull); err != nil {
+		t.Fatalf("openssl cms -verify (SoftHSM): %v %s", err, out)
+	}
+	t.Logf("20 MiB over the extension road with the SoftHSM key: %.0f ms with the window", res["total"])
 
 	// A second origin is refused until the user approves it, and cannot
 	// pass itself off as the first: neither a forged opening message on its
