@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -211,5 +212,57 @@ func TestCadesT(t *testing.T) {
 	t.Logf("X-L1 without revocation data: %s", e.Message)
 	if strings.HasSuffix(e.Message, "(0x80004001)") || !strings.Contains(e.Message, "(0x8") {
 		t.Fatalf("X-L1: %s", e.Message)
+	}
+}
+
+// TestCadesWindow: for a site that may not pass PINs, a CPSigner.KeyPin is
+// dropped and SignHash is approved in the agent's window, which shows the
+// site, the certificate, the hash and that it comes through CryptoPro's
+// API; the user's refusal reaches the page as SCARD_W_CANCELLED_BY_USER.
+func TestCadesWindow(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	c := f.dial(t, siteOrigin)
+	id := f.ids[0]
+	store := cadesCreate(t, c, "CAdESCOM.Store")
+	mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": store, "name": "Open", "args": []any{100, "My", 2}})
+	all := cadesGetObj(t, c, store, "Certificates")
+	found := cadesGetObj(t, c, all, "Find", 0, id.Cert.Thumbprint())
+	cert := cadesGetObj(t, c, found, "Item", 1)
+	signer := cadesCreate(t, c, "CAdESCOM.CPSigner")
+	cadesSet(t, c, signer, "Certificate", map[string]int64{"$obj": cert})
+	cadesSet(t, c, signer, "KeyPin", "0000") // wrong, and dropped: the window asks
+	hd := cadesCreate(t, c, "CAdESCOM.HashedData")
+	cadesSet(t, c, hd, "Algorithm", 101)
+	doc := []byte("выписка")
+	digest := certs.Streebog256.Sum(doc)
+	mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": hd, "name": "SetHashValue", "args": []any{strings.ToUpper(hex.EncodeToString(digest))}})
+	sd := cadesCreate(t, c, "CAdESCOM.CadesSignedData")
+	args := []any{map[string]int64{"$obj": hd}, map[string]int64{"$obj": signer}, 1}
+
+	u := f.expect(answer{Approve: true, PIN: testPIN})
+	r := mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": sd, "name": "SignHash", "args": args})
+	u.wait(t)
+	u.mu.Lock()
+	shown := u.shown
+	u.mu.Unlock()
+	if len(shown) != 1 || shown[0].Origin != siteOrigin || !shown[0].NeedPIN || shown[0].Size != -1 ||
+		!strings.EqualFold(shown[0].Digest, hex.EncodeToString(digest)) || !strings.Contains(shown[0].Description, "SignHash") {
+		t.Fatalf("the window showed %+v", shown)
+	}
+	var b64 string
+	json.Unmarshal(r.Value, &b64)
+	sig, _ := base64.StdEncoding.DecodeString(b64)
+	rep, err := verify.Verify(context.Background(), sig, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
+	if err != nil || rep.Signers[0].Indication == verify.TotalFailed {
+		t.Fatalf("%v %s", err, rep.Summary("en"))
+	}
+	// VerifyHash with the right hash passes and lists the signer.
+	mustCall[cadesResult](t, c, "cades.call", map[string]any{"id": sd, "name": "VerifyHash", "args": []any{map[string]int64{"$obj": hd}, b64, 1}})
+
+	u = f.expect(answer{Approve: false})
+	_, e := c.call(t, "cades.call", map[string]any{"id": sd, "name": "SignHash", "args": args})
+	u.wait(t)
+	if e == nil || !strings.HasSuffix(e.Message, "(0x8010006E)") {
+		t.Fatalf("a refusal gives %+v", e)
 	}
 }
