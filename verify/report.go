@@ -37,6 +37,21 @@ const (
 	NotChecked = "not_checked"
 )
 
+// checkCodes lists, in report order, every code the checks of a Report or a
+// SignerReport carry; the chain's checks carry the certs package's codes.
+var checkCodes = []string{
+	"FORMAT", "CONTENT", "SIGNER_CERTIFICATE", "CERTIFICATE_ENCODING", "SIGNING_CERTIFICATE_REF",
+	"CONTENT_TYPE", "MESSAGE_DIGEST", "SIGNATURE", "ALGORITHM_CONSTRAINTS", "ALGORITHM_PROTECTION",
+	"SIGNED_ATTRIBUTES", "SIGNING_TIME", "CONTENT_TIMESTAMP", "SIGNATURE_TIMESTAMP",
+	"CERTIFICATE_VALUES", "REVOCATION_VALUES", "CERTIFICATE_REFS", "REVOCATION_REFS",
+	"CADES_C_TIMESTAMP", "REFS_TIMESTAMP", "TIMESTAMP_ORDER", "CHAIN", "ISSUER_ACCREDITED",
+}
+
+// CheckCodes returns every code a Report's or a SignerReport's checks can
+// carry (a new check adds its code here, and verify/protocol names each in
+// Russian and English). The chain's checks carry the certs package's codes.
+func CheckCodes() []string { return append([]string(nil), checkCodes...) }
+
 // Check is one check's outcome.
 type Check struct {
 	Code   string `json:"code"`

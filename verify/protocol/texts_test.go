@@ -1,6 +1,10 @@
 package protocol
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kepkit/kep/verify"
+)
 
 // TestTextsComplete: every text exists in both languages.
 func TestTextsComplete(t *testing.T) {
@@ -32,6 +36,18 @@ func TestParseDN(t *testing.T) {
 	} {
 		if got := readableName(tc.in); got != tc.want {
 			t.Errorf("readableName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestEveryCheckNamed: every check code the verifier can report has a name
+// in both languages (verify's own tests fail on a code it does not list).
+func TestEveryCheckNamed(t *testing.T) {
+	for lang, tx := range langs {
+		for _, code := range verify.CheckCodes() {
+			if tx.checks[code] == "" {
+				t.Errorf("%s: check %s has no name", lang, code)
+			}
 		}
 	}
 }
