@@ -15,12 +15,23 @@ import (
 	"github.com/kepkit/kep/keyfile/cryptopro"
 )
 
+// maxPasswordFile bounds what is read of a --password-file.
+const maxPasswordFile = 64 << 10
+
 // readPasswordFile returns the first line of a password file; the line may
 // be empty (a container or PFX without password).
 func readPasswordFile(name string) ([]byte, error) {
-	b, err := os.ReadFile(name)
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPasswordFile {
+		return nil, fmt.Errorf("%s: longer than %d bytes, not a password file", name, maxPasswordFile)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	return []byte(strings.TrimRight(line, "\r")), nil
