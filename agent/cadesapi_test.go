@@ -106,6 +106,7 @@ func TestCadesKeyPin(t *testing.T) {
 	if !strings.Contains(string(log), `"method":"cades.CadesSignedData.SignCades"`) || !strings.Contains(string(log), `"result":"ok"`) {
 		t.Fatalf("audit log: %s", log)
 	}
+	t.Run("CAdES-T", func(t *testing.T) { testCadesT(t, f) })
 }
 
 // TestCadesReleasedOnClose: the connection's objects go with it.
@@ -164,13 +165,12 @@ func TestCadesErrorHRESULTs(t *testing.T) {
 	}
 }
 
-// TestCadesT: SignCades(signer, CADESCOM_CADES_T) with CPSigner.TSAAddress
+// testCadesT (in TestCadesKeyPin's agent): SignCades(signer, CADESCOM_CADES_T) with CPSigner.TSAAddress
 // gives a CAdES-T signature whose time-stamp verifies, and the signer read
 // back has a SignatureTimeStampTime; X-L1 goes to sign's X-L1 profile (the
 // test PKI publishes no revocation data, so it must fail saying why, not
 // as unsupported).
-func TestCadesT(t *testing.T) {
-	f := newFixture(t, Config{PagePINOrigins: []string{siteOrigin}})
+func testCadesT(t *testing.T, f *fixture) {
 	tsa := f.pki.TSA(t, testpki.CryptoProA, "critical,timeStamping")
 	c := f.dial(t, siteOrigin)
 	cert := cadesCreate(t, c, "CAdESCOM.Certificate")
