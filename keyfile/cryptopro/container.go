@@ -104,11 +104,24 @@ func Open(name string) (*Container, error) {
 	return c, nil
 }
 
-// ReadFS reads the container in folder dir of fsys.
+// ReadFS reads the container in folder dir of fsys. File names are matched
+// without regard to case (HEADER.KEY on a FAT flash drive).
 func ReadFS(fsys fs.FS, dir string) (*Container, error) {
+	names := map[string]string{} // lower-case name → name in the folder
+	if ents, err := fs.ReadDir(fsys, dir); err == nil {
+		for _, e := range ents {
+			if l := strings.ToLower(e.Name()); e.Type().IsRegular() && names[l] == "" {
+				names[l] = e.Name()
+			}
+		}
+	}
 	files := map[string][]byte{}
 	for _, n := range fileNames {
-		b, err := readLimited(fsys, path.Join(dir, n))
+		real := names[n]
+		if real == "" {
+			real = n
+		}
+		b, err := readLimited(fsys, path.Join(dir, real))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -379,6 +379,20 @@ func TestZip(t *testing.T) {
 			t.Errorf("%s changed by reading", n)
 		}
 	}
+	// Upper-case names, as a FAT flash drive may show them.
+	up := filepath.Join(t.TempDir(), "UPPER.000")
+	os.MkdirAll(up, 0o700)
+	for n, b := range before {
+		os.WriteFile(filepath.Join(up, strings.ToUpper(n)), b, 0o600)
+	}
+	if c, err := cryptopro.Open(up); err != nil {
+		t.Fatalf("upper-case names: %v", err)
+	} else if k, err := c.PrivateKey(cryptopro.Primary, []byte("z")); err != nil || !k.Equal(key) {
+		t.Errorf("upper-case names: %v", err)
+	}
+	if got := cryptopro.Find(filepath.Dir(up)); len(got) != 1 || got[0] != up {
+		t.Errorf("Find upper-case: %v", got)
+	}
 }
 
 func selfSigned(t *testing.T, key *gost3410.PrivateKey) []byte {

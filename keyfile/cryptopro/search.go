@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // maxScan bounds the folder entries Find looks at, so that a huge drive does
@@ -24,15 +25,17 @@ func Find(roots ...string) []string {
 		if budget <= 0 {
 			return
 		}
-		if fi, err := os.Stat(filepath.Join(dir, "header.key")); err == nil && fi.Mode().IsRegular() {
-			seen[dir] = true
-			return
-		}
-		if depth == 0 {
-			return
-		}
 		ents, err := os.ReadDir(dir)
 		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() && strings.EqualFold(e.Name(), "header.key") {
+				seen[dir] = true
+				return
+			}
+		}
+		if depth == 0 {
 			return
 		}
 		for _, e := range ents {
