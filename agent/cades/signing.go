@@ -693,7 +693,9 @@ func (d *signedData) signCades(ctx context.Context, s *Session, args []arg, cosi
 		}
 		detached = parsed.EContent == nil
 		if !detached {
-			d.content = parsed.EContent
+			if err := d.setContent(s, parsed.EContent); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if !d.contentSet && !(cosign && !detached) {
