@@ -179,6 +179,20 @@ func TestXL1(t *testing.T) {
 	if s.Timestamps[0].Kind != verify.TimestampSignature || s.Timestamps[1].Kind != verify.TimestampCAdESC || s.Timestamps[1].Time.Before(s.Timestamps[0].Time) {
 		t.Errorf("time-stamps: %+v", s.Timestamps)
 	}
+	// The X-Long profile: the X-L1 passes it, its CAdES-T original does not.
+	for _, tc := range []struct {
+		name string
+		sig  []byte
+		ind  string
+		lvl  string
+	}{{"X-L1", good, verify.TotalPassed, verify.Passed}, {"CAdES-T", sig, verify.Indeterminate, verify.Failed}} {
+		// (no revocation checker: the CAdES-T then fails on its level alone)
+		rep := verifyOne(t, tc.sig, verify.Options{Roots: roots, Content: bytes.NewReader(content), Profile: verify.ProfileXL})
+		if s := rep.Signers[0]; rep.Indication != tc.ind || !hasCheck(s, "LEVEL", tc.lvl, "") ||
+			(tc.ind != verify.TotalPassed && s.SubIndication != verify.SigConstraintsFailure) {
+			t.Errorf("ProfileXL, %s: %s/%s %+v", tc.name, rep.Indication, s.SubIndication, s.Checks)
+		}
+	}
 
 	// Without certificate-values the TSA's certificate is nowhere: the same
 	// stripped token fails, so the pass above came from the values.

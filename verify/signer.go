@@ -192,11 +192,19 @@ func verifySigner(ctx context.Context, si *cms.SignerInfo, sd *cms.SignedData, d
 			}
 		}
 	}
+	r.Level = level(&r, si, lt, esc, x2)
+	if opts.Profile >= ProfileXL {
+		if r.Level == LevelXL1 || r.Level == LevelXL2 {
+			st.add("LEVEL", Passed, "CAdES-"+r.Level)
+		} else {
+			st.add("LEVEL", Failed, "CAdES-X Long required, the signature reaches "+r.Level)
+			st.outcome(Indeterminate, SigConstraintsFailure)
+		}
+	}
 	if r.Indication == "" {
 		r.Indication = TotalPassed
 	}
 	r.Qualified = r.Qualified && r.Indication == TotalPassed
-	r.Level = level(&r, si, lt, esc, x2)
 	return r
 }
 

@@ -48,6 +48,12 @@ const (
 	ProfileCAdESBES
 	// ProfileCAdEST also requires a valid signature time-stamp (RFC 3161).
 	ProfileCAdEST
+	// ProfileXL also requires CAdES-X Long (Type 1 or Type 2): complete
+	// references matched by certificate and revocation values and a valid
+	// CAdES-C or certCRL time-stamp, so that the signature can be validated
+	// later without network. A signer below it is INDETERMINATE /
+	// SIG_CONSTRAINTS_FAILURE with a failed LEVEL check.
+	ProfileXL
 )
 
 // Options controls a verification. The zero value is strict: no trust

@@ -92,4 +92,7 @@ func TestSignXLT1CLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || rep.Indication != "TOTAL_PASSED" || len(rep.Signers) != 1 || rep.Signers[0].Level != "X-L1" {
 		t.Fatalf("verify offline: exit %d %v %+v\n%s\n%s", code, err, rep, stdout, stderr)
 	}
+	if _, stderr, code := execute(t, nil, "verify", "--profile", "xl", "--content", doc, "--trust", p.Root.CertFile, "--trust-list", "none", doc+".sig"); code != 0 {
+		t.Fatalf("verify --profile xl: exit %d\n%s", code, stderr)
+	}
 }

@@ -86,8 +86,10 @@ error. --json prints the machine-readable report.`,
 				opts.Profile = verify.ProfileCAdESBES
 			case "cades-t":
 				opts.Profile = verify.ProfileCAdEST
+			case "xl", "xlt1":
+				opts.Profile = verify.ProfileXL
 			default:
-				return usageErr("--profile: cms, cades-bes or cades-t")
+				return usageErr("--profile: cms, cades-bes, cades-t or xl")
 			}
 			if opts.Purpose, err = certs.ParsePurpose(purpose); err != nil {
 				return usageErr("%v", err)
@@ -154,7 +156,7 @@ error. --json prints the machine-readable report.`,
 	f.StringVar(&extract, "extract", "", "write the content of an attached signature to this file")
 	f.StringVar(&report, "report", "", "write a verification protocol, one page per signature in the --lang language: FILE.pdf or FILE.html")
 	f.StringVar(&lang, "lang", defaultLang(), "language of the summary: ru or en")
-	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature), cades-bes (require CAdES-BES attributes) or cades-t (and a valid signature time-stamp)")
+	f.StringVar(&profile, "profile", "cms", "cms (any RFC 5652 signature), cades-bes (require CAdES-BES attributes), cades-t (and a valid signature time-stamp) or xl (and CAdES-X Long Type 1 or 2 values, for validation without network; xlt1 is the same)")
 	f.StringVar(&purpose, "purpose", "sign", "certificate purpose: sign, login or any")
 	return cmd
 }
