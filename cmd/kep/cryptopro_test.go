@@ -163,6 +163,33 @@ func TestCryptoProCLI(t *testing.T) {
 		})
 	}
 
+	// auto: one container found in $KEP_CRYPTOPRO_PATH is used; several are listed.
+	t.Run("auto", func(t *testing.T) {
+		id := p.Leaf(t, testpki.CryptoProC, "Auto user")
+		drive := filepath.Join(dir, "drive")
+		if err := cpfixture.Write(filepath.Join(drive, "auto0001.000"), id.Signer.(*gost3410.PrivateKey), id.Cert.Raw, cpfixture.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("KEP_CRYPTOPRO_PATH", drive)
+		sig := filepath.Join(dir, "auto.sig")
+		_, stderr, code := execute(t, nil, "sign", "--cryptopro", "auto", "-o", sig, doc)
+		if code != 0 || !strings.Contains(stderr, "auto0001.000") {
+			t.Fatalf("sign --cryptopro auto: %d %s", code, stderr)
+		}
+		verify(t, sig)
+		if err := cpfixture.Write(filepath.Join(drive, "auto0002.000"), id.Signer.(*gost3410.PrivateKey), id.Cert.Raw, cpfixture.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, code := execute(t, nil, "sign", "--cryptopro", "auto", "-o", sig, doc); code != 2 || !strings.Contains(stderr, "auto0002.000") {
+			t.Fatalf("two containers: %d %s", code, stderr)
+		}
+		out, stderr, code := execute(t, nil, "certs", "list", "--cryptopro", "auto", "--json")
+		var list []struct{ Thumbprint string }
+		if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 2 || list[0].Thumbprint != id.Cert.Thumbprint() {
+			t.Fatalf("certs list auto: %d %v %s %s", code, err, out, stderr)
+		}
+	})
+
 	// A container without a certificate and --cert naming another key's: refused.
 	t.Run("foreign-cert", func(t *testing.T) {
 		a, b := p.Leaf(t, testpki.CryptoProB, "A"), p.Leaf(t, testpki.CryptoProB, "B")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -80,14 +81,23 @@ func (p passwordSource) try(wrong error, open func(password []byte) error) error
 	return &exitError{code: exitFail, err: err}
 }
 
+// searchRoots are where "auto" looks: $KEP_CRYPTOPRO_PATH (a list of
+// folders, like PATH) when set, else CryptoPro's usual places.
+func searchRoots() []string {
+	if v := os.Getenv("KEP_CRYPTOPRO_PATH"); v != "" {
+		return filepath.SplitList(v)
+	}
+	return cryptopro.Locations()
+}
+
 // openContainer opens the container named by arg: a folder, a zip of one,
 // or "auto" for the one container found in the usual places.
 func openContainer(arg string, stderr io.Writer) (*cryptopro.Container, error) {
 	if arg == "auto" {
-		found := cryptopro.Find()
+		found := cryptopro.Find(searchRoots()...)
 		switch len(found) {
 		case 0:
-			return nil, usageErr("no CryptoPro container found in %s: name its folder or zip with --cryptopro", strings.Join(cryptopro.Locations(), ", "))
+			return nil, usageErr("no CryptoPro container found in %s: name its folder or zip with --cryptopro", strings.Join(searchRoots(), ", "))
 		case 1:
 			fmt.Fprintf(stderr, "kep: using the container %s\n", found[0])
 			arg = found[0]
@@ -198,27 +208,66 @@ type containerJSON struct {
 	Certificate *certs.Certificate `json:"certificate,omitempty"`
 }
 
-// listContainer shows a container's key and certificate; it needs no password.
+// listContainer shows a container's key and certificate; it needs no
+// password. With "auto" it shows every container found in the usual places.
 func listContainer(w, stderr io.Writer, arg string, asJSON bool) error {
+	if arg == "auto" {
+		found := cryptopro.Find(searchRoots()...)
+		if len(found) == 0 {
+			return usageErr("no CryptoPro container found in %s: name its folder or zip with --cryptopro", strings.Join(searchRoots(), ", "))
+		}
+		var list []containerJSON
+		for _, d := range found {
+			c, err := cryptopro.Open(d)
+			if err != nil {
+				fmt.Fprintf(stderr, "kep: %v\n", err)
+				continue
+			}
+			if asJSON {
+				list = append(list, containerInfo(c))
+			} else if err := printContainer(w, c); err != nil {
+				fmt.Fprintf(stderr, "kep: %v\n", err)
+			}
+		}
+		if asJSON {
+			return writeJSON(w, list)
+		}
+		return nil
+	}
 	c, err := openContainer(arg, stderr)
 	if err != nil {
 		return err
 	}
+	if asJSON {
+		return writeJSON(w, containerInfo(c))
+	}
+	return printContainer(w, c)
+}
+
+// containerInfo is a container's JSON description (the certificate is left
+// out when it does not parse).
+func containerInfo(c *cryptopro.Container) containerJSON {
 	p := c.Params(cryptopro.Primary)
 	out := containerJSON{Source: c.Source, Name: c.Name, Algorithm: p.Algorithm.String(), Curve: p.Curve.String(),
 		Exportable: p.Exportable(), Fingerprint: hex.EncodeToString(c.Header.PrimaryFP)}
 	if ps, err := c.ParamSet(cryptopro.Primary); err == nil {
 		out.Curve = ps.Name
 	}
+	if der := c.Certificate(cryptopro.Primary); der != nil {
+		if cert, err := certs.ParseCertificate(der); err == nil {
+			out.Certificate, out.Thumbprint = cert, cert.Thumbprint()
+		}
+	}
+	return out
+}
+
+func printContainer(w io.Writer, c *cryptopro.Container) error {
 	var cert *certs.Certificate
+	var err error
 	if der := c.Certificate(cryptopro.Primary); der != nil {
 		if cert, err = certs.ParseCertificate(der); err != nil {
 			return &exitError{code: exitFail, err: fmt.Errorf("%s: the container's certificate: %w", c.Source, err)}
 		}
-		out.Certificate, out.Thumbprint = cert, cert.Thumbprint()
-	}
-	if asJSON {
-		return writeJSON(w, out)
 	}
 	fmt.Fprintln(w, describeContainer(c))
 	if cert == nil {
