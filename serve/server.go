@@ -382,6 +382,8 @@ type slowBody struct {
 	n       int64
 	minRate int64
 	grace   time.Duration
+	// closeConn marks an HTTP/1 connection to close after the answer.
+	closeConn func()
 }
 
 var errSlowBody = &timeoutError{}
@@ -397,6 +399,11 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
 	if el := time.Since(b.start); el > b.grace && float64(b.n)/el.Seconds() < float64(b.minRate) {
+		// Without Connection: close net/http would wait for up to
+		// 256 KiB more of the body before answering.
+		if b.closeConn != nil {
+			b.closeConn()
+		}
 		return n, errSlowBody
 	}
 	return n, err
@@ -411,7 +418,11 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request, limit int64) 
 		grace = time.Duration(s.cfg.SlowBodyGrace)
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
-	return &slowBody{r: body, rc: http.NewResponseController(w), start: time.Now(), minRate: s.cfg.MinBodyRate, grace: grace}
+	sb := &slowBody{r: body, rc: http.NewResponseController(w), start: time.Now(), minRate: s.cfg.MinBodyRate, grace: grace}
+	if r.ProtoMajor == 1 {
+		sb.closeConn = func() { w.Header().Set("Connection", "close") }
+	}
+	return sb
 }
 
 // errAs is errors.As for the handlers' use.
