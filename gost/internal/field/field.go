@@ -272,18 +272,30 @@ func (f *Field) Modulus() *big.Int { return new(big.Int).Set(f.mod) }
 
 // Mul sets z = x·y·R⁻¹ mod m, the Montgomery form of the product.
 func (f *Field) Mul(z, x, y *Elem) {
-	if hasMULX && f.kind == kindMinus4 {
-		mulMinus4MULX(z, x, y, -f.m[0], f.m0inv)
-		return
+	if hasMULX {
+		switch f.kind {
+		case kindMinus4:
+			mulMinus4MULX(z, x, y, -f.m[0], f.m0inv)
+			return
+		case kindMinus8:
+			mulMinus8MULX(z, x, y, -f.m[0], f.m0inv)
+			return
+		}
 	}
 	mul(z, x, y, f)
 }
 
 // Sqr sets z = x·x·R⁻¹ mod m.
 func (f *Field) Sqr(z, x *Elem) {
-	if hasMULX && f.kind == kindMinus4 {
-		mulMinus4MULX(z, x, x, -f.m[0], f.m0inv)
-		return
+	if hasMULX {
+		switch f.kind {
+		case kindMinus4:
+			mulMinus4MULX(z, x, x, -f.m[0], f.m0inv)
+			return
+		case kindMinus8:
+			mulMinus8MULX(z, x, x, -f.m[0], f.m0inv)
+			return
+		}
 	}
 	sqr(z, x, f)
 }

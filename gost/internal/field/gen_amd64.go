@@ -83,7 +83,72 @@ func main() {
 		p("\tMOVQ %s, %d(DI)", t[j], 8*j)
 	}
 	p("\tRET")
+	gen8(p)
 	if err := os.WriteFile("mul_amd64.s", []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// gen8 writes mulMinus8MULX, the same algorithm for m = 2^512 − c (the GOST
+// 512-bit prime 2^512 − 569). Ten accumulator words need every register:
+// R8–R15, DI and BP (the frame of 8 bytes makes the assembler save and
+// restore BP); y's pointer is loaded again for each row, and the result is
+// stored before the conditional subtraction, which then selects word by
+// word with CMOV (flags are kept by MOV and CMOV).
+func gen8(p func(string, ...any)) {
+	const n = 8
+	p("")
+	p("// func mulMinus8MULX(z, x, y *Elem, c, inv uint64)")
+	p("// z = x·y·2^-512 mod (2^512 − c), fully reduced; x < 2^512, y < m.")
+	p("TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tXORQ CX, CX // the zero register")
+	t := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "DI", "BP"}
+	for _, r := range t {
+		p("\tXORQ %s, %s", r, r)
+	}
+	for i := 0; i < n; i++ {
+		p("\t// row %d: t += x·y[%d]", i, i)
+		if i > 0 {
+			p("\tXORQ %s, %s // the new top word", t[n+1], t[n+1])
+		}
+		p("\tMOVQ y+16(FP), AX")
+		p("\tMOVQ %d(AX), DX", 8*i)
+		p("\tXORQ AX, AX // clears CF and OF")
+		for j := 0; j < n; j++ {
+			p("\tMULXQ %d(SI), AX, BX", 8*j)
+			p("\tADCXQ AX, %s", t[j])
+			p("\tADOXQ BX, %s", t[j+1])
+		}
+		p("\tADCXQ CX, %s", t[n])
+		p("\tADOXQ CX, %s", t[n+1])
+		p("\tADCXQ CX, %s", t[n+1])
+		p("\t// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0")
+		p("\tMOVQ %s, DX", t[0])
+		p("\tIMULQ inv+32(FP), DX")
+		p("\tMULXQ c+24(FP), AX, BX")
+		p("\tSUBQ BX, %s", t[1])
+		for j := 2; j <= n+1; j++ {
+			p("\tSBBQ CX, %s", t[j])
+		}
+		p("\tADDQ DX, %s", t[n])
+		p("\tADCQ CX, %s", t[n+1])
+		t = append(t[1:], t[0]) // shift by one word
+	}
+	p("\t// t < 2m: store t, then t − m = t + c − 2^512 where t + c ≥ 2^512")
+	p("\tMOVQ z+0(FP), SI")
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %s, %d(SI)", t[j], 8*j)
+	}
+	p("\tADDQ c+24(FP), %s", t[0])
+	for j := 1; j <= n; j++ {
+		p("\tADCQ CX, %s", t[j])
+	}
+	p("\tTESTQ %s, %s", t[n], t[n])
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %d(SI), AX", 8*j)
+		p("\tCMOVQNE %s, AX", t[j])
+		p("\tMOVQ AX, %d(SI)", 8*j)
+	}
+	p("\tRET")
 }

@@ -15,3 +15,9 @@ var hasMULX = cpu.X86.HasBMI2 && cpu.X86.HasADX
 //
 //go:noescape
 func mulMinus4MULX(z, x, y *Elem, c, inv uint64)
+
+// mulMinus8MULX sets z = x·y·2^-512 mod (2^512 − c) for x < 2^512, y below
+// the modulus; inv is −(2^512 − c)⁻¹ mod 2^64. Constant time.
+//
+//go:noescape
+func mulMinus8MULX(z, x, y *Elem, c, inv uint64)

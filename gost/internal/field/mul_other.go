@@ -7,3 +7,6 @@ const hasMULX = false
 
 // mulMinus4MULX is never called without hasMULX.
 func mulMinus4MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
+
+// mulMinus8MULX is never called without hasMULX.
+func mulMinus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
