@@ -36,7 +36,8 @@ func TestInstallLinux(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]Action{"native-host launcher": Created, "native-host chromium": Created, "native-host firefox": Created,
-		"native-host google-chrome": Skipped, "native-host microsoft-edge": Skipped, "native-host yandex-browser": Skipped}
+		"native-host google-chrome": Skipped, "native-host microsoft-edge": Skipped, "native-host yandex-browser": Skipped,
+		AutostartName: Created}
 	if got := actions(ch); len(got) != len(want) {
 		t.Fatalf("changes %v", ch)
 	} else {
@@ -74,7 +75,7 @@ func TestInstallLinux(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range sts {
-		wantInst := st.Step == "native-host launcher" || st.Step == "native-host chromium" || st.Step == "native-host firefox"
+		wantInst := st.Step == "native-host launcher" || st.Step == "native-host chromium" || st.Step == "native-host firefox" || st.Step == AutostartName
 		if st.Installed != wantInst {
 			t.Errorf("status %+v", st)
 		}
