@@ -24,6 +24,10 @@
 // A wrong password is found by the fingerprint check (ErrWrongPassword): the
 // format has no other reliable integrity check of the key.
 //
+// Side channels: the unmasking (a multiplication modulo q) uses math/big,
+// which is not constant-time, and GOST 28147-89 is table-based; both run once
+// per use, on the user's own machine.
+//
 // The package only reads: Open never modifies a container, and nothing here
 // writes one (the tests carry their own fixture writer).
 package cryptopro
