@@ -338,6 +338,7 @@ func document() []byte {
 const docJS = `const doc = new Uint8Array(20 << 20); for (let i = 0; i < doc.length; i++) doc[i] = (i * 7 + (i >> 12)) & 255;`
 
 func TestExtensionRoad(t *testing.T) {
+	t.Parallel() // beside the web-ext lint
 	r := newRoad(t)
 	kepOrigin, otherOrigin := r.page("kep.test"), r.page("other.test")
 	port := r.agent.Port()

@@ -115,6 +115,7 @@ func TestBuild(t *testing.T) {
 // TestWebExtLint: Mozilla's linter (scripts/web-ext.sh, pinned, installed
 // from npm on first use) finds no error and no warning in the .xpi.
 func TestWebExtLint(t *testing.T) {
+	t.Parallel() // beside the browser test
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Skip("npm is not installed: web-ext cannot be had (install nodejs and npm)")
 	}
