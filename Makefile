@@ -62,6 +62,17 @@ test: deps cross
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./pkcs11 ./pkcs11/keystore
 	$(GO) test -count=1 -timeout 20m -tags pkcs11purego ./pkcs11/module
 
+# Packages in dist/ with SHA256SUMS: .deb, .rpm, Windows .msi, macOS
+# tarballs (scripts/release.sh; reproducible from SOURCE_DATE_EPOCH).
+release: deps deps-platforms
+	bash scripts/release.sh
+
+# The Windows build under Wine, the packages installed and removed, two
+# release builds compared (scripts/test-platforms.sh). Apart from make test:
+# it installs Wine and MinGW-w64 and builds the release twice.
+test-platforms: deps deps-platforms
+	bash scripts/test-platforms.sh
+
 bench: deps
 	bash bench/run.sh
 

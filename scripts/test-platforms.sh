@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make test-platforms: the release packages built twice and compared byte
+# for byte, the .deb installed and removed (dpkg --root: a private dpkg
+# database, the machine's own is not touched), the .msi installed under Wine
+# with its registry keys read back, and the installed kep.exe run under Wine
+# with tokens on kep-pkcs11.dll: version, tokens, sign, verify (and the
+# signature checked by openssl cms -verify), the agent answering on
+# 127.0.0.1. Prints "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+W=$(mktemp -d); AGENT_PID=""
+cleanup() { [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null; WINEPREFIX=$W/wine wineserver -k 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { echo "--- PASS: $1 ($2)"; pass=$((pass + 1)); }
+bad() { echo "--- FAIL: $1: $2"; fail=$((fail + 1)); }
+now() { date +%s.%N; }
+since() { printf '%.1fs' "$(echo "$(now) - $1" | bc)"; }
+export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) VERSION=${VERSION:-0.1.0+test}
+
+# 1. Two release builds, the same bytes.
+t=$(now); OUT=$W/dist1 bash scripts/release.sh > "$W/rel1.log" 2>&1 || { cat "$W/rel1.log"; bad release "build failed"; echo "$pass passed, $((fail)) failed"; exit 1; }
+ok "release build" "$(since "$t")"; cat "$W/rel1.log"
+t=$(now); OUT=$W/dist2 bash scripts/release.sh > "$W/rel2.log" 2>&1 || cat "$W/rel2.log"
+if diff -u "$W/dist1/SHA256SUMS" "$W/dist2/SHA256SUMS"; then ok "reproducible release (second build)" "$(since "$t")"
+else bad "reproducible release" "the files above differ between two builds"; fi
+D=$W/dist1
+DEB=$(ls "$D"/kep_*_amd64.deb) MSI=$(ls "$D"/kep-*-x64.msi) RPM=$(ls "$D"/kep-*.rpm)
+
+# 2. The .deb and the .rpm.
+t=$(now); R=$W/debroot; mkdir -p "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/info"; touch "$R/var/lib/dpkg/status"
+if dpkg --root="$R" --force-depends --force-script-chrootless -i "$DEB" >"$W/dpkg.log" 2>&1 && [ -x "$R/usr/bin/kep" ] \
+	&& "$R/usr/bin/kep" version | grep -q "^kep $VERSION " && [ -f "$R/usr/lib/kep/kep-pkcs11.so" ]; then
+	ok "deb installed (dpkg -i --root), kep version: $("$R/usr/bin/kep" version)" "$(since "$t")"
+else cat "$W/dpkg.log"; bad "deb install" "see above"; fi
+U=$R/usr/lib/systemd/user/kep-agent.service
+if command -v systemd-analyze >/dev/null; then
+	sed "s|/usr/bin/kep|$R/usr/bin/kep|" "$U" > "$W/kep-agent.service"  # the unit as installed, pointing at the binary of this root
+	if systemd-analyze verify --man=no "$W/kep-agent.service"; then ok "systemd-analyze verify kep-agent.service" "-"; else bad "systemd unit" "systemd-analyze verify failed"; fi
+else echo "systemd-analyze not installed: the unit is not verified"; fi
+t=$(now)
+if dpkg --root="$R" --force-script-chrootless -r kep >>"$W/dpkg.log" 2>&1 && [ -z "$(find "$R" -path "$R/var" -prune -o -type f -print)" ]; then
+	ok "deb removed (dpkg -r), no file left outside var/" "$(since "$t")"
+else cat "$W/dpkg.log"; find "$R" -path "$R/var" -prune -o -type f -print; bad "deb remove" "files left"; fi
+if rpm -qlp "$RPM" 2>/dev/null | grep -qx /usr/bin/kep && rpm -qlp "$RPM" | grep -qx /usr/lib/systemd/user/kep-agent.service; then
+	ok "rpm lists /usr/bin/kep and the unit" "-"; else bad rpm "file list"; fi
+
+# 3. Windows under Wine: the MSI, then the installed kep.exe with tokens.
+export WINEPREFIX=$W/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+t=$(now); wineboot -i >/dev/null 2>&1; ok "wine prefix" "$(since "$t")"
+# Wine 8 has no bcryptprimitives.dll, which Go 1.24+ needs for ProcessPrng: a shim (test only).
+x86_64-w64-mingw32-gcc -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" scripts/wine/bcryptprimitives.c -lbcrypt
+t=$(now)
+if wine msiexec /i "$(winepath -w "$MSI")" /qn >"$W/msi.log" 2>&1; then ok "wine msiexec /i $(basename "$MSI")" "$(since "$t")"; else cat "$W/msi.log"; bad msiexec "install failed"; fi
+RUN=$(wine reg query 'HKCU\Software\Microsoft\Windows\CurrentVersion\Run' /v kep 2>/dev/null | tr -d '\r')
+if echo "$RUN" | grep -q 'kep.exe" agent'; then ok "Run key: $(echo "$RUN" | grep kep | xargs)" "-"; else echo "$RUN"; bad "Run key" "missing"; fi
+if [ -f extension/extension.go ]; then
+	HOST=$(sed -n 's/^[[:space:]]*HostName *= *"\(.*\)"/\1/p' extension/extension.go)
+	for k in 'Software\Google\Chrome' 'Software\Mozilla' 'Software\Microsoft\Edge'; do
+		V=$(wine reg query "HKCU\\$k\\NativeMessagingHosts\\$HOST" /ve 2>/dev/null | tr -d '\r')
+		if echo "$V" | grep -q "$HOST"; then ok "native-messaging key HKCU\\$k\\NativeMessagingHosts\\$HOST" "-"; else echo "$V"; bad "native-messaging key $k" missing; fi
+	done
+fi
+EXE=$(echo "$RUN" | sed -n 's/.*"\(.*kep.exe\)".*/\1/p')
+DLL="${EXE%kep.exe}kep-pkcs11.dll"
+t=$(now); V=$(wine "$EXE" version 2>&1 | tr -d '\r')
+if echo "$V" | grep -q "windows/amd64"; then ok "kep.exe version: $V" "$(since "$t")"; else bad "kep.exe version" "$V"; fi
+# The demo software token (made by the Linux build), served by kep-pkcs11.dll.
+"$W/debroot/usr/bin/kep" version >/dev/null 2>&1 || dpkg-deb -x "$DEB" "$W/debroot"
+"$W/debroot/usr/bin/kep" demo init "$W/demo" > "$W/demo.log" 2>&1
+TP=$(sed -n '/^  person/{n;s/^ *\([0-9A-F]\{40\}\).*/\1/p}' "$W/demo.log")
+export KEP_SOFT_DIR=$(winepath -w "$W/demo/token") KEP_PIN=12345678
+t=$(now); T=$(wine "$EXE" tokens --module "$DLL" 2>&1 | tr -d '\r')
+if echo "$T" | grep -q '"kep demo"'; then ok "kep.exe tokens --module kep-pkcs11.dll" "$(since "$t")"; else echo "$T"; bad "kep.exe tokens" "no token"; fi
+echo "Договор поставки № 17" > "$W/doc.txt"
+t=$(now)
+if wine "$EXE" sign --module "$DLL" --cert "$TP" -o "$(winepath -w "$W/doc.txt.sig")" "$(winepath -w "$W/doc.txt")" >"$W/sign.log" 2>&1 && [ -s "$W/doc.txt.sig" ]; then
+	ok "kep.exe sign --module kep-pkcs11.dll (GOST, $(stat -c %s "$W/doc.txt.sig") bytes)" "$(since "$t")"; else cat "$W/sign.log"; bad "kep.exe sign" failed; fi
+t=$(now)
+if wine "$EXE" verify --content "$(winepath -w "$W/doc.txt")" --trust "$(winepath -w "$W/demo/ca.pem")" --crl "$(winepath -w "$W/demo/ca.crl")" "$(winepath -w "$W/doc.txt.sig")" >"$W/verify.log" 2>&1; then
+	ok "kep.exe verify (TOTAL_PASSED)" "$(since "$t")"; else cat "$W/verify.log"; bad "kep.exe verify" failed; fi
+ENG=$(openssl version -e | sed -n 's/.*"\(.*\)"/\1/p')/gost.so
+printf 'openssl_conf = d\n[d]\nengines = e\n[e]\ngost = g\n[g]\nengine_id = gost\ndynamic_path = %s\ndefault_algorithms = ALL\n' "$ENG" > "$W/ossl.cnf"
+if OPENSSL_CONF=$W/ossl.cnf openssl cms -verify -binary -inform DER -in "$W/doc.txt.sig" -content "$W/doc.txt" -CAfile "$W/demo/ca.pem" -purpose any -out /dev/null 2>"$W/ossl.log"; then
+	ok "openssl cms -verify of kep.exe's signature (Linux)" "-"; else cat "$W/ossl.log"; bad "openssl cms -verify" failed; fi
+t=$(now); wine "$EXE" agent --soft "$KEP_SOFT_DIR" --no-browser --port 24390 >"$W/agent.log" 2>&1 & AGENT_PID=$!
+got=""; for _ in $(seq 1 120); do got=$(curl -s -m 2 http://127.0.0.1:24390/ 2>/dev/null) && [ -n "$got" ] && break; sleep 0.5; done
+if echo "$got" | grep -q '"name":"kep"'; then ok "kep.exe agent answers on 127.0.0.1:24390: $got" "$(since "$t")"; else cat "$W/agent.log"; bad "kep.exe agent" "no answer"; fi
+kill "$AGENT_PID" 2>/dev/null; AGENT_PID=""
+t=$(now)
+if wine msiexec /x "$(winepath -w "$MSI")" /qn >>"$W/msi.log" 2>&1 && ! wine reg query 'HKCU\Software\Microsoft\Windows\CurrentVersion\Run' /v kep >/dev/null 2>&1; then
+	ok "wine msiexec /x: Run key gone" "$(since "$t")"; else bad "msiexec /x" "Run key left"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
