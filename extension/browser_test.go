@@ -103,7 +103,17 @@ func softHSM(t *testing.T, dir string) []byte {
 	os.MkdirAll(filepath.Join(hsm, "tokens"), 0o700)
 	conf := filepath.Join(hsm, "softhsm2.conf")
 	os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(hsm, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)
-	t.Setenv("SOFTHSM2_CONF", conf)
+	// Not t.Setenv: the test runs in parallel with the lint, which does not
+	// read it. SoftHSM reads it when the agent's keystore loads the module.
+	old, had := os.LookupEnv("SOFTHSM2_CONF")
+	os.Setenv("SOFTHSM2_CONF", conf)
+	t.Cleanup(func() {
+		if had {
+			os.Setenv("SOFTHSM2_CONF", old)
+		} else {
+			os.Unsetenv("SOFTHSM2_CONF")
+		}
+	})
 	run := func(name string, args ...string) {
 		cmd := exec.Command(name, args...)
 		cmd.Dir = hsm
