@@ -180,7 +180,7 @@ func newRoad(t *testing.T) *road {
 	r.home, r.kep = home, kep
 	profile := filepath.Join(home, ".config", "chromium")
 	os.MkdirAll(profile, 0o700)
-	changes, err := install.Install(context.Background(), install.Env{Home: home, Exe: kep})
+	changes, err := install.Install(context.Background(), install.Env{Home: home, Exe: kep, Only: "native-host"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +496,7 @@ func TestExtensionRoad(t *testing.T) {
 	// Without the host's registration (kep uninstall), kep.js says so and
 	// takes the WebSocket.
 	wsBefore, _ := r.agent.Served()
-	if _, err := install.Uninstall(context.Background(), install.Env{Home: r.home, Exe: r.kep}); err != nil {
+	if _, err := install.Uninstall(context.Background(), install.Env{Home: r.home, Exe: r.kep, Only: "native-host"}); err != nil {
 		t.Fatal(err)
 	}
 	fallback := eval[map[string]any](t, other, fmt.Sprintf(`const k2 = await kep.connect({port: %d}); const out = {road: k2.road, ext: k2.roads.extension.reason}; k2.close(); return out;`, port))

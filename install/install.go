@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -40,6 +41,9 @@ type Env struct {
 	// RegistryRoot (Windows only) is the HKCU subkey under which the
 	// browsers' keys are written ("" is HKCU itself): for tests.
 	RegistryRoot string
+	// Only, when set, limits Install, Uninstall and Statuses to the steps
+	// whose name starts with it ("native-host": the browser registration).
+	Only string
 }
 
 // Defaults fills the zero fields of env from the current user and process.
@@ -126,7 +130,11 @@ func Steps(env Env) []Step {
 	providersMu.Unlock()
 	var out []Step
 	for _, p := range ps {
-		out = append(out, p.steps(env)...)
+		for _, s := range p.steps(env) {
+			if strings.HasPrefix(s.Name(), env.Only) {
+				out = append(out, s)
+			}
+		}
 	}
 	return out
 }

@@ -146,3 +146,20 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestOnly: Env.Only keeps the steps whose name starts with it.
+func TestOnly(t *testing.T) {
+	env := Env{Home: t.TempDir(), Exe: "/usr/bin/kep", Only: "native-host"}
+	steps := Steps(env)
+	if len(steps) != 1+len(browsers(env)) {
+		t.Fatalf("%d steps", len(steps))
+	}
+	for _, s := range steps {
+		if !strings.HasPrefix(s.Name(), "native-host") {
+			t.Errorf("step %s kept", s.Name())
+		}
+	}
+	if all := Steps(Env{Home: env.Home, Exe: env.Exe}); len(all) < len(steps) {
+		t.Errorf("without Only: %d steps", len(all))
+	}
+}
