@@ -280,6 +280,9 @@ func (f *Field) Mul(z, x, y *Elem) {
 		case kindMinus8:
 			mulMinus8MULX(z, x, y, -f.m[0], f.m0inv)
 			return
+		case kindPlus8:
+			mulPlus8MULX(z, x, y, f.m[0], f.m0inv)
+			return
 		}
 	}
 	mul(z, x, y, f)
@@ -294,6 +297,9 @@ func (f *Field) Sqr(z, x *Elem) {
 			return
 		case kindMinus8:
 			mulMinus8MULX(z, x, x, -f.m[0], f.m0inv)
+			return
+		case kindPlus8:
+			mulPlus8MULX(z, x, x, f.m[0], f.m0inv)
 			return
 		}
 	}

@@ -83,24 +83,32 @@ func main() {
 		p("\tMOVQ %s, %d(DI)", t[j], 8*j)
 	}
 	p("\tRET")
-	gen8(p)
+	gen8(p, false)
+	gen8(p, true)
 	if err := os.WriteFile("mul_amd64.s", []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // gen8 writes mulMinus8MULX, the same algorithm for m = 2^512 − c (the GOST
-// 512-bit prime 2^512 − 569). Ten accumulator words need every register:
-// R8–R15, DI and BP (the frame of 8 bytes makes the assembler save and
-// restore BP); y's pointer is loaded again for each row, and the result is
-// stored before the conditional subtraction, which then selects word by
-// word with CMOV (flags are kept by MOV and CMOV).
-func gen8(p func(string, ...any)) {
+// 512-bit prime 2^512 − 569), or with plus mulPlus8MULX for m = 2^511 + c
+// (tc26-512-B's 2^511 + 111), where q·m = q·c + (q<<63)·2^448 + (q>>1)·2^512
+// is added in two carry chains and the final step subtracts m itself. Ten
+// accumulator words need every register: R8–R15, DI and BP (the frame of 8
+// bytes makes the assembler save and restore BP); y's pointer is loaded
+// again for each row, and the result is stored before the conditional
+// subtraction, which then selects word by word with CMOV (flags are kept by
+// MOV and CMOV).
+func gen8(p func(string, ...any), plus bool) {
 	const n = 8
+	name, shape := "mulMinus8MULX", "2^512 − c"
+	if plus {
+		name, shape = "mulPlus8MULX", "2^511 + c"
+	}
 	p("")
-	p("// func mulMinus8MULX(z, x, y *Elem, c, inv uint64)")
-	p("// z = x·y·2^-512 mod (2^512 − c), fully reduced; x < 2^512, y < m.")
-	p("TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40")
+	p("// func %s(z, x, y *Elem, c, inv uint64)", name)
+	p("// z = x·y·2^-512 mod (%s), fully reduced; x < 2^512, y < m.", shape)
+	p("TEXT ·%s(SB), NOSPLIT, $8-40", name)
 	p("\tMOVQ x+8(FP), SI")
 	p("\tXORQ CX, CX // the zero register")
 	t := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "DI", "BP"}
@@ -123,32 +131,63 @@ func gen8(p func(string, ...any)) {
 		p("\tADCXQ CX, %s", t[n])
 		p("\tADOXQ CX, %s", t[n+1])
 		p("\tADCXQ CX, %s", t[n+1])
-		p("\t// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0")
 		p("\tMOVQ %s, DX", t[0])
 		p("\tIMULQ inv+32(FP), DX")
 		p("\tMULXQ c+24(FP), AX, BX")
-		p("\tSUBQ BX, %s", t[1])
-		for j := 2; j <= n+1; j++ {
-			p("\tSBBQ CX, %s", t[j])
+		if plus {
+			p("\t// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64")
+			p("\tADDQ AX, %s", t[0])
+			p("\tADCQ BX, %s", t[1])
+			for j := 2; j <= n+1; j++ {
+				p("\tADCQ CX, %s", t[j])
+			}
+			p("\tMOVQ DX, AX")
+			p("\tSHLQ $63, AX")
+			p("\tSHRQ $1, DX")
+			p("\tADDQ AX, %s", t[n-1])
+			p("\tADCQ DX, %s", t[n])
+			p("\tADCQ CX, %s", t[n+1])
+		} else {
+			p("\t// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0")
+			p("\tSUBQ BX, %s", t[1])
+			for j := 2; j <= n+1; j++ {
+				p("\tSBBQ CX, %s", t[j])
+			}
+			p("\tADDQ DX, %s", t[n])
+			p("\tADCQ CX, %s", t[n+1])
 		}
-		p("\tADDQ DX, %s", t[n])
-		p("\tADCQ CX, %s", t[n+1])
 		t = append(t[1:], t[0]) // shift by one word
 	}
-	p("\t// t < 2m: store t, then t − m = t + c − 2^512 where t + c ≥ 2^512")
 	p("\tMOVQ z+0(FP), SI")
 	for j := 0; j < n; j++ {
 		p("\tMOVQ %s, %d(SI)", t[j], 8*j)
 	}
-	p("\tADDQ c+24(FP), %s", t[0])
-	for j := 1; j <= n; j++ {
-		p("\tADCQ CX, %s", t[j])
-	}
-	p("\tTESTQ %s, %s", t[n], t[n])
-	for j := 0; j < n; j++ {
-		p("\tMOVQ %d(SI), AX", 8*j)
-		p("\tCMOVQNE %s, AX", t[j])
-		p("\tMOVQ AX, %d(SI)", 8*j)
+	if plus {
+		p("\t// t < 2m: t − m where it does not borrow")
+		p("\tMOVQ $0x8000000000000000, AX")
+		p("\tSUBQ c+24(FP), %s", t[0])
+		for j := 1; j < n-1; j++ {
+			p("\tSBBQ CX, %s", t[j])
+		}
+		p("\tSBBQ AX, %s", t[n-1])
+		p("\tSBBQ CX, %s", t[n])
+		for j := 0; j < n; j++ {
+			p("\tMOVQ %d(SI), AX", 8*j)
+			p("\tCMOVQCC %s, AX", t[j])
+			p("\tMOVQ AX, %d(SI)", 8*j)
+		}
+	} else {
+		p("\t// t < 2m: t − m = t + c − 2^512 where t + c ≥ 2^512")
+		p("\tADDQ c+24(FP), %s", t[0])
+		for j := 1; j <= n; j++ {
+			p("\tADCQ CX, %s", t[j])
+		}
+		p("\tTESTQ %s, %s", t[n], t[n])
+		for j := 0; j < n; j++ {
+			p("\tMOVQ %d(SI), AX", 8*j)
+			p("\tCMOVQNE %s, AX", t[j])
+			p("\tMOVQ AX, %d(SI)", 8*j)
+		}
 	}
 	p("\tRET")
 }

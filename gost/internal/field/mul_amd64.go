@@ -21,3 +21,9 @@ func mulMinus4MULX(z, x, y *Elem, c, inv uint64)
 //
 //go:noescape
 func mulMinus8MULX(z, x, y *Elem, c, inv uint64)
+
+// mulPlus8MULX sets z = x·y·2^-512 mod (2^511 + c) for x < 2^512, y below
+// the modulus; inv is −(2^511 + c)⁻¹ mod 2^64. Constant time.
+//
+//go:noescape
+func mulPlus8MULX(z, x, y *Elem, c, inv uint64)

@@ -203,10 +203,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, DI
 	ADOXQ CX, BP
 	ADCXQ CX, BP
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R8, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R9
 	SBBQ CX, R10
 	SBBQ CX, R11
@@ -250,10 +250,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, BP
 	ADOXQ CX, R8
 	ADCXQ CX, R8
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R9, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R10
 	SBBQ CX, R11
 	SBBQ CX, R12
@@ -297,10 +297,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, R8
 	ADOXQ CX, R9
 	ADCXQ CX, R9
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R10, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R11
 	SBBQ CX, R12
 	SBBQ CX, R13
@@ -344,10 +344,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, R9
 	ADOXQ CX, R10
 	ADCXQ CX, R10
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R11, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R12
 	SBBQ CX, R13
 	SBBQ CX, R14
@@ -391,10 +391,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, R10
 	ADOXQ CX, R11
 	ADCXQ CX, R11
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R12, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R13
 	SBBQ CX, R14
 	SBBQ CX, R15
@@ -438,10 +438,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, R11
 	ADOXQ CX, R12
 	ADCXQ CX, R12
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R13, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R14
 	SBBQ CX, R15
 	SBBQ CX, DI
@@ -485,10 +485,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, R12
 	ADOXQ CX, R13
 	ADCXQ CX, R13
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R14, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, R15
 	SBBQ CX, DI
 	SBBQ CX, BP
@@ -532,10 +532,10 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCXQ CX, R13
 	ADOXQ CX, R14
 	ADCXQ CX, R14
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	MOVQ R15, DX
 	IMULQ inv+32(FP), DX
 	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
 	SUBQ BX, DI
 	SBBQ CX, BP
 	SBBQ CX, R8
@@ -547,7 +547,6 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	SBBQ CX, R14
 	ADDQ DX, R13
 	ADCQ CX, R14
-	// t < 2m: store t, then t − m = t + c − 2^512 where t + c ≥ 2^512
 	MOVQ z+0(FP), SI
 	MOVQ DI, 0(SI)
 	MOVQ BP, 8(SI)
@@ -557,6 +556,7 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	MOVQ R11, 40(SI)
 	MOVQ R12, 48(SI)
 	MOVQ R13, 56(SI)
+	// t < 2m: t − m = t + c − 2^512 where t + c ≥ 2^512
 	ADDQ c+24(FP), DI
 	ADCQ CX, BP
 	ADCQ CX, R8
@@ -590,5 +590,481 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	MOVQ AX, 48(SI)
 	MOVQ 56(SI), AX
 	CMOVQNE R13, AX
+	MOVQ AX, 56(SI)
+	RET
+
+// func mulPlus8MULX(z, x, y *Elem, c, inv uint64)
+// z = x·y·2^-512 mod (2^511 + c), fully reduced; x < 2^512, y < m.
+TEXT ·mulPlus8MULX(SB), NOSPLIT, $8-40
+	MOVQ x+8(FP), SI
+	XORQ CX, CX // the zero register
+	XORQ R8, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	XORQ R11, R11
+	XORQ R12, R12
+	XORQ R13, R13
+	XORQ R14, R14
+	XORQ R15, R15
+	XORQ DI, DI
+	XORQ BP, BP
+	// row 0: t += x·y[0]
+	MOVQ y+16(FP), AX
+	MOVQ 0(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	ADCXQ CX, DI
+	ADOXQ CX, BP
+	ADCXQ CX, BP
+	MOVQ R8, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R8
+	ADCQ BX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	ADCQ CX, R12
+	ADCQ CX, R13
+	ADCQ CX, R14
+	ADCQ CX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, R15
+	ADCQ DX, DI
+	ADCQ CX, BP
+	// row 1: t += x·y[1]
+	XORQ R8, R8 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 8(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	ADCXQ CX, BP
+	ADOXQ CX, R8
+	ADCXQ CX, R8
+	MOVQ R9, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R9
+	ADCQ BX, R10
+	ADCQ CX, R11
+	ADCQ CX, R12
+	ADCQ CX, R13
+	ADCQ CX, R14
+	ADCQ CX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, DI
+	ADCQ DX, BP
+	ADCQ CX, R8
+	// row 2: t += x·y[2]
+	XORQ R9, R9 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 16(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	ADCXQ CX, R8
+	ADOXQ CX, R9
+	ADCXQ CX, R9
+	MOVQ R10, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R10
+	ADCQ BX, R11
+	ADCQ CX, R12
+	ADCQ CX, R13
+	ADCQ CX, R14
+	ADCQ CX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	ADCQ CX, R9
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, BP
+	ADCQ DX, R8
+	ADCQ CX, R9
+	// row 3: t += x·y[3]
+	XORQ R10, R10 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 24(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	ADCXQ CX, R9
+	ADOXQ CX, R10
+	ADCXQ CX, R10
+	MOVQ R11, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R11
+	ADCQ BX, R12
+	ADCQ CX, R13
+	ADCQ CX, R14
+	ADCQ CX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	ADCQ CX, R9
+	ADCQ CX, R10
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, R8
+	ADCQ DX, R9
+	ADCQ CX, R10
+	// row 4: t += x·y[4]
+	XORQ R11, R11 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 32(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	ADCXQ CX, R10
+	ADOXQ CX, R11
+	ADCXQ CX, R11
+	MOVQ R12, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R12
+	ADCQ BX, R13
+	ADCQ CX, R14
+	ADCQ CX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	ADCQ CX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, R9
+	ADCQ DX, R10
+	ADCQ CX, R11
+	// row 5: t += x·y[5]
+	XORQ R12, R12 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 40(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	ADCXQ CX, R11
+	ADOXQ CX, R12
+	ADCXQ CX, R12
+	MOVQ R13, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R13
+	ADCQ BX, R14
+	ADCQ CX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	ADCQ CX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	ADCQ CX, R12
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, R10
+	ADCQ DX, R11
+	ADCQ CX, R12
+	// row 6: t += x·y[6]
+	XORQ R13, R13 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 48(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	ADCXQ CX, R12
+	ADOXQ CX, R13
+	ADCXQ CX, R13
+	MOVQ R14, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R14
+	ADCQ BX, R15
+	ADCQ CX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	ADCQ CX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	ADCQ CX, R12
+	ADCQ CX, R13
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, R11
+	ADCQ DX, R12
+	ADCQ CX, R13
+	// row 7: t += x·y[7]
+	XORQ R14, R14 // the new top word
+	MOVQ y+16(FP), AX
+	MOVQ 56(AX), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, DI
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, DI
+	ADOXQ BX, BP
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 56(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	ADCXQ CX, R13
+	ADOXQ CX, R14
+	ADCXQ CX, R14
+	MOVQ R15, DX
+	IMULQ inv+32(FP), DX
+	MULXQ c+24(FP), AX, BX
+	// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64
+	ADDQ AX, R15
+	ADCQ BX, DI
+	ADCQ CX, BP
+	ADCQ CX, R8
+	ADCQ CX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	ADCQ CX, R12
+	ADCQ CX, R13
+	ADCQ CX, R14
+	MOVQ DX, AX
+	SHLQ $63, AX
+	SHRQ $1, DX
+	ADDQ AX, R12
+	ADCQ DX, R13
+	ADCQ CX, R14
+	MOVQ z+0(FP), SI
+	MOVQ DI, 0(SI)
+	MOVQ BP, 8(SI)
+	MOVQ R8, 16(SI)
+	MOVQ R9, 24(SI)
+	MOVQ R10, 32(SI)
+	MOVQ R11, 40(SI)
+	MOVQ R12, 48(SI)
+	MOVQ R13, 56(SI)
+	// t < 2m: t − m where it does not borrow
+	MOVQ $0x8000000000000000, AX
+	SUBQ c+24(FP), DI
+	SBBQ CX, BP
+	SBBQ CX, R8
+	SBBQ CX, R9
+	SBBQ CX, R10
+	SBBQ CX, R11
+	SBBQ CX, R12
+	SBBQ AX, R13
+	SBBQ CX, R14
+	MOVQ 0(SI), AX
+	CMOVQCC DI, AX
+	MOVQ AX, 0(SI)
+	MOVQ 8(SI), AX
+	CMOVQCC BP, AX
+	MOVQ AX, 8(SI)
+	MOVQ 16(SI), AX
+	CMOVQCC R8, AX
+	MOVQ AX, 16(SI)
+	MOVQ 24(SI), AX
+	CMOVQCC R9, AX
+	MOVQ AX, 24(SI)
+	MOVQ 32(SI), AX
+	CMOVQCC R10, AX
+	MOVQ AX, 32(SI)
+	MOVQ 40(SI), AX
+	CMOVQCC R11, AX
+	MOVQ AX, 40(SI)
+	MOVQ 48(SI), AX
+	CMOVQCC R12, AX
+	MOVQ AX, 48(SI)
+	MOVQ 56(SI), AX
+	CMOVQCC R13, AX
 	MOVQ AX, 56(SI)
 	RET

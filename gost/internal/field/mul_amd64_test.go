@@ -73,17 +73,43 @@ func TestMULX8MatchesGo(t *testing.T) {
 		t.Skip("this CPU has no BMI2/ADX: the assembly path is not used here")
 	}
 	r := new(big.Int).Lsh(big.NewInt(1), 512)
+	var minus []*big.Int
 	for _, c := range []int64{569, 1, 3, 0x7fffffff, 0x3fffffffffffffff} {
-		m := new(big.Int).Sub(r, big.NewInt(c))
+		minus = append(minus, new(big.Int).Sub(r, big.NewInt(c)))
+	}
+	testMULX8(t, minus, kindMinus8, mulMinus8MULX)
+}
+
+// TestMULXPlus8MatchesGo is the same for m = 2^511 + c: tc26-512-B's
+// 2^511 + 111 and others.
+func TestMULXPlus8MatchesGo(t *testing.T) {
+	if !hasMULX {
+		t.Skip("this CPU has no BMI2/ADX: the assembly path is not used here")
+	}
+	h := new(big.Int).Lsh(big.NewInt(1), 511)
+	var plus []*big.Int
+	for _, c := range []int64{111, 1, 3, 0x7fffffff, 0x3fffffffffffffff} {
+		plus = append(plus, new(big.Int).Add(h, big.NewInt(c)))
+	}
+	testMULX8(t, plus, kindPlus8, mulPlus8MULX)
+}
+
+func testMULX8(t *testing.T, moduli []*big.Int, want kind, asm func(z, x, y *Elem, c, inv uint64)) {
+	r := new(big.Int).Lsh(big.NewInt(1), 512)
+	for _, m := range moduli {
 		if m.Bit(0) == 0 {
-			m.Sub(m, big.NewInt(1))
+			m.Add(m, big.NewInt(1))
 		}
 		f, err := New(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.kind != kindMinus8 {
-			t.Fatalf("2^512−%d: kind %d", c, f.kind)
+		if f.kind != want {
+			t.Fatalf("%x: kind %d, want %d", m, f.kind, want)
+		}
+		c := f.m[0]
+		if want == kindMinus8 {
+			c = -f.m[0]
 		}
 		elem := func(v *big.Int) Elem {
 			var e Elem
@@ -95,7 +121,7 @@ func TestMULX8MatchesGo(t *testing.T) {
 			new(big.Int).Sub(m, big.NewInt(1)), new(big.Int).Sub(m, big.NewInt(2)),
 			new(big.Int).Rsh(m, 1), // about m/2
 			new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 448), big.NewInt(1)), // seven limbs of ones
-			new(big.Int).Lsh(big.NewInt(1), 511),                                  // the top bit alone
+			new(big.Int).Lsh(big.NewInt(1), 510),
 		} {
 			edges = append(edges, elem(v))
 		}
@@ -106,17 +132,17 @@ func TestMULX8MatchesGo(t *testing.T) {
 		}
 		check := func(x, y Elem) {
 			t.Helper()
-			var want, got, got2 Elem
+			var want, got Elem
 			mul(&want, &x, &y, f)
-			mulMinus8MULX(&got, &x, &y, -f.m[0], f.m0inv)
+			asm(&got, &x, &y, c, f.m0inv)
 			if got != want {
-				t.Fatalf("2^512−%d: %x · %x = %x, want %x", c, x, y, got, want)
+				t.Fatalf("%x: %x · %x = %x, want %x", m, x, y, got, want)
 			}
 			// In place, as the curve code calls it (z == x).
-			got2 = x
-			mulMinus8MULX(&got2, &got2, &y, -f.m[0], f.m0inv)
-			if got2 != want {
-				t.Fatalf("2^512−%d: in place %x · %x = %x, want %x", c, x, y, got2, want)
+			got = x
+			asm(&got, &got, &y, c, f.m0inv)
+			if got != want {
+				t.Fatalf("%x: in place %x · %x = %x, want %x", m, x, y, got, want)
 			}
 		}
 		for _, x := range append(edges, allOnes) {
@@ -134,12 +160,12 @@ func TestMULX8MatchesGo(t *testing.T) {
 		for i := 0; i < 2000; i++ {
 			x, y := random(m), random(m)
 			var got Elem
-			mulMinus8MULX(&got, &x, &y, -f.m[0], f.m0inv)
+			asm(&got, &x, &y, c, f.m0inv)
 			xb, yb := limbsToBig(&x), limbsToBig(&y)
 			want := new(big.Int).Mul(xb, yb)
 			want.Mul(want, rinv).Mod(want, m)
 			if limbsToBig(&got).Cmp(want) != 0 {
-				t.Fatalf("2^512−%d: %v·%v·2^-512 = %v, want %v", c, xb, yb, limbsToBig(&got), want)
+				t.Fatalf("%x: %v·%v·2^-512 = %v, want %v", m, xb, yb, limbsToBig(&got), want)
 			}
 		}
 	}
@@ -165,6 +191,30 @@ func BenchmarkMulMinus8(b *testing.B) {
 	b.Run("mulx", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			mulMinus8MULX(&x, &x, &y, -f.m[0], f.m0inv)
+		}
+	})
+}
+
+func BenchmarkMulPlus8(b *testing.B) {
+	m := new(big.Int).Lsh(big.NewInt(1), 511)
+	m.Add(m, big.NewInt(111))
+	f, _ := New(m)
+	var x, y Elem
+	bigToLimbs(&x, new(big.Int).Sub(m, big.NewInt(12345)))
+	bigToLimbs(&y, new(big.Int).Sub(m, big.NewInt(67890)))
+	b.Run("go", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			mul(&x, &x, &y, f)
+		}
+	})
+	b.Run("go-sqr", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			sqr(&x, &x, f)
+		}
+	})
+	b.Run("mulx", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			mulPlus8MULX(&x, &x, &y, f.m[0], f.m0inv)
 		}
 	})
 }

@@ -10,3 +10,6 @@ func mulMinus4MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on
 
 // mulMinus8MULX is never called without hasMULX.
 func mulMinus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
+
+// mulPlus8MULX is never called without hasMULX.
+func mulPlus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
