@@ -17,8 +17,12 @@
 //   - gost/keywrap: the GOST 28147-89 and CryptoPro key wraps (RFC 4357),
 //     KExp15/KImp15.
 //
-// Nothing here uses cgo or assembly. The signature code is constant time in
-// its secret-dependent parts. The block ciphers use look-up tables indexed by
+// Nothing here uses cgo. On amd64 with BMI2 and ADX the field
+// multiplication for moduli 2^256 − c, 2^512 − c and 2^511 + c (every GOST
+// prime but tc26-256-C/D and cryptopro-B/C) runs in assembly
+// (gost/internal/field/mul_amd64.s: straight-line, no secret-dependent
+// branches or addresses); other CPUs, other moduli and -tags purego use the
+// Go code. The signature code is constant time in its secret-dependent parts. The block ciphers use look-up tables indexed by
 // key- and data-dependent values (a cache-timing exposure their package docs
 // describe); both offer slower constant-time variants for key material
 // (gost28147 Cipher.ConstantTime, kuznyechik.NewCipherConstantTime), which
