@@ -12,9 +12,11 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/internal/hint"
 	"github.com/kepkit/kep/verify"
 	"github.com/kepkit/kep/verify/login"
@@ -349,7 +351,7 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) (string, er
 		return "", err
 	}
 	rc, _ := s.checker("", nil)
-	v := &login.Verifier{Store: s.store, Roots: ts.roots, Intermediates: ts.inter, CRLs: ts.crls, Revocation: rc,
+	v := &login.Verifier{Store: s.store, Roots: slices.Clip(ts.roots), Intermediates: slices.Clip(ts.inter), CRLs: slices.Clip(ts.crls), Revocation: rc,
 		MaxSkew: time.Duration(s.cfg.MaxSkew), AllowESIACompatible: !s.cfg.BoundOnly, RequireRevocation: s.cfg.RequireRevocation}
 	if ts.list != nil {
 		v.Accreditation = ts.list
@@ -368,6 +370,7 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) (string, er
 		return "", errUnavailable("the nonce store or the revocation check", err)
 	}
 	s.metrics.verdicts.WithLabelValues("login_verify", "ok").Inc()
+	s.rememberLogin(r.Context(), resp, id.Certificate.Thumbprint)
 	attrs := []any{"id", r.Context().Value(reqIDKey), "origin", id.Origin, "format", string(id.Format)}
 	if s.cfg.LogPersonalData {
 		attrs = append(attrs, "surname", id.Surname, "givenName", id.GivenName, "snils", id.SNILS, "inn", id.INN,
@@ -375,6 +378,24 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) (string, er
 	}
 	s.log.Info("login accepted", attrs...)
 	return "", writeJSON(w, http.StatusOK, id)
+}
+
+// rememberLogin records the certificate a user logged in with (from the
+// response's CMS) for GET /v1/certificates/{thumbprint}.
+func (s *Server) rememberLogin(ctx context.Context, response []byte, thumbprint string) {
+	lr, err := login.ParseResponse(response)
+	if err != nil {
+		return
+	}
+	sd, err := cms.Parse(lr.CMS)
+	if err != nil {
+		return
+	}
+	for _, raw := range sd.Certificates {
+		if c, err := certs.ParseCertificate(raw); err == nil && c.Thumbprint() == thumbprint {
+			s.seen.add(ctx, c, "login")
+		}
+	}
 }
 
 func (s *Server) getTrust(w http.ResponseWriter, r *http.Request) (string, error) {

@@ -221,6 +221,16 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 	if id.Surname != "Иванов" || id.SNILS == "" {
 		t.Fatalf("identity: %s", got.body)
 	}
+	// The certificate is now known by its thumbprint, at that instance
+	// and, through the shared cache, at the other.
+	// (At the other it may have been seen first in an earlier test's
+	// signature: the shared cache keeps the first source.)
+	for i, in := range []*instance{b, a} {
+		r := c.do("GET", in.url+"/v1/certificates/"+f.person, "", nil, nil, true)
+		if r.status != 200 || !bytes.Contains(r.body, []byte(f.person)) || i == 0 && !bytes.Contains(r.body, []byte(`"source": "login"`)) {
+			t.Fatalf("certificate after login at %s: %d %s", in.url, r.status, r.body)
+		}
+	}
 	// Replays: refused by both, with the CLI's refusal (the response as a
 	// string this time, which the API also takes).
 	lvs := jsonBody(map[string]any{"origin": origin, "response": string(resp)})

@@ -6,7 +6,10 @@
 //   - direct: verify.Verify in C goroutines of this process;
 //   - http-1: POST /v1/signatures/verify (multipart) to one `kep serve`
 //     process over loopback, C connections;
-//   - http-2: the same N spread round-robin over two `kep serve` processes.
+//   - http-2: the same N spread round-robin over two `kep serve` processes;
+//   - logins: -logins challenges from one instance, the responses signed
+//     beforehand (one token session), then verified by it (POST
+//     /v1/login/verify: signature, chain, nonce taken, origin, skew).
 //
 // Every answer must be 200 TOTAL_PASSED: any error is reported and makes the
 // exit status 1. Output, one line per measurement, for bench/run.sh:
@@ -14,6 +17,8 @@
 //	op=serve/verify-direct verifications_per_second=… p50_ms=… p99_ms=… n=… c=…
 //	op=serve/verify-http-1 verifications_per_second=… p50_ms=… p99_ms=… n=… c=… errors=0 vs_direct=…
 //	op=serve/verify-http-2 verifications_per_second=… p50_ms=… p99_ms=… n=… c=… errors=0 vs_one=…
+//	op=serve/login-challenge verifications_per_second=… (challenges/s) p50_ms=… p99_ms=… n=… c=… errors=0
+//	op=serve/login-verify verifications_per_second=… (logins/s) p50_ms=… p99_ms=… n=… c=… errors=0 logins_per_minute=…
 //
 // The two-instance figure on one machine shows the cost of the split, not a
 // gain: both processes share the same cores.
@@ -23,6 +28,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +49,7 @@ import (
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/verify"
+	"github.com/kepkit/kep/verify/login"
 )
 
 const key = "servebench-key-0123456789"
@@ -51,6 +58,7 @@ func main() {
 	n := flag.Int("n", 20000, "verifications per measurement")
 	c := flag.Int("c", 32, "concurrency")
 	kep := flag.String("kep", "bin/kep", "the kep binary")
+	logins := flag.Int("logins", 2000, "logins (challenge + verify) through kep serve")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "kep-servebench-")
 	if err != nil {
@@ -81,7 +89,7 @@ func main() {
 	}); err != nil {
 		log.Fatal(err)
 	}
-	keys.Close()
+	defer keys.Close()
 	caPEM, _ := os.ReadFile(demo.Path(demo.CA))
 	roots, _ := certs.ParseCertificates(caPEM)
 	crlDER, _ := os.ReadFile(demo.Path(demo.CRL))
@@ -162,11 +170,61 @@ func main() {
 	urls := []string{a, b}
 	two := run(*n, *c, func(i int) error { return post(urls[i%2]) })
 	two.print("serve/verify-http-2", fmt.Sprintf(" vs_one=%.2f", two.rate/one.rate))
-	stopA()
 	stopB()
-	if one.errors+two.errors+direct.errors > 0 {
+
+	// Logins through instance a (its nonce store is in memory): challenges,
+	// then the responses, signed beforehand in one token session, verified.
+	const origin = "https://portal.example.ru"
+	chs := make([]*login.Challenge, *logins)
+	chal := run(*logins, *c, func(i int) error {
+		b, err := postJSON(client, a+"/v1/login/challenges", map[string]string{"origin": origin}, 200)
+		if err != nil {
+			return err
+		}
+		chs[i], err = login.ParseChallenge(b)
+		return err
+	})
+	chal.print("serve/login-challenge", "")
+	resps := make([][]byte, *logins)
+	if err := keys.Use(ctx, id, pinUI, func(k keystore.Signer) error {
+		for i, ch := range chs {
+			if ch == nil {
+				continue
+			}
+			if resps[i], err = login.Sign(ctx, ch, login.FormatBound, k, entry.Certificate, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		log.Fatal(err)
+	}
+	lv := run(*logins, *c, func(i int) error {
+		_, err := postJSON(client, a+"/v1/login/verify", map[string]any{"origin": origin, "response": json.RawMessage(resps[i])}, 200)
+		return err
+	})
+	lv.print("serve/login-verify", fmt.Sprintf(" logins_per_minute=%.0f", lv.rate*60))
+	stopA()
+	if one.errors+two.errors+direct.errors+chal.errors+lv.errors > 0 {
 		os.Exit(1)
 	}
+}
+
+func postJSON(c *http.Client, url string, v any, want int) ([]byte, error) {
+	body, _ := json.Marshal(v)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != want {
+		err = fmt.Errorf("%d %s", resp.StatusCode, b)
+	}
+	return b, err
 }
 
 type result struct {
