@@ -137,15 +137,28 @@ func newRoad(t *testing.T) *road {
 	defer func() { t.Logf("set up in %v", time.Since(t0).Round(time.Millisecond)) }()
 	// The real kep binary: Chromium starts it through the launcher.
 	// KEP_TEST_BINARY names one already built (make build's bin/kep).
+	// It is built while the rest is set up; newRoad waits for it at the end.
 	kep := os.Getenv("KEP_TEST_BINARY")
+	built := make(chan error, 1)
 	if kep == "" {
 		kep = filepath.Join(dir, "kep")
-		build := exec.Command("go", "build", "-o", kep, "./cmd/kep")
-		build.Dir = repoRoot()
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
+		go func() {
+			build := exec.Command("go", "build", "-o", kep, "./cmd/kep")
+			build.Dir = repoRoot()
+			out, err := build.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("go build: %v\n%s", err, out)
+			}
+			built <- err
+		}()
+	} else {
+		built <- nil
 	}
+	defer func() {
+		if err := <-built; err != nil {
+			t.Fatal(err)
+		}
+	}()
 	demo, err := demopki.Create(filepath.Join(dir, "demo"), demopki.Options{})
 	if err != nil {
 		t.Fatal(err)
