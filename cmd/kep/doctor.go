@@ -97,6 +97,7 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 			// The browser extension's road: the host per browser, the relay.
 			relay, _ := agent.DefaultRelaySocket()
 			r.Findings = append(r.Findings, diagnose.Extension(agent.HostRegistrations(ctx), relay)...)
+			r.Findings = append(r.Findings, autostartFindings(ctx)...)
 			for i, f := range r.Findings {
 				if f.Code != diagnose.ChainNotChecked {
 					continue
