@@ -287,6 +287,9 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 func TestVerifyAndCertificates(t *testing.T) {
 	f := getFixture(t)
 	in := f.start(t, f.baseConfig(), []string{"KEP_SERVE_MAX_CONCURRENT=16"})
+	if !strings.Contains(in.logs.String(), `"maxConcurrent":16`) {
+		t.Fatalf("the environment override was not applied:\n%s", in.logs.String())
+	}
 	c := newAPI(t)
 	sig, _ := os.ReadFile(f.sig)
 	doc, _ := os.ReadFile(f.doc)
@@ -743,5 +746,66 @@ func TestLoad(t *testing.T) {
 		lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond))
 	if len(errs) > 0 {
 		t.Fatalf("%d errors of %d, first: %s", len(errs), n, errs[0])
+	}
+}
+
+// TestTrustListReload: the list of accredited CAs is read again on schedule
+// and swapped whole; /v1/trust and /readyz report the version in use; a
+// broken file keeps the previous list.
+func TestTrustListReload(t *testing.T) {
+	f := getFixture(t)
+	dir := t.TempDir()
+	list := dir + "/tsl.xml"
+	put := func(src string) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := list + ".new"
+		os.WriteFile(tmp, b, 0o600)
+		if err := os.Rename(tmp, list); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("../testdata/trustlist/tsl.xml")
+	cfg := f.baseConfig()
+	cfg["trustList"], cfg["trustListRefresh"] = list, "300ms"
+	in := f.start(t, cfg, nil)
+	c := newAPI(t)
+	version := func(path string) int64 {
+		r := c.do("GET", in.url+path, "", nil, nil, true)
+		var v struct {
+			List  *struct{ Version int64 }
+			Trust *struct{ List *struct{ Version int64 } }
+		}
+		json.Unmarshal(r.body, &v)
+		switch {
+		case v.List != nil:
+			return v.List.Version
+		case v.Trust != nil && v.Trust.List != nil:
+			return v.Trust.List.Version
+		}
+		t.Fatalf("%s: no list version: %s", path, r.body)
+		return 0
+	}
+	if v, w := version("/v1/trust"), version("/readyz"); v != 4242 || w != 4242 {
+		t.Fatalf("versions %d %d, want 4242", v, w)
+	}
+	put("../testdata/trustlist/etrust-layout.xml")
+	waitFor := func(want int64) {
+		for deadline := time.Now().Add(10 * time.Second); version("/readyz") != want; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the list was not reloaded to version %d", want)
+			}
+		}
+	}
+	waitFor(16326)
+	os.WriteFile(list, []byte("<not a list"), 0o600)
+	time.Sleep(time.Second)
+	if v := version("/v1/trust"); v != 16326 {
+		t.Fatalf("after a broken file: version %d", v)
+	}
+	if !strings.Contains(in.logs.String(), "trust reload failed") {
+		t.Fatal("the failed reload was not logged")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -361,3 +362,46 @@ func mustRead(p string) []byte {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestBusy: with every slot taken for longer than queueWait, a request gets
+// 503 BUSY; health endpoints are not limited.
+func TestBusy(t *testing.T) {
+	s, err := New(context.Background(), Config{NoAuth: true, NonceStore: "memory", Revocation: "off", MaxConcurrent: 1, QueueWait: Duration(50 * time.Millisecond)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pr, pw := io.Pipe()
+	held := httptest.NewRequest("POST", "/v1/login/challenges", pr)
+	held.Header.Set("Content-Type", "application/json")
+	done := make(chan int)
+	go func() {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, held)
+		done <- w.Code
+	}()
+	// Wait until the held request has its slot.
+	for i := 0; len(s.sem) == 0; i++ {
+		if i > 1000 {
+			t.Fatal("the first request never took its slot")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/v1/login/challenges", strings.NewReader(`{"origin":"https://a.ru"}`))
+	req.Header.Set("Content-Type", "application/json")
+	s.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"BUSY"`) {
+		t.Fatalf("%d %s", w.Code, w.Body.String())
+	}
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	if w.Code != 200 {
+		t.Fatalf("healthz while busy: %d", w.Code)
+	}
+	io.WriteString(pw, `{"origin":"https://a.ru"}`)
+	pw.Close()
+	if code := <-done; code != 200 {
+		t.Fatalf("the held request: %d", code)
+	}
+}
