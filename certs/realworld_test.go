@@ -26,8 +26,11 @@ const realworldCases = "../testdata/realworld/cases.txt"
 // names as issuer, validates its chain with the case's trust anchors at the
 // case's time (revocation off) and compares each outcome with cases.txt.
 func TestRealWorldCertificates(t *testing.T) {
-	for _, c := range realworldCertCases(t) {
+	cases := realworldCertCases(t)
+	tally := realworld.Count(t, "cert", cases)
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			c := tally.Ready(t, c)
 			leaf := readOne(t, c, c.Get("file"))
 			if want := c.Get("sig"); want != "" {
 				issuer := leaf
@@ -96,8 +99,11 @@ func TestRealWorldCertificates(t *testing.T) {
 // case's time; and compares the outcome with the recorded openssl verdict.
 func TestRealWorldCertificatesOpenSSL(t *testing.T) {
 	o := ossltest.New(t)
-	for _, c := range realworldCertCases(t) {
+	cases := realworldCertCases(t)
+	tally := realworld.Count(t, "cert (openssl)", cases)
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			c := tally.Ready(t, c)
 			at, err := c.At()
 			if err != nil {
 				t.Fatal(err)
@@ -200,8 +206,10 @@ func TestRealWorldCRLs(t *testing.T) {
 		t.Fatalf("no crl case in %s", realworldCases)
 	}
 	o := ossltest.New(t)
+	tally := realworld.Count(t, "crl", cases)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			c := tally.Ready(t, c)
 			b, err := c.Read(c.Get("file"))
 			if err != nil {
 				t.Fatal(err)

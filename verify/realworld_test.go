@@ -26,8 +26,10 @@ const realworldCases = "../testdata/realworld/cases.txt"
 // anchors and the validation time are the case's own.
 func TestRealWorld(t *testing.T) {
 	cases := loadRealWorld(t, "cms")
+	tally := realworld.Count(t, "cms", cases)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			c := tally.Ready(t, c)
 			rep, err := verifyCase(c)
 			if err != nil {
 				t.Fatal(err)
@@ -52,8 +54,11 @@ func TestRealWorld(t *testing.T) {
 // anchors at its time; openssl-sig: the same with -noverify).
 func TestRealWorldOpenSSL(t *testing.T) {
 	o := ossltest.New(t)
-	for _, c := range loadRealWorld(t, "cms") {
+	cases := loadRealWorld(t, "cms")
+	tally := realworld.Count(t, "cms (openssl)", cases)
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			c := tally.Ready(t, c)
 			for _, key := range []string{"openssl", "openssl-sig"} {
 				want := c.Get(key)
 				if want == "" {

@@ -8,6 +8,14 @@
 // "key: value"; lines starting with # are comments. Every stanza has case
 // (a unique name), kind (cms or cert), file and expect; the other keys
 // depend on the kind (see cases.txt's header).
+//
+// A stanza with a "samples" key names files that are not in the repository
+// (SOURCES.md says why): they are looked for in the samples folder,
+// $KEP_REALWORLD_SAMPLES or else ../shared/samples/realworld beside the
+// repository, under the same relative path. A stanza with "derive: flip-last
+// SOURCE" has its file made at test time from SOURCE (a copy with the last
+// byte XOR 01). Tests call Tally.Ready on each case: it locates the files,
+// makes the derived one, and skips the case when a sample is missing.
 package realworld
 
 import (
@@ -16,16 +24,24 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"testing"
 	"time"
 )
 
+// SamplesEnv names the environment variable that overrides SamplesDir's default.
+const SamplesEnv = "KEP_REALWORLD_SAMPLES"
+
 // Case is one stanza of cases.txt.
 type Case struct {
-	Name   string
-	Kind   string            // "cms" or "cert"
-	Fields map[string]string // every key of the stanza, case and kind included
-	Line   int               // line of the stanza's first key, for messages
-	dir    string
+	Name    string
+	Kind    string            // "cms" or "cert"
+	Fields  map[string]string // every key of the stanza, case and kind included
+	Line    int               // line of the stanza's first key, for messages
+	Missing []string          // sample files found neither here nor in the samples folder
+	dir     string
+	samples string            // the samples folder
+	paths   map[string]string // where each named file is, when not under dir
 }
 
 // Get returns the value of key, "" when absent.
@@ -34,9 +50,26 @@ func (c Case) Get(key string) string { return c.Fields[key] }
 // List returns the space-separated values of key.
 func (c Case) List(key string) []string { return strings.Fields(c.Fields[key]) }
 
-// Path returns the path of a file named by the stanza, relative to the
-// directory of cases.txt.
-func (c Case) Path(rel string) string { return filepath.Join(c.dir, filepath.FromSlash(rel)) }
+// Path returns the path of a file named by the stanza (rel is relative to
+// the directory of cases.txt): in that directory, or in the samples folder
+// for a sample, or where Ready made a derived file.
+func (c Case) Path(rel string) string {
+	if p, ok := c.paths[rel]; ok {
+		return p
+	}
+	return filepath.Join(c.dir, filepath.FromSlash(rel))
+}
+
+// SamplesDir is the folder of the files kept out of the repository:
+// $KEP_REALWORLD_SAMPLES, else ../shared/samples/realworld beside the
+// repository that holds casesDir (testdata/realworld).
+func SamplesDir(casesDir string) string {
+	if d := os.Getenv(SamplesEnv); d != "" {
+		return d
+	}
+	d, _ := filepath.Abs(filepath.Join(casesDir, "..", "..", "..", "shared", "samples", "realworld"))
+	return d
+}
 
 // Read returns the contents of a file named by the stanza.
 func (c Case) Read(rel string) ([]byte, error) { return os.ReadFile(c.Path(rel)) }
@@ -49,7 +82,8 @@ var required = []string{"case", "kind", "file", "expect", "producer", "source", 
 
 // Load reads the vector file at path. It fails on a malformed line, a
 // duplicate key or case name, a stanza without a required key, or a stanza
-// naming a file that does not exist.
+// naming a file that does not exist; a file of a "samples" stanza that is in
+// neither this directory nor the samples folder is listed in Case.Missing.
 func Load(path string) ([]Case, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -75,13 +109,34 @@ func Load(path string) ([]Case, error) {
 			return fmt.Errorf("%s:%d: case %q twice", path, cur.Line, cur.Name)
 		}
 		seen[cur.Name] = true
-		for _, k := range []string{"file", "content", "trust", "intermediates", "issuer", "crls"} {
+		var derived string
+		if d := cur.List("derive"); len(d) > 0 {
+			if len(d) != 2 || d[0] != "flip-last" {
+				return fmt.Errorf("%s:%d: case %s: derive: want \"flip-last SOURCE\"", path, cur.Line, cur.Name)
+			}
+			derived = cur.Get("file")
+		}
+		keys := []string{"file", "content", "trust", "intermediates", "issuer", "crls"}
+		if derived != "" {
+			keys = append(keys, "derive")
+		}
+		for _, k := range keys {
 			for _, rel := range cur.List(k) {
-				if rel == "self" {
+				if _, done := cur.paths[rel]; done || rel == "self" || rel == "flip-last" || (k == "file" && rel == derived) {
 					continue
 				}
-				if _, err := os.Stat(cur.Path(rel)); err != nil {
+				local := filepath.Join(cur.dir, filepath.FromSlash(rel))
+				_, err := os.Stat(local)
+				switch {
+				case err == nil:
+				case cur.Get("samples") == "":
 					return fmt.Errorf("%s:%d: case %s: %s: %v", path, cur.Line, cur.Name, k, err)
+				default:
+					p := filepath.Join(cur.samples, filepath.FromSlash(rel))
+					if _, err := os.Stat(p); err != nil {
+						cur.Missing = append(cur.Missing, rel)
+					}
+					cur.paths[rel] = p
 				}
 			}
 		}
@@ -109,7 +164,8 @@ func Load(path string) ([]Case, error) {
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if cur == nil {
-			cur = &Case{Fields: map[string]string{}, Line: n, dir: filepath.Dir(path)}
+			cur = &Case{Fields: map[string]string{}, Line: n, dir: filepath.Dir(path),
+				samples: SamplesDir(filepath.Dir(path)), paths: map[string]string{}}
 		}
 		if _, dup := cur.Fields[k]; dup {
 			return nil, fmt.Errorf("%s:%d: key %q twice in a stanza", path, n, k)
@@ -134,4 +190,66 @@ func Of(cases []Case, kind string) []Case {
 		}
 	}
 	return out
+}
+
+// Tally counts the cases a test ran and those it skipped for missing samples,
+// and logs one summary line when the test ends.
+type Tally struct {
+	mu            sync.Mutex
+	ran, skipped  int
+	samples, what string
+}
+
+// Count returns a Tally whose summary t logs at its end.
+func Count(t testing.TB, what string, cases []Case) *Tally {
+	tl := &Tally{what: what}
+	if len(cases) > 0 {
+		tl.samples = cases[0].samples
+	}
+	t.Cleanup(func() {
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		t.Logf("realworld %s: %d cases ran, %d skipped for missing samples (looked for in %s; set %s)",
+			tl.what, tl.ran, tl.skipped, tl.samples, SamplesEnv)
+	})
+	return tl
+}
+
+// Ready returns c with its derived file made in t's temporary directory; it
+// skips t, naming the files and where they are expected, when a sample is
+// missing.
+func (tl *Tally) Ready(t testing.TB, c Case) Case {
+	t.Helper()
+	tl.mu.Lock()
+	if len(c.Missing) > 0 {
+		tl.skipped++
+	} else {
+		tl.ran++
+	}
+	tl.mu.Unlock()
+	if len(c.Missing) > 0 {
+		var where []string
+		for _, rel := range c.Missing {
+			where = append(where, c.Path(rel))
+		}
+		t.Skipf("line %d: sample missing: %s, expected at %s (set %s or fill ../shared/samples/realworld; not in the repository because %s)",
+			c.Line, strings.Join(c.Missing, ", "), strings.Join(where, ", "), SamplesEnv, c.Get("samples"))
+	}
+	if d := c.List("derive"); len(d) == 2 {
+		b, err := c.Read(d[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)-1] ^= 0x01
+		p := filepath.Join(t.TempDir(), filepath.Base(c.Get("file")))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths := map[string]string{c.Get("file"): p}
+		for k, v := range c.paths {
+			paths[k] = v
+		}
+		c.paths = paths
+	}
+	return c
 }
