@@ -8,7 +8,10 @@
 #   SHA256SUMS
 # Reproducible: SOURCE_DATE_EPOCH (the last commit's time) fixes every time
 # stamp, -trimpath and -buildid= keep paths and build ids out of binaries,
-# tar and the packages get sorted names, fixed mtime and root owner.
+# tar and the packages get sorted names, fixed mtime and root owner. One
+# exception: wixl writes the build's wall-clock time into the MSI's summary
+# information (Created, Last saved); scripts/test-platforms.sh checks that
+# nothing else differs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-dist}
@@ -135,6 +138,9 @@ MSIV=$(echo "$RPMV" | sed 's/[^0-9.]//g')
 # The product code follows from the version (not random), so that two builds match.
 PC=$(printf 'kep msi %s' "$VERSION" | sha256sum | cut -c1-32)
 PRODUCT_CODE="${PC:0:8}-${PC:8:4}-${PC:12:4}-${PC:16:4}-${PC:20:12}"
+# The package code (summary "revision number") follows from the files it holds.
+PK=$(cat "$W/windows/kep.exe" "$W/windows/kep-pkcs11.dll" | sha256sum | cut -c1-32)
+PACKAGE_CODE="${PK:0:8}-${PK:8:4}-${PK:12:4}-${PK:16:4}-${PK:20:12}"
 WX=$W/wix; mkdir -p "$WX"; cp "$W/windows/kep.exe" "$W/windows/kep-pkcs11.dll" "$WX/"
 NM_COMP="" NM_REF=""
 if [ -n "$HOST" ]; then
@@ -158,7 +164,7 @@ cat > "$WX/kep.wxs" <<WXS
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="$PRODUCT_CODE" Name="kep" Language="1033" Version="$MSIV" Manufacturer="kep developers"
            UpgradeCode="5f0c2a3e-7b1d-4c6a-9e2f-3d8b1a6c4e70" Codepage="65001">
-    <Package InstallerVersion="200" Compressed="yes" InstallScope="perUser" Comments="kep $VERSION"/>
+    <Package Id="$PACKAGE_CODE" InstallerVersion="200" Compressed="yes" InstallScope="perUser" Comments="kep $VERSION"/>
     <MajorUpgrade DowngradeErrorMessage="A newer kep is installed."/>
     <Media Id="1" Cabinet="kep.cab" EmbedCab="yes"/>
     <Property Id="ALLUSERS" Value="2"/>

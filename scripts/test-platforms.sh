@@ -25,8 +25,19 @@ if [ -n "${DIST:-}" ]; then D=$DIST; echo "testing the packages in $D (no rebuil
 t=$(now); OUT=$W/dist1 bash scripts/release.sh > "$W/rel1.log" 2>&1 || { cat "$W/rel1.log"; bad release "build failed"; echo "$pass passed, $((fail)) failed"; exit 1; }
 ok "release build" "$(since "$t")"; cat "$W/rel1.log"
 t=$(now); OUT=$W/dist2 bash scripts/release.sh > "$W/rel2.log" 2>&1 || cat "$W/rel2.log"
-if diff -u "$W/dist1/SHA256SUMS" "$W/dist2/SHA256SUMS"; then ok "reproducible release (second build)" "$(since "$t")"
+msitables() { # every table's rows (the summary is compared above) and the cabinet's hash
+	local t; for t in $(msiinfo tables "$1" | grep -vx _SummaryInformation | sort); do echo "== $t"; msiinfo export "$1" "$t"; done
+	msiinfo extract "$1" kep.cab | sha256sum
+}
+# Every file the same bytes, but the MSI, whose summary information holds
+# wixl's wall-clock time (Created, Last saved): there only those may differ.
+if diff -u <(grep -v '\.msi$' "$W/dist1/SHA256SUMS") <(grep -v '\.msi$' "$W/dist2/SHA256SUMS"); then ok "reproducible release: .deb, .rpm, tarballs byte for byte (second build)" "$(since "$t")"
 else bad "reproducible release" "the files above differ between two builds"; fi
+M1=$(ls "$W"/dist1/*.msi) M2=$(ls "$W"/dist2/*.msi)
+if diff <(msiinfo suminfo "$M1" | grep -v '^Created:\|^Last saved:') <(msiinfo suminfo "$M2" | grep -v '^Created:\|^Last saved:') \
+	&& [ "$(msitables "$M1")" = "$(msitables "$M2")" ]; then
+	ok "reproducible MSI: the same but for the summary's Created/Last saved times ($(cmp -l "$M1" "$M2" | wc -l) bytes differ)" "-"
+else bad "reproducible MSI" "more than the build time differs"; fi
 D=$W/dist1
 fi
 DEB=$(ls "$D"/kep_*_amd64.deb) MSI=$(ls "$D"/kep-*-x64.msi) RPM=$(ls "$D"/kep-*.rpm)
