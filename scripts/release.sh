@@ -164,7 +164,7 @@ cat > "$WX/kep.wxs" <<WXS
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="$PRODUCT_CODE" Name="kep" Language="1033" Version="$MSIV" Manufacturer="kep developers"
            UpgradeCode="5f0c2a3e-7b1d-4c6a-9e2f-3d8b1a6c4e70" Codepage="65001">
-    <Package Id="$PACKAGE_CODE" InstallerVersion="200" Compressed="yes" InstallScope="perUser" Comments="kep $VERSION"/>
+    <Package InstallerVersion="200" Compressed="yes" InstallScope="perUser" Comments="kep $VERSION"/>
     <MajorUpgrade DowngradeErrorMessage="A newer kep is installed."/>
     <Media Id="1" Cabinet="kep.cab" EmbedCab="yes"/>
     <Property Id="ALLUSERS" Value="2"/>
@@ -195,6 +195,8 @@ WXS
 find "$WX" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 MSI="$OUT/kep-$RPMV-x64.msi"
 (cd "$WX" && wixl -a x64 -o "$MSI" kep.wxs)
+# wixl draws the package code at random whatever the .wxs says: set it.
+msibuild "$MSI" -s "kep" "kep developers" "x64;1033" "{$PACKAGE_CODE}"
 
 # --- macOS tarballs ---
 for arch in arm64 amd64; do
