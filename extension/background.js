@@ -75,7 +75,9 @@ chrome.runtime.onConnect.addListener((page) => {
 // the extension's popup, so that CryptoPro's own plug-in keeps answering
 // where it is installed. A site turned on gets cadesplugin.js (kep's
 // compatibility layer, when this package carries it) in its page world at
-// document_start, before the site's cadesplugin_api.js looks for it.
+// document_start, before the site's cadesplugin_api.js looks for it. There
+// it imports the package's kep.js (web-accessible, by its dynamic URL) and
+// takes only the extension's road, never the agent's loopback port.
 async function cadesOrigins() {
   const { cadesOrigins = [] } = await chrome.storage.local.get("cadesOrigins");
   return cadesOrigins;

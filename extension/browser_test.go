@@ -33,6 +33,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kepkit/kep/agent"
+	"github.com/kepkit/kep/agent/cades"
 	"github.com/kepkit/kep/extension"
 	"github.com/kepkit/kep/install"
 	"github.com/kepkit/kep/internal/demopki"
@@ -73,6 +74,11 @@ func testCert(t *testing.T, names ...string) (tls.Certificate, string) {
 
 const testPage = `<!doctype html><html><head><meta charset="utf-8"><title>kep test</title>
 <script type="module">import * as kep from "/kep.js"; window.kep = kep; window.kepReady = true;</script></head><body>kep</body></html>`
+
+// cadesPage loads neither kep.js nor cadesplugin.js: the extension's
+// cadesplugin switch puts window.cadesplugin in it.
+const cadesPage = `<!doctype html><html><head><meta charset="utf-8"><title>kep cades test</title>
+<script>window.kepReady = true;</script></head><body>cades</body></html>`
 
 type road struct {
 	t       *testing.T
@@ -205,19 +211,23 @@ func newRoad(t *testing.T) *road {
 		t.Fatalf("kep install did not register Chromium: %+v", changes)
 	}
 
-	// The unpacked extension, as packaged (the Chromium manifest).
+	// The unpacked extension, as packaged (the Chromium manifest, and the
+	// extras extension/pack adds: cadesplugin.js and the kep.js it imports).
 	ext := filepath.Join(dir, "extension")
 	if err := os.CopyFS(ext, extension.Files()); err != nil {
 		t.Fatal(err)
 	}
+	kepJS := mustRead(t, filepath.Join(repoRoot(), "agent", "client", "kep.js"))
+	for name, data := range map[string][]byte{"kep.js": kepJS, "cadesplugin.js": mustRead(t, filepath.Join(repoRoot(), "agent", "client", "cadesplugin.js"))} {
+		if err := os.WriteFile(filepath.Join(ext, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The pages.
 	cert, spki := testCert(t, "kep.test", "other.test")
-	kepJS, err := os.ReadFile(filepath.Join(repoRoot(), "agent", "client", "kep.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("/cades", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(cadesPage)) })
 	mux.HandleFunc("/kep.js", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
 		w.Write(kepJS)
@@ -269,6 +279,40 @@ func (r *road) tab(url string) context.Context {
 	}
 	poll(r.t, ctx, `window.kepReady === true`)
 	return ctx
+}
+
+// cadesOn turns the popup's cadesplugin switch on for origin in the
+// background: what its message {kep: "cades", origin, on: true} does
+// (background.js's listener takes it only from an extension page outside a
+// tab, which a test cannot open), evaluated in the service worker.
+func (r *road) cadesOn(origin string) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		targets, err := chromedp.Targets(r.browser)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, ti := range targets {
+			if ti.Type != "service_worker" || !strings.HasPrefix(ti.URL, extension.ChromeOrigin) {
+				continue
+			}
+			ctx, cancel := chromedp.NewContext(r.browser, chromedp.WithTargetID(ti.TargetID), chromedp.WithDetachOnCancel())
+			defer cancel()
+			ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(`(async () => {
+				await chrome.storage.local.set({cadesOrigins: [%q]}); await applyCades();
+				return (await chrome.scripting.getRegisteredContentScripts()).map((s) => s.id + " " + s.matches.join(" "));
+			})()`, origin), chromedp.EvalAwaitPromise))
+			if err != nil || len(ids) != 1 || ids[0] != "kep-cadesplugin "+origin+"/*" {
+				r.t.Fatalf("the cadesplugin switch: %v %v", ids, err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no service worker of the extension among %d targets", len(targets))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (r *road) page(host string) string { return fmt.Sprintf("https://%s:%d", host, r.port) }
@@ -473,7 +517,31 @@ func TestExtensionRoad(t *testing.T) {
 	if diag["road"] != "extension" {
 		t.Errorf("diagnose transport: %v", diag)
 	}
-	if ws, relay := r.agent.Served(); ws != 0 || relay != 3 {
+
+	// The cadesplugin switch on for kep.test: a page written for CryptoPro's
+	// plug-in gets window.cadesplugin from the extension, and its kep.js
+	// too, over the extension's road (never the agent's port: the WebSocket
+	// count below stays 0). kep.test is approved already: no window.
+	cadesStart := time.Now()
+	r.cadesOn(kepOrigin)
+	cadesTab := r.tab(kepOrigin + "/cades")
+	cp := eval[map[string]any](t, cadesTab, `await cadesplugin;
+		const about = await cadesplugin.CreateObjectAsync("CAdESCOM.About");
+		const v = await about.PluginVersion;
+		const store = await cadesplugin.CreateObjectAsync("CAdESCOM.Store");
+		await store.Open();
+		return {version: await about.Version, major: await v.MajorVersion, certs: await (await store.Certificates).Count, client: await kepExtension.client(),
+			static: await import("`+extension.ChromeOrigin+`kep.js").then(() => "loaded", () => "refused")};`)
+	if want := fmt.Sprintf("%d.%d.%d", cades.PluginVersion[0], cades.PluginVersion[1], cades.PluginVersion[2]); cp["version"] != want || cp["major"] != float64(cades.PluginVersion[0]) || cp["certs"] != float64(len(certs)) {
+		t.Fatalf("cadesplugin through the extension: %v (want version %s and %d certificates)", cp, want, len(certs))
+	}
+	// kep.js is web-accessible only by its dynamic URL (use_dynamic_url),
+	// not by the extension's fixed ID.
+	if u, _ := cp["client"].(string); !strings.HasPrefix(u, "chrome-extension://") || !strings.HasSuffix(u, "/kep.js") || strings.HasPrefix(u, extension.ChromeOrigin) || cp["static"] != "refused" {
+		t.Errorf("kep.js from the extension at %q, by the fixed ID %v", cp["client"], cp["static"])
+	}
+	t.Logf("cadesplugin through the extension's switch: About and Store answered in %v", time.Since(cadesStart).Round(time.Millisecond))
+	if ws, relay := r.agent.Served(); ws != 0 || relay != 4 {
 		t.Fatalf("the agent served %d WebSocket and %d relayed connections: the WebSocket must not be opened on this road", ws, relay)
 	}
 

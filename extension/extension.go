@@ -17,6 +17,23 @@
 // SHA-256 of that DER key, in hex with the digits 0-f written a-p; the test
 // checks ChromeID against the manifest. Native-messaging host manifests allow
 // exactly ChromeOrigin and FirefoxID.
+//
+// The one web-accessible resource is kep.js (manifest.json, which cannot
+// hold comments, so here): the per-site cadesplugin switch puts
+// cadesplugin.js in a page's own world, where it imports kep.js from the
+// package and connects over the extension's road; importing it from the
+// agent's loopback port instead would meet Chrome's Local Network Access
+// prompt, which the extension is there to avoid. A page world has no
+// chrome.runtime.getURL, so content.js tells the page the URL
+// (window.kepExtension.client()). Exposing a resource lets a page detect
+// the extension; kep's extension is visible to every page anyway
+// (window.kepExtension), and kep.js is the public client the agent serves
+// to anyone. Still, it is exposed only to https pages (the switch takes
+// only https sites) and only by its dynamic URL (use_dynamic_url: an ID
+// made anew each browser session, so the fixed ID does not reach it; the
+// browser test checks both). The sites switched on are chosen at run time,
+// and the manifest's matches cannot follow them. Firefox takes the same
+// entry as is (its moz-extension ID is random per profile already).
 package extension
 
 import (
@@ -90,7 +107,8 @@ func Manifest(t Target) ([]byte, error) {
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Build writes the target's package to w. extra adds files to it (name →
-// content), such as agent/client/cadesplugin.js when it exists.
+// content), such as agent/client/cadesplugin.js when it exists, with the
+// agent/client/kep.js it imports from the package.
 func Build(w io.Writer, t Target, extra map[string][]byte) error {
 	man, err := Manifest(t)
 	if err != nil {

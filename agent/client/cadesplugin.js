@@ -14,17 +14,37 @@
 // member names the agent gave it. Property reads return Promises,
 // propset_Name(v) sets, methods return Promises; objects travel as ids,
 // dates as ISO strings. Only the asynchronous API exists (no CreateObject).
-// The transport is kep.js (imported from the agent that served this file).
+// The transport is kep.js (imported from the agent that served this file,
+// or from kep's extension when the extension put this file in the page).
 (function () {
   "use strict";
   /** @type {any} */
   const w = window;
   if (w.cadesplugin) return;
 
-  const here = document.currentScript && /** @type {HTMLScriptElement} */ (document.currentScript).src;
+  const script = document.currentScript;
+  const here = script && /** @type {HTMLScriptElement} */ (script).src;
   const base = here ? new URL(".", here) : new URL("http://127.0.0.1:24321/");
-  const portAttr = document.currentScript && document.currentScript.getAttribute("data-kep-port");
+  const portAttr = script && script.getAttribute("data-kep-port");
   const port = Number(portAttr || base.port || 24321);
+
+  /** kep.js, connected. Put in the page by kep's extension (the per-site
+   * switch registers this file as a page-world content script, which has no
+   * currentScript), kep.js comes from the extension (window.kepExtension
+   * .client() gives its URL) and takes only the extension's road: the
+   * loopback port is what Chrome's Local Network Access prompt stands in
+   * front of, and what the extension is there to avoid. Loaded by a
+   * <script src> tag, kep.js comes from beside this file, as it always has. */
+  async function kepjs() {
+    // At document_start the extension's page.js (window.kepExtension) may
+    // come after this file: look once more after the scripts of this task.
+    if (!script && !w.kepExtension) await new Promise((r) => setTimeout(r, 0));
+    const ext = !script && w.kepExtension;
+    if (ext && typeof ext.client === "function") {
+      return ext.client().then((/** @type {string} */ url) => import(url)).then((m) => m.connect({ road: "extension" }));
+    }
+    return import(new URL("kep.js", base).href).then((m) => m.connect({ port }));
+  }
 
   /** @type {Promise<any> | null} */
   let session = null;
@@ -32,8 +52,7 @@
   /** The connection to the agent, opened (and the site approved) once. */
   function agent() {
     if (!session) {
-      session = import(new URL("kep.js", base).href)
-        .then((m) => m.connect({ port }))
+      session = kepjs()
         .then(async (k) => {
           await k.ensureAccess();
           k.on("close", () => { session = null; });

@@ -4,7 +4,8 @@
 //
 // writes bin/kep-extension-chromium.zip (Chrome Web Store, Edge Add-ons,
 // Yandex catalogue) and bin/kep-extension-firefox.xpi. The compatibility
-// layer agent/client/cadesplugin.js goes in when it exists.
+// layer agent/client/cadesplugin.js goes in when it exists, with the
+// agent/client/kep.js it imports from the extension.
 package main
 
 import (
@@ -19,10 +20,14 @@ import (
 func main() {
 	out := flag.String("o", "bin", "output directory")
 	cades := flag.String("cadesplugin", "agent/client/cadesplugin.js", "cadesplugin.js to include when it exists")
+	kepjs := flag.String("kepjs", "agent/client/kep.js", "kep.js to include with cadesplugin.js (which imports it from the extension)")
 	flag.Parse()
 	extra := map[string][]byte{}
 	if data, err := os.ReadFile(*cades); err == nil {
 		extra["cadesplugin.js"] = data
+		if extra["kep.js"], err = os.ReadFile(*kepjs); err != nil {
+			fail(err)
+		}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail(err)
