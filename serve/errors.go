@@ -48,14 +48,14 @@ const (
 	CodeNotCMS             = "NOT_CMS"             // 422: the signature part is not a CMS signature at all
 	CodeSignatureMalformed = "SIGNATURE_MALFORMED" // 422: a CMS that does not parse (truncated …); report attached
 	CodeCertMalformed      = "CERTIFICATE_MALFORMED"
-	CodeBadOrigin          = "BAD_ORIGIN"       // 400: origin is not scheme://host[:port]
+	CodeBadOrigin          = "BAD_ORIGIN"         // 400: origin is not scheme://host[:port]
 	CodeOriginNotAllowed   = "ORIGIN_NOT_ALLOWED" // 403: origin not in the configured list
-	CodeTooLarge           = "TOO_LARGE"        // 413: the body passed the limit
-	CodeTimeout            = "TIMEOUT"          // 408: the client did not send the body in time
-	CodeBusy               = "BUSY"             // 503: every slot taken for longer than the queue wait
-	CodeUnavailable        = "UNAVAILABLE"      // 503: nonce store or another dependency unreachable
-	CodeInternal           = "INTERNAL"         // 500
-	CodeShuttingDown       = "SHUTTING_DOWN"    // 503
+	CodeTooLarge           = "TOO_LARGE"          // 413: the body passed the limit
+	CodeTimeout            = "TIMEOUT"            // 408: the client did not send the body in time
+	CodeBusy               = "BUSY"               // 503: every slot taken for longer than the queue wait
+	CodeUnavailable        = "UNAVAILABLE"        // 503: nonce store or another dependency unreachable
+	CodeInternal           = "INTERNAL"           // 500
+	CodeShuttingDown       = "SHUTTING_DOWN"      // 503
 )
 
 func newError(status int, code, en, ru string) *Error {

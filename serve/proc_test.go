@@ -80,9 +80,9 @@ var (
 	// given when their outputs are compared: just after the fixture's
 	// certificates were made.
 	fixedAt string
-	fx     *fixture
-	fxOnce sync.Once
-	fxErr  error
+	fx      *fixture
+	fxOnce  sync.Once
+	fxErr   error
 )
 
 func getFixture(t *testing.T) *fixture {

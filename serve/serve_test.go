@@ -29,7 +29,6 @@ import (
 	"github.com/kepkit/kep/serve"
 )
 
-
 // multipartBody builds a multipart/form-data body: signature, options (when
 // not empty), content (when not nil), in that order.
 func multipartBody(sig []byte, options string, content []byte) ([]byte, string) {
@@ -540,7 +539,7 @@ func TestBadInput(t *testing.T) {
 		{"content before signature", "POST", u, lct, lateBody, nil, 400, serve.CodeBadRequest, false},
 		{"no credentials", "POST", u, gct, garbage, map[string]string{"Authorization": ""}, 401, serve.CodeUnauthorized, false},
 		{"wrong key", "POST", u, gct, garbage, map[string]string{"Authorization": "Bearer not-the-key-0123456789"}, 401, serve.CodeUnauthorized, false},
-		{"basic auth", "POST", u, gct, garbage, map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("a:" + apiKey))}, 401, serve.CodeUnauthorized, false},
+		{"basic auth", "POST", u, gct, garbage, map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("a:"+apiKey))}, 401, serve.CodeUnauthorized, false},
 		{"no credentials for login", "POST", in.url + "/v1/login/challenges", "application/json", []byte(`{"origin":"https://a.ru"}`), map[string]string{"Authorization": ""}, 401, serve.CodeUnauthorized, false},
 		{"no credentials for trust", "GET", in.url + "/v1/trust", "", nil, map[string]string{"Authorization": ""}, 401, serve.CodeUnauthorized, false},
 		{"unknown login member", "POST", in.url + "/v1/login/challenges", "application/json", []byte(`{"origin":"https://a.ru","ttl":"1h"}`), nil, 400, serve.CodeBadRequest, false},

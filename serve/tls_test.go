@@ -21,9 +21,9 @@ import (
 )
 
 type tlsFiles struct {
-	caPEM                        []byte
-	serverCert, serverKey, ca    string
-	client                       tls.Certificate
+	caPEM                     []byte
+	serverCert, serverKey, ca string
+	client                    tls.Certificate
 }
 
 // makeTLS writes a CA, a server certificate for 127.0.0.1 and returns a

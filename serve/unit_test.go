@@ -153,8 +153,8 @@ func TestCachingChecker(t *testing.T) {
 		{certs.RevocationGood, false, now, 1},
 		{certs.RevocationRevoked, false, now, 1},
 		{certs.RevocationUnknown, false, now, 1},
-		{certs.RevocationIndeterminate, false, now, 3},  // never cached
-		{certs.RevocationGood, true, now, 3},            // soft-fail: never cached
+		{certs.RevocationIndeterminate, false, now, 3},        // never cached
+		{certs.RevocationGood, true, now, 3},                  // soft-fail: never cached
 		{certs.RevocationGood, false, now.Add(-time.Hour), 3}, // a past validation time: not cached
 	}
 	for _, tc := range tests {

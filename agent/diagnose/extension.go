@@ -17,16 +17,16 @@ func init() {
 		en: "%s: kep's browser extension can reach kep (native-messaging host registered)",
 		ru: "%s: расширение kep может связаться с программой kep (хост native messaging зарегистрирован)"}
 	catalogue[NativeHostNotRegistered] = entry{severity: Warning,
-		en: "%s is installed, but kep's native-messaging host is not registered for it: kep's extension there cannot reach kep, and pages fall back to the WebSocket (with Chrome's local network access prompt)",
-		ru: "%s установлен, но хост native messaging программы kep для него не зарегистрирован: расширение kep в нём не свяжется с kep, и сайты будут обращаться к kep через локальный порт (с запросом доступа к локальной сети)",
+		en:    "%s is installed, but kep's native-messaging host is not registered for it: kep's extension there cannot reach kep, and pages fall back to the WebSocket (with Chrome's local network access prompt)",
+		ru:    "%s установлен, но хост native messaging программы kep для него не зарегистрирован: расширение kep в нём не свяжется с kep, и сайты будут обращаться к kep через локальный порт (с запросом доступа к локальной сети)",
 		fixEN: "Run «kep install».", fixRU: "Выполните «kep install»."}
 	catalogue[NativeHostStale] = entry{severity: Warning,
-		en: "%s: kep's native-messaging host registration is out of date: %s",
-		ru: "%s: регистрация хоста native messaging программы kep устарела: %s",
+		en:    "%s: kep's native-messaging host registration is out of date: %s",
+		ru:    "%s: регистрация хоста native messaging программы kep устарела: %s",
 		fixEN: "Run «kep install» again.", fixRU: "Выполните «kep install» ещё раз."}
 	catalogue[RelayNotServed] = entry{severity: Warning,
-		en: "no kep agent serves the browser extension (nothing answers on %s); kep native-host starts one when a page asks",
-		ru: "программа kep не обслуживает расширение браузера (на %s никто не отвечает); kep native-host запустит её, когда сайт обратится",
+		en:    "no kep agent serves the browser extension (nothing answers on %s); kep native-host starts one when a page asks",
+		ru:    "программа kep не обслуживает расширение браузера (на %s никто не отвечает); kep native-host запустит её, когда сайт обратится",
 		fixEN: "Start «kep agent» (without --no-relay).", fixRU: "Запустите «kep agent» (без --no-relay)."}
 }
 
