@@ -179,8 +179,10 @@ func (s *Server) build(o VerifyOptions, ts *trustState, signatures bool) (verify
 		opts.Profile = verify.ProfileCAdESBES
 	case "cades-t":
 		opts.Profile = verify.ProfileCAdEST
+	case "xl", "xlt1":
+		opts.Profile = verify.ProfileXL
 	default:
-		return opts, errBadOptions("profile: cms, cades-bes or cades-t", "profile: cms, cades-bes или cades-t")
+		return opts, errBadOptions("profile: cms, cades-bes, cades-t or xl", "profile: cms, cades-bes, cades-t или xl")
 	}
 	purpose := o.Purpose
 	if purpose == "" {

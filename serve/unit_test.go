@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/verify"
 )
 
 func TestApplyEnv(t *testing.T) {
@@ -207,6 +208,15 @@ func TestBuildOptions(t *testing.T) {
 	}
 	if _, err := ParseVerifyOptions([]byte(`{"profil":"cms"}`)); err == nil {
 		t.Fatal("an unknown option was accepted")
+	}
+	for name, want := range map[string]verify.Profile{"cades-bes": verify.ProfileCAdESBES, "cades-t": verify.ProfileCAdEST, "xl": verify.ProfileXL, "xlt1": verify.ProfileXL} {
+		o, err := ParseVerifyOptions([]byte(`{"profile":"` + name + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts, e := s.build(o, ts, true); e != nil || opts.Profile != want {
+			t.Errorf("profile %s: %v %v", name, opts.Profile, e)
+		}
 	}
 }
 
