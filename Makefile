@@ -7,7 +7,7 @@ DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-serv
 # What `make release` and `make test-platforms` need besides DEBS: MinGW-w64
 # (cgo for kep-pkcs11.dll), Wine (running the Windows build), msitools
 # and wixl (the .msi), rpm (rpmbuild: the .rpm).
-PLATFORM_DEBS := gcc-mingw-w64-x86-64 wine wine64 msitools wixl rpm
+PLATFORM_DEBS := gcc-mingw-w64-x86-64 wine wine64 msitools wixl rpm bc
 FUZZTIME ?= 20s
 
 .PHONY: all build test deps deps-platforms bench bench-quick fuzz run vet clean cross mutate release test-platforms extension
