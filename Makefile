@@ -61,6 +61,9 @@ test: deps cross
 	# process (pkcs11/module loads its own .so through it).
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m ./pkcs11 ./pkcs11/keystore
 	$(GO) test -count=1 -timeout 20m -tags pkcs11purego ./pkcs11/module
+	# The platforms: kep.exe under Wine, the packages installed, two release
+	# builds compared (about 4 minutes warm here, plus Wine's install once).
+	$(MAKE) --no-print-directory test-platforms
 
 # Packages in dist/ with SHA256SUMS: .deb, .rpm, Windows .msi, macOS
 # tarballs (scripts/release.sh; reproducible from SOURCE_DATE_EPOCH).
@@ -68,8 +71,8 @@ release: deps deps-platforms
 	bash scripts/release.sh
 
 # The Windows build under Wine, the packages installed and removed, two
-# release builds compared (scripts/test-platforms.sh). Apart from make test:
-# it installs Wine and MinGW-w64 and builds the release twice.
+# release builds compared (scripts/test-platforms.sh); part of make test, and
+# runnable alone. It installs Wine and MinGW-w64 and builds the release twice.
 test-platforms: deps deps-platforms
 	bash scripts/test-platforms.sh
 
