@@ -30,6 +30,8 @@ import (
 	"fmt"
 	"hash"
 	"math/bits"
+
+	"github.com/kepkit/kep/gost/gost28147"
 )
 
 const (
@@ -65,32 +67,14 @@ func newParams(name string, oid asn1.ObjectIdentifier, k [8][16]byte) *Params {
 	return p
 }
 
-// The S-boxes are copied from RFC 4357 section 11.2
-// (id-GostR3411-94-CryptoProParamSet) and from RFC 5831 section 7.3.1 /
-// GOST R 34.11-94 appendix A (id-GostR3411-94-TestParamSet), rows K1..K8.
+// The S-boxes are gost28147's sets for GOST R 34.11-94 (RFC 4357 section
+// 11.2, id-GostR3411-94-CryptoProParamSet; RFC 5831 section 7.3.1 / GOST R
+// 34.11-94 appendix A, id-GostR3411-94-TestParamSet), rows K1..K8.
 var (
 	// CryptoPro is id-GostR3411-94-CryptoProParamSet, 1.2.643.2.2.30.1.
-	CryptoPro = newParams("cryptopro", asn1.ObjectIdentifier{1, 2, 643, 2, 2, 30, 1}, [8][16]byte{
-		{10, 4, 5, 6, 8, 1, 3, 7, 13, 12, 14, 0, 9, 2, 11, 15},
-		{5, 15, 4, 0, 2, 13, 11, 9, 1, 7, 6, 3, 12, 14, 10, 8},
-		{7, 15, 12, 14, 9, 4, 1, 0, 3, 11, 5, 2, 6, 10, 8, 13},
-		{4, 10, 7, 12, 0, 15, 2, 8, 14, 1, 6, 5, 13, 11, 9, 3},
-		{7, 6, 4, 11, 9, 12, 2, 10, 1, 8, 0, 14, 15, 13, 3, 5},
-		{7, 6, 2, 4, 13, 9, 15, 0, 10, 1, 5, 11, 8, 14, 12, 3},
-		{13, 14, 4, 1, 7, 0, 5, 10, 3, 12, 8, 15, 6, 2, 9, 11},
-		{1, 3, 10, 9, 5, 11, 4, 15, 8, 6, 7, 14, 13, 0, 2, 12},
-	})
+	CryptoPro = newParams("cryptopro", asn1.ObjectIdentifier{1, 2, 643, 2, 2, 30, 1}, gost28147.R341194CryptoPro.Rows())
 	// Test is id-GostR3411-94-TestParamSet, 1.2.643.2.2.30.0.
-	Test = newParams("test", asn1.ObjectIdentifier{1, 2, 643, 2, 2, 30, 0}, [8][16]byte{
-		{4, 10, 9, 2, 13, 8, 0, 14, 6, 11, 1, 12, 7, 15, 5, 3},
-		{14, 11, 4, 12, 6, 13, 15, 10, 2, 3, 8, 1, 0, 7, 5, 9},
-		{5, 8, 1, 13, 10, 3, 4, 2, 14, 15, 12, 7, 6, 0, 9, 11},
-		{7, 13, 10, 1, 0, 8, 9, 15, 14, 4, 6, 12, 11, 2, 5, 3},
-		{6, 12, 7, 1, 5, 15, 13, 8, 4, 10, 9, 14, 0, 3, 11, 2},
-		{4, 11, 10, 0, 7, 2, 1, 13, 3, 6, 8, 5, 9, 12, 15, 14},
-		{13, 11, 4, 1, 3, 15, 5, 9, 0, 10, 14, 7, 6, 8, 2, 12},
-		{1, 15, 13, 0, 5, 7, 10, 4, 9, 2, 3, 14, 6, 11, 8, 12},
-	})
+	Test = newParams("test", asn1.ObjectIdentifier{1, 2, 643, 2, 2, 30, 0}, gost28147.R341194Test.Rows())
 )
 
 // OIDGOST341194 is id-GostR3411-94 (1.2.643.2.2.9), the digest algorithm
