@@ -548,7 +548,11 @@ func (a *Agent) sign(c *conn, params json.RawMessage) (any, error) {
 		return nil, rpcError(ReasonInvalidParams, "profile %s needs a time-stamping authority: the agent has none (kep agent --tsa)", opts.Profile)
 	}
 	if opts.Profile == sign.ProfileXLT1 {
-		opts.Revocation = &revocation.Checker{}
+		// As kep sign --profile xlt1: revocation data for every certificate,
+		// and an issuer the agent's trust settings lack fetched from its
+		// caIssuers address (http only, bounded; it must have signed).
+		rc := &revocation.Checker{}
+		opts.Revocation, opts.Issuers = rc, rc
 		opts.ValidationCerts = append(append([]*certs.Certificate{}, a.cfg.Intermediates...), a.cfg.Roots...)
 	}
 	var cms []byte
