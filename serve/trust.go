@@ -55,10 +55,10 @@ func (t *trustState) info() TrustInfo {
 func loadTrust(ctx context.Context, c Config) (*trustState, error) {
 	t := &trustState{loaded: time.Now().UTC(), source: c.TrustList}
 	var err error
-	if t.roots, err = readCerts(c.Trust); err != nil {
+	if t.roots, err = certs.ReadCertificateFiles(c.Trust); err != nil {
 		return nil, err
 	}
-	if t.inter, err = readCerts(c.Intermediates); err != nil {
+	if t.inter, err = certs.ReadCertificateFiles(c.Intermediates); err != nil {
 		return nil, err
 	}
 	for _, p := range c.CRLs {
@@ -89,22 +89,6 @@ func loadTrust(ctx context.Context, c Config) (*trustState, error) {
 		t.inter = append(t.inter, i...)
 	}
 	return t, nil
-}
-
-func readCerts(paths []string) ([]*certs.Certificate, error) {
-	var out []*certs.Certificate
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		cs, err := certs.ParseCertificates(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
 }
 
 // refreshTrust reloads the trust state every interval until ctx ends; a

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kepkit/kep/agent"
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11/keystore"
 	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/tsp"
@@ -74,7 +75,7 @@ holds the same settings as the flags; flags add to it.`,
 				fc.Soft = os.Getenv("KEP_SOFT_DIR")
 			}
 			discover := (fc.Discover == nil || *fc.Discover) && !noDiscover
-			roots, err := readCertFiles(append(fc.Trust, trust...))
+			roots, err := certs.ReadCertificateFiles(append(fc.Trust, trust...))
 			if err != nil {
 				return usageErr("%v", err)
 			}

@@ -97,10 +97,10 @@ Exit codes: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 3 INDETERMINATE, 2 usage or I/O erro
 					return usageErr("--at: %v", err)
 				}
 			}
-			if opts.Roots, err = readCertFiles(trust); err != nil {
+			if opts.Roots, err = certs.ReadCertificateFiles(trust); err != nil {
 				return usageErr("%v", err)
 			}
-			if opts.Intermediates, err = readCertFiles(inter); err != nil {
+			if opts.Intermediates, err = certs.ReadCertificateFiles(inter); err != nil {
 				return usageErr("%v", err)
 			}
 			if opts.CRLs, err = readCRLFiles(crls); err != nil {

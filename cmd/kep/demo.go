@@ -57,7 +57,7 @@ DIR/token" beside it; "make run" starts both.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			roots, err := readCertFiles([]string{m.Path(m.CA)})
+			roots, err := certs.ReadCertificateFiles([]string{m.Path(m.CA)})
 			if err != nil {
 				return usageErr("%v", err)
 			}

@@ -55,10 +55,10 @@ Nothing is signed and no PIN is asked. Exit 0 when nothing is an error, else 1.`
 			in.Tokens, _ = keys.Tokens(ctx)
 			in.Entries, in.ListErr = keys.Certificates(ctx)
 			if len(trust) > 0 {
-				if in.Roots, err = readCertFiles(trust); err != nil {
+				if in.Roots, err = certs.ReadCertificateFiles(trust); err != nil {
 					return usageErr("%v", err)
 				}
-				if in.Intermediates, err = readCertFiles(inter); err != nil {
+				if in.Intermediates, err = certs.ReadCertificateFiles(inter); err != nil {
 					return usageErr("%v", err)
 				}
 				if in.CRLs, err = readCRLFiles(crls); err != nil {

@@ -7,23 +7,6 @@ import (
 	"github.com/kepkit/kep/certs"
 )
 
-// readCertFiles parses every certificate in the named PEM or DER files.
-func readCertFiles(paths []string) ([]*certs.Certificate, error) {
-	var out []*certs.Certificate
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		cs, err := certs.ParseCertificates(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
-}
-
 // readCRLFiles parses the named CRL files.
 func readCRLFiles(paths []string) ([]*certs.CRL, error) {
 	var out []*certs.CRL

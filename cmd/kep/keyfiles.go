@@ -133,7 +133,7 @@ func containerIdentity(c *cryptopro.Container, certFile string, pw passwordSourc
 	var cert *certs.Certificate
 	var rest []*certs.Certificate
 	if certFile != "" {
-		list, err := readCertFiles([]string{certFile})
+		list, err := certs.ReadCertificateFiles([]string{certFile})
 		if err != nil {
 			return nil, nil, nil, usageErr("%v", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/verify/login"
 )
 
@@ -117,7 +118,7 @@ serverTime by more than --max-skew nothing is signed (exit 1) unless --ignore-sk
 				return err
 			}
 			defer release()
-			extra, err := readCertFiles(chain)
+			extra, err := certs.ReadCertificateFiles(chain)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -200,10 +201,10 @@ distribution points (hard-fail: unreachable means exit 3) unless --revocation of
 				return usageErr("%v", err)
 			}
 			v := &login.Verifier{MaxSkew: maxSkew, AllowESIACompatible: !boundOnly, RequireRevocation: requireRevocation}
-			if v.Roots, err = readCertFiles(trust); err != nil {
+			if v.Roots, err = certs.ReadCertificateFiles(trust); err != nil {
 				return usageErr("%v", err)
 			}
-			if v.Intermediates, err = readCertFiles(inter); err != nil {
+			if v.Intermediates, err = certs.ReadCertificateFiles(inter); err != nil {
 				return usageErr("%v", err)
 			}
 			if v.CRLs, err = readCRLFiles(crls); err != nil {

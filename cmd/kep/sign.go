@@ -49,7 +49,7 @@ atomically: a failed run never leaves a partial file.`,
 				return err
 			}
 			defer release()
-			extra, err := readCertFiles(chain)
+			extra, err := certs.ReadCertificateFiles(chain)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -66,7 +66,7 @@ atomically: a failed run never leaves a partial file.`,
 				return usageErr("--profile %s needs --tsa URL", opts.Profile)
 			}
 			if opts.Profile == sign.ProfileXLT1 {
-				if opts.ValidationCerts, err = readCertFiles(cas); err != nil {
+				if opts.ValidationCerts, err = certs.ReadCertificateFiles(cas); err != nil {
 					return usageErr("%v", err)
 				}
 				rc := &revocation.Checker{}

@@ -47,7 +47,7 @@ func (s signerSource) open(ctx context.Context, stderr io.Writer) (crypto.Signer
 		if err != nil {
 			return nil, nil, nil, nil, usageErr("%s: %v", s.keyFile, err)
 		}
-		list, err := readCertFiles([]string{s.cert})
+		list, err := certs.ReadCertificateFiles([]string{s.cert})
 		if err != nil {
 			return nil, nil, nil, nil, usageErr("%v", err)
 		}

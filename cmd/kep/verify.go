@@ -53,10 +53,10 @@ error. --json prints the machine-readable report.`,
 				return err
 			}
 			opts := verify.Options{}
-			if opts.Roots, err = readCertFiles(trust); err != nil {
+			if opts.Roots, err = certs.ReadCertificateFiles(trust); err != nil {
 				return usageErr("%v", err)
 			}
-			if opts.Intermediates, err = readCertFiles(inter); err != nil {
+			if opts.Intermediates, err = certs.ReadCertificateFiles(inter); err != nil {
 				return usageErr("%v", err)
 			}
 			if opts.CRLs, err = readCRLFiles(crls); err != nil {
