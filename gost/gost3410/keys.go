@@ -33,6 +33,8 @@ type PrivateKey struct {
 	d      fe // Montgomery form mod q, 1 ≤ d < q
 	dBytes []byte
 	pub    *PublicKey
+	// destroyed is set by Destroy: the scalar is zero and Sign refuses.
+	destroyed bool
 }
 
 // Errors returned for malformed keys.
@@ -41,6 +43,7 @@ var (
 	ErrPointNotOnCurve = errors.New("gost3410: public key point is not on the curve")
 	ErrPointOrder      = errors.New("gost3410: public key point is not in the subgroup of order q")
 	ErrZeroKey         = errors.New("gost3410: private key is zero modulo q")
+	ErrDestroyed       = errors.New("gost3410: the private key was destroyed")
 )
 
 // NewPublicKey parses raw = X || Y (each little-endian, Size() bytes) and checks
@@ -185,6 +188,16 @@ func (k *PrivateKey) Public() crypto.PublicKey { return k.pub }
 
 // PublicKey returns the public key.
 func (k *PrivateKey) PublicKey() *PublicKey { return k.pub }
+
+// Destroy zeroes the key's scalar, for a key that must not outlive its use
+// (one decrypted from a key container for one operation). Sign fails with
+// ErrDestroyed afterwards; the public key stays. It must not be called while
+// Sign runs on the key.
+func (k *PrivateKey) Destroy() {
+	k.d = fe{}
+	clear(k.dBytes)
+	k.destroyed = true
+}
 
 // Equal reports whether x is a *PrivateKey with the same curve and scalar.
 func (k *PrivateKey) Equal(x crypto.PrivateKey) bool {

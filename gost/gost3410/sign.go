@@ -23,6 +23,9 @@ var (
 // read from rand (crypto/rand when nil). opts is not consulted: the digest
 // length alone selects the algorithm, as with PKCS#11 CKM_GOSTR3410.
 func (k *PrivateKey) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if k.destroyed {
+		return nil, ErrDestroyed
+	}
 	c := k.params.curve
 	if len(digest) != c.size {
 		return nil, fmt.Errorf("%w: got %d bytes, %s needs %d", ErrDigestLength, len(digest), k.params.Name, c.size)
