@@ -36,6 +36,8 @@ type Container struct {
 
 	masks   [2]*Masks
 	primary [2][]byte
+	dir     string   // the folder it was read from (Open); "" for a zip
+	digest  [32]byte // of its files (Digest)
 }
 
 // fileNames are the container's files; header.key, masks.key and
@@ -59,7 +61,7 @@ func Parse(files map[string][]byte) (*Container, error) {
 	if !h.Primary.Algorithm.Equal(OIDAgreement2001) && !h.VerifyMAC() {
 		return nil, fmt.Errorf("%w: header.key", ErrDamaged)
 	}
-	c := &Container{Header: h}
+	c := &Container{Header: h, digest: digestFiles(files)}
 	if c.masks[0], err = ParseMasks(files["masks.key"]); err != nil {
 		return nil, err
 	}
@@ -101,6 +103,9 @@ func Open(name string) (*Container, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	c.Source = name
+	if fi.IsDir() {
+		c.dir = name
+	}
 	return c, nil
 }
 
