@@ -1,18 +1,24 @@
 // Package pfx reads and writes PKCS#12 (PFX) files holding GOST R 34.10-2012
-// keys, in the password-based form OpenSSL's gost engine and ViPNet write:
-// PBES2 (RFC 8018) with PBKDF2 over HMAC-Streebog, GOST 28147-89 in CFB mode
-// with CryptoPro key meshing (its S-box named by the parameters), and the
-// PKCS#12 MAC computed with HMAC-Streebog (or HMAC-GOST R 34.11-94) under a
-// key taken, as TC26 and OpenSSL do for GOST digests, from the last 32 bytes
-// of 96 bytes of PBKDF2 output. Passwords are UTF-8 bytes in both places.
+// keys, in the password-based forms GOST tools write:
 //
-// Also read: PBES2 with Kuznyechik or Magma in CTR-ACPKM as the gost engine
-// writes it (`openssl pkcs12 -keypbe kuznyechik-ctr-acpkm`, PRF HMAC-SHA256
-// or HMAC-Streebog). Not yet read: CryptoPro's own PFX (key bag PBE
-// 1.2.840.113549.1.12.1.80 with its key-export blob) and the CTR-ACPKM-OMAC
-// schemes of RFC 9548; such a file gives ErrUnsupported naming the algorithm
-// (the RFC's examples were not at hand to check a reader against). Files
-// with RSA or ECDSA keys are golang.org/x/crypto/pkcs12's business (ErrNotGOST).
+//   - RFC 9548 (the TC 26 standard form, RFC 9337's PBES2): PBKDF2 with
+//     HMAC-Streebog-512 over the UTF-8 password, Kuznyechik or Magma in
+//     CTR-ACPKM or CTR-ACPKM-OMAC (the OMAC keys split off by KDF_TREE), the
+//     key bag a masked or plain OneAsymmetricKey; read and written.
+//   - OpenSSL's gost engine and ViPNet: PBES2 with PBKDF2 over HMAC-Streebog,
+//     GOST 28147-89 in CFB mode with CryptoPro key meshing (its S-box named by
+//     the parameters); read and written. Also read: the engine's Kuznyechik
+//     and Magma CTR-ACPKM (`openssl pkcs12 -keypbe kuznyechik-ctr-acpkm`, PRF
+//     HMAC-SHA256 or HMAC-Streebog).
+//
+// In every form the PKCS#12 MAC is HMAC-Streebog (or HMAC-GOST R 34.11-94)
+// under a key taken, as TC 26 and OpenSSL do for GOST digests, from the last
+// 32 bytes of 96 bytes of PBKDF2 output. Passwords are UTF-8 bytes.
+//
+// Not yet read: CryptoPro's own PFX (key bag PBE 1.2.840.113549.1.12.1.80
+// with its key-export blob): such a file gives ErrUnsupported naming the
+// algorithm. Files with RSA or ECDSA keys are golang.org/x/crypto/pkcs12's
+// business (ErrNotGOST).
 //
 // Decode checks the MAC before it decrypts anything: a wrong password is
 // ErrWrongPassword. Every size and count is bounded (MaxSize, MaxIterations).
@@ -30,7 +36,6 @@ import (
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/gost/gost28147"
 	"github.com/kepkit/kep/gost/gost3410"
-	"github.com/kepkit/kep/gost/gostkey"
 	"github.com/kepkit/kep/gost/kdf"
 	"github.com/kepkit/kep/gost/mode"
 	"github.com/kepkit/kep/internal/ber"
@@ -294,15 +299,12 @@ func readBags(bags []safeBag, password []byte) (*File, error) {
 					return nil, err
 				}
 			}
-			info, err := gostkey.ParsePKCS8PrivateKey(pkcs8)
+			key, err := parseKey(pkcs8)
 			clear(pkcs8)
 			if err != nil {
-				if errors.Is(err, gostkey.ErrNotGOST) {
-					return nil, fmt.Errorf("%w: %v", ErrNoKey, err)
-				}
-				return nil, formatErr("private key: %v", err)
+				return nil, err
 			}
-			f.Key = info.Key
+			f.Key = key
 			f.FriendlyName = friendlyName(b.Attributes)
 		case b.ID.Equal(oidCertBag):
 			var cb certBag
@@ -433,10 +435,8 @@ func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte, onlyCheck ...b
 	}
 	switch o := p.Encryption.Algorithm; {
 	case o.Equal(oidGOST28147):
-	case o.Equal(oidMagmaCTRACPKM), o.Equal(oidKuzCTRACPKM):
+	case o.Equal(oidMagmaCTRACPKM), o.Equal(oidKuzCTRACPKM), o.Equal(oidMagmaCTRACPKMOMAC), o.Equal(oidKuzCTRACPKMOMAC):
 		return decryptCTRACPKM(o, p.Encryption.Parameters.FullBytes, prf, &kp, data, password, len(onlyCheck) > 0)
-	case o.Equal(oidMagmaCTRACPKMOMAC), o.Equal(oidKuzCTRACPKMOMAC):
-		return nil, fmt.Errorf("%w: the CTR-ACPKM-OMAC encryption %v (RFC 9548) is not read yet", ErrUnsupported, o)
 	default:
 		return nil, fmt.Errorf("%w (encryption scheme %v)", ErrNotGOST, o)
 	}
@@ -474,38 +474,112 @@ func isGOSTScheme(o asn1.ObjectIdentifier) bool {
 		o.Equal(oidMagmaCTRACPKMOMAC) || o.Equal(oidKuzCTRACPKMOMAC)
 }
 
-// decryptCTRACPKM undoes PBES2 with Magma or Kuznyechik in CTR-ACPKM, as the
-// gost engine writes it (`openssl pkcs12 -keypbe kuznyechik-ctr-acpkm`): the
-// parameters are SEQUENCE { ukm OCTET STRING } whose first half block is the
-// CTR IV; the ACPKM section is 1 KiB for Magma and 4 KiB for Kuznyechik,
-// the sizes of the engine's magma-ctr-acpkm and kuznyechik-ctr-acpkm ciphers
-// that its PBES2 uses (found with a 12 KiB safe: 8 KiB and 256 KiB, its CMS
-// sizes, do not decrypt it).
+// ctrScheme is one of the GOST R 34.12-2015 PBES2 encryption schemes of
+// RFC 9337 section 7.3.
+type ctrScheme struct {
+	newBlock mode.NewBlock
+	bs       int  // block size, also the size of the OMAC value
+	section  int  // ACPKM section size in bytes
+	omac     bool // CTR-ACPKM-OMAC: KDF_TREE keys and a MAC after the text
+}
+
+// schemeOf returns the scheme of an encryption OID. The ACPKM sections are
+// 1 KiB for Magma and 4 KiB for Kuznyechik, the sizes of the gost engine's
+// magma-ctr-acpkm and kuznyechik-ctr-acpkm ciphers that its PBES2 uses (found
+// with a 12 KiB safe: 8 KiB and 256 KiB, its CMS sizes, do not decrypt it).
+// RFC 9337 leaves the size to "a specific protocol" and RFC 9548 names none;
+// a key bag (under 1 KiB) never reaches a section boundary, so only a long
+// encrypted certificate safe depends on this choice.
+func schemeOf(o asn1.ObjectIdentifier) ctrScheme {
+	switch {
+	case o.Equal(oidMagmaCTRACPKM):
+		return ctrScheme{mode.MagmaConstantTime, 8, 1 << 10, false}
+	case o.Equal(oidMagmaCTRACPKMOMAC):
+		return ctrScheme{mode.MagmaConstantTime, 8, 1 << 10, true}
+	case o.Equal(oidKuzCTRACPKMOMAC):
+		return ctrScheme{mode.KuznyechikConstantTime, 16, 4 << 10, true}
+	}
+	return ctrScheme{mode.KuznyechikConstantTime, 16, 4 << 10, false}
+}
+
+// kdfTreeLabel is the label of the KDF_TREE_GOSTR3411_2012_256 call that
+// splits the PBKDF2 key of a CTR-ACPKM-OMAC scheme (RFC 9337 section 5.1).
+var kdfTreeLabel = []byte("kdf tree")
+
+// omacKeys returns K(1) (encryption) and K(2) (MAC) of RFC 9337 section
+// 5.1.1 step 8: KDF_TREE_GOSTR3411_2012_256(DK, "kdf tree", seed, R = 1),
+// 64 bytes, the seed the last 8 bytes of the ukm.
+func omacKeys(dk, ukm []byte) (kEnc, kMAC []byte, err error) {
+	k, err := kdf.KDFTree256(dk, kdfTreeLabel, ukm[len(ukm)-8:], 1, 64)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k[:32], k[32:], nil
+}
+
+// omacOf is the GOST R 34.13-2015 MAC (OMAC, a whole block) of text.
+func omacOf(s ctrScheme, key, text []byte) ([]byte, error) {
+	b, err := s.newBlock(key)
+	if err != nil {
+		return nil, err
+	}
+	m := mode.NewOMAC(b)
+	m.Write(text)
+	return m.Sum(nil), nil
+}
+
+// decryptCTRACPKM undoes PBES2 with Magma or Kuznyechik in CTR-ACPKM or
+// CTR-ACPKM-OMAC (RFC 9337 section 5.1.2, the schemes of RFC 9548; also what
+// the gost engine writes with `openssl pkcs12 -keypbe kuznyechik-ctr-acpkm`).
+// The parameters are SEQUENCE { ukm OCTET STRING }; the CTR IV is the ukm
+// but its last 8 bytes (half a block: RFC 9337's ukm is 16 bytes for
+// Kuznyechik, 12 for Magma), and in the OMAC schemes those 8 bytes are the
+// KDF_TREE seed and the decrypted text ends with the OMAC of the rest.
 func decryptCTRACPKM(o asn1.ObjectIdentifier, params []byte, prf func([]byte) hash.Hash, kp *pbkdf2Params, data, password []byte, onlyCheck bool) ([]byte, error) {
 	var ep struct{ UKM []byte }
 	if err := unmarshal(params, &ep, "CTR-ACPKM parameters"); err != nil {
 		return nil, err
 	}
-	newBlock, bs, section := mode.KuznyechikConstantTime, 16, 4<<10
-	if o.Equal(oidMagmaCTRACPKM) {
-		newBlock, bs, section = mode.MagmaConstantTime, 8, 1<<10
-	}
-	if len(ep.UKM) < bs/2 || len(ep.UKM) > 2*bs {
+	s := schemeOf(o)
+	if len(ep.UKM) < s.bs/2 || len(ep.UKM) > 2*s.bs || (s.omac && len(ep.UKM) != s.bs/2+8) {
 		return nil, formatErr("a %d-byte UKM", len(ep.UKM))
 	}
 	if onlyCheck {
 		return nil, nil
+	}
+	if s.omac && len(data) < s.bs {
+		return nil, formatErr("%d bytes encrypted with a %d-byte MAC", len(data), s.bs)
 	}
 	key, err := kdf.PBKDF2(prf, password, kp.Salt, kp.Iterations, 32)
 	if err != nil {
 		return nil, formatErr("%v", err)
 	}
 	defer clear(key)
-	stream, err := mode.NewCTRACPKM(newBlock, key, ep.UKM[:bs/2], section)
+	encKey, macKey := key, []byte(nil)
+	if s.omac {
+		if encKey, macKey, err = omacKeys(key, ep.UKM); err != nil {
+			return nil, err
+		}
+		defer clear(encKey)
+		defer clear(macKey)
+	}
+	stream, err := mode.NewCTRACPKM(s.newBlock, encKey, ep.UKM[:s.bs/2], s.section)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]byte, len(data))
 	stream.XORKeyStream(out, data)
-	return out, nil
+	if !s.omac {
+		return out, nil
+	}
+	text, tag := out[:len(out)-s.bs], out[len(out)-s.bs:]
+	want, err := omacOf(s, macKey, text)
+	if err != nil {
+		return nil, err
+	}
+	if !hmac.Equal(want, tag) {
+		clear(out)
+		return nil, formatErr("the MAC of the encrypted content (%v) does not match: the file is damaged, or this part was encrypted under another password", o)
+	}
+	return text, nil
 }
