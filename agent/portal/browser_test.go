@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,8 @@ type world struct {
 	t         *testing.T
 	demo      *demopki.Manifest
 	rootCerts []*certs.Certificate
-	agent     *agent.Agent
+	agent     *agent.Agent // nil when the agent runs in another process
+	port      int          // the agent's port on 127.0.0.1
 	browser   context.Context
 	prompts   chan string // confirmation pages the agent asked to open
 	portals   map[string]string
@@ -111,7 +113,14 @@ func newWorldWith(t *testing.T, tokenDir string, roots []*certs.Certificate) *wo
 	if err := w.agent.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
+	w.port = w.agent.Port()
+	w.browser = startBrowser(t)
+	return w
+}
 
+// startBrowser starts the headless Chromium the world's tabs open in.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox,
@@ -126,8 +135,7 @@ func newWorldWith(t *testing.T, tokenDir string, roots []*certs.Certificate) *wo
 	if err := chromedp.Do(browser); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
-	w.browser = browser
-	return w
+	return browser
 }
 
 func (w *world) roots() []*certs.Certificate { return w.rootCerts }
@@ -175,7 +183,7 @@ func (w *world) answer(approve bool, pins ...string) (shown, status string) {
 	case <-time.After(60 * time.Second):
 		w.t.Fatal("the agent opened no confirmation page")
 	}
-	if !strings.HasPrefix(url, fmt.Sprintf("http://127.0.0.1:%d/ui/", w.agent.Port())) && !strings.HasPrefix(url, "file:///") {
+	if !strings.HasPrefix(url, fmt.Sprintf("http://127.0.0.1:%d/ui/", w.port)) && !strings.HasPrefix(url, "file:///") {
 		w.t.Fatalf("confirmation page at %s, not on the agent's origin", url)
 	}
 	ctx := w.tab(url)
@@ -258,8 +266,15 @@ func attr(t *testing.T, ctx context.Context, sel, name string) string {
 }
 
 func TestBrowserLoginSignVerify(t *testing.T) {
-	w := newWorld(t)
-	url := w.portal(w.agent.Port())
+	loginSignVerify(t, newWorld(t))
+}
+
+// loginSignVerify is a person's first visit to the demo portal: the access
+// window, the certificates listed, a login (a wrong PIN first), a document
+// signed and its .sig checked by openssl and by the portal, the
+// verification protocol. It returns the document and signature files.
+func loginSignVerify(t *testing.T, w *world) (docFile, sigFile string) {
+	url := w.portal(w.port)
 	page := w.tab(url)
 
 	// First use: the agent asks whether the portal may use it.
@@ -268,7 +283,18 @@ func TestBrowserLoginSignVerify(t *testing.T) {
 		t.Fatalf("consent page showed %q, ended %q", shown, status)
 	}
 	person := w.demo.Identities[0]
-	do(t, page, visible("#login-section"), chromedp.SetValue(chromedp.CSS("#cert-select"), person.Thumbprint))
+	do(t, page, visible("#login-section"))
+	poll(t, page, fmt.Sprintf(`document.getElementById("cert-select").options.length >= %d`, len(w.demo.Identities)))
+	listed, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.getElementById("cert-select").options].map((o) => o.value)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range w.demo.Identities {
+		if !slices.Contains(listed, id.Thumbprint) {
+			t.Errorf("the portal lists %v, not %s (%s)", listed, id.Thumbprint, id.Role)
+		}
+	}
+	do(t, page, chromedp.SetValue(chromedp.CSS("#cert-select"), person.Thumbprint))
 
 	// Login with a wrong PIN first, then the right one. The login window
 	// shows the nonce, not an empty hash row.
@@ -295,7 +321,7 @@ func TestBrowserLoginSignVerify(t *testing.T) {
 
 	// Sign a document; the .sig the page offers verifies with openssl.
 	o := ossltest.New(t)
-	docFile := o.WriteFile(t, "Договор.txt", []byte("Договор поставки № 42\n"))
+	docFile = o.WriteFile(t, "Договор.txt", []byte("Договор поставки № 42\n"))
 	do(t, page, chromedp.SetUploadFiles(chromedp.CSS("#sign-file"), []string{docFile}), chromedp.Click(chromedp.CSS("#sign-btn")))
 	shown, _ = w.answer(true, demopki.PIN)
 	if !strings.Contains(shown, "Договор.txt") || !strings.Contains(shown, "байт") || !strings.Contains(shown, "streebog256") {
@@ -310,7 +336,7 @@ func TestBrowserLoginSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sigFile := o.WriteFile(t, "Договор.txt.sig", cms)
+	sigFile = o.WriteFile(t, "Договор.txt.sig", cms)
 	caFile := o.WriteFile(t, "ca.pem", mustRead(t, w.demo.Path(w.demo.CA)))
 	if out, err := o.Run(nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile, "-content", docFile,
 		"-CAfile", caFile, "-purpose", "any", "-out", os.DevNull); err != nil {
@@ -345,6 +371,7 @@ func TestBrowserLoginSignVerify(t *testing.T) {
 	if html := postProtocol(t, url, sigFile, docFile, "html"); !strings.Contains(string(html), "Договор.txt") {
 		t.Errorf("HTML protocol without the document's name")
 	}
+	return docFile, sigFile
 }
 
 // postProtocol asks the portal for the verification protocol of a
