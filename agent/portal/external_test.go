@@ -64,8 +64,10 @@ func TestBrowserExternalAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })                  // after the browser's cleanup, which stops followPrompts
-	if _, err := f.Seek(0, io.SeekEnd); err != nil { // addresses printed before this test are not its own
+	// Closed after the browser's cleanup, which stops followPrompts.
+	t.Cleanup(func() { f.Close() })
+	// Addresses printed before this test are not its own.
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		t.Fatal(err)
 	}
 	w.browser = startBrowser(t)
