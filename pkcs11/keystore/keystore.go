@@ -1,5 +1,6 @@
-// Package keystore gathers the signing identities of every PKCS#11 token
-// and of the software token into one list, and lends out a certificate's
+// Package keystore gathers the signing identities of every PKCS#11 token,
+// of the software token and of CryptoPro CSP key containers used in place
+// into one list, and lends out a certificate's
 // key as a crypto.Signer for the length of one operation: log in (asking the
 // caller's UI for the PIN), sign, log out. The agent, `kep certs list` and
 // `kep doctor` see tokens through it.
@@ -7,7 +8,16 @@
 // Certificates are named by their SHA-1 thumbprint in upper-case hex, the
 // identifier CryptoPro shows and users already know; a certificate present
 // on two tokens is listed once, from the first source (explicit modules, then
-// the software token, then discovered modules).
+// the software token, then CryptoPro containers, then discovered modules).
+//
+// A CryptoPro container (Config.CryptoPro, Config.CryptoProSearch) is a
+// Token of its own, Source SourceCryptoPro, holding one Entry: the
+// certificate in its header.key or in a file beside it. Its password is
+// asked through UI.RequestPIN like a PIN (PINRequest.Token.Source tells
+// which); the empty password, which many containers have, is tried first
+// without asking. A container counts no tries and never locks. Its key is
+// decrypted for each operation and destroyed after it (or kept by
+// UI.ContainerKeys); the container is only read.
 //
 // # Warnings
 //
@@ -49,6 +59,14 @@ type Config struct {
 	Discover bool
 	// SoftDir is the software token's directory; empty for none.
 	SoftDir string
+	// CryptoPro are CryptoPro CSP key containers used in place, without
+	// importing: folders (abcdefgh.000) or zips of one.
+	CryptoPro []string
+	// CryptoProSearch adds, at each listing, the containers found in
+	// CryptoProRoots, or in CryptoPro's usual places when that is empty
+	// (cryptopro.Locations: the user's key store and removable drives).
+	CryptoProSearch bool
+	CryptoProRoots  []string
 	// OnWork, when set, is told how long each listing of the tokens
 	// (Certificates, Find) and each Use or UseEntry kept the tokens at work
 	// (for benchmarks and diagnostics).
@@ -69,8 +87,9 @@ type Work struct {
 
 // Source kinds.
 const (
-	SourcePKCS11 = "pkcs11"
-	SourceSoft   = "soft"
+	SourcePKCS11    = "pkcs11"
+	SourceSoft      = "soft"
+	SourceCryptoPro = "cryptopro" // a CryptoPro CSP key container; Module is its path
 )
 
 // Token is a token kep can see.
@@ -103,10 +122,22 @@ type Entry struct {
 	// Key is one of the Key* states; KeyErr says why for the others.
 	Key    string
 	KeyErr error
+	// NonExportable is set for a CryptoPro container whose key CryptoPro
+	// marked non-exportable: kep still signs with it (the user owns the
+	// key) and says so.
+	NonExportable bool
 }
 
 // CanSign reports whether the entry may be used to sign, perhaps after a login.
 func (e *Entry) CanSign() bool { return e.Key == KeyPresent || e.Key == KeyLoginRequired }
+
+// AsksPIN reports whether using the entry asks the UI for a PIN or
+// password: not for a token with a PIN pad, nor for a CryptoPro container
+// that the empty password opens.
+func (e *Entry) AsksPIN() bool {
+	ti := e.Token.Info
+	return !ti.ProtectedAuthPath && (e.Token.Source != SourceCryptoPro || ti.LoginRequired)
+}
 
 // ErrNotFound: no certificate with the requested ID on any token.
 var ErrNotFound = errors.New("keystore: no such certificate on the tokens")
@@ -132,6 +163,10 @@ type UI struct {
 	// time (soft.Token.LoginCached): a later use with the same PIN skips
 	// the key derivation. The PIN is still asked for and checked.
 	SoftKeys *soft.KeyCache
+	// ContainerKeys, when set, keeps the keys decrypted from CryptoPro
+	// containers for its time: a later use with the same password skips
+	// the key derivation. The password is still asked for and checked.
+	ContainerKeys *ContainerKeyCache
 }
 
 // Store is a set of token sources. It is safe for concurrent use; the
@@ -141,6 +176,8 @@ type Store struct {
 	modules  []*pkcs11.Module
 	statuses []pkcs11.ModuleStatus
 
+	containers *containerState
+
 	mu    sync.Mutex
 	locks map[string]chan struct{}
 }
@@ -149,7 +186,7 @@ type Store struct {
 // by Modules, not as an error: the other sources stay usable. Close the
 // Store when done.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{cfg: cfg, locks: map[string]chan struct{}{}}
+	s := &Store{cfg: cfg, locks: map[string]chan struct{}{}, containers: &containerState{empty: map[string]emptyCheck{}}}
 	var statuses []pkcs11.ModuleStatus
 	if cfg.Discover {
 		statuses = pkcs11.Discovery{Paths: cfg.Modules}.Discover(ctx)
@@ -375,7 +412,7 @@ type source interface {
 }
 
 // sources lists the sources in precedence order: explicit modules, the
-// software token, discovered modules.
+// software token, CryptoPro containers, discovered modules.
 func (s *Store) sources() []source {
 	var explicit, found []source
 	for _, m := range s.loaded() {
@@ -389,6 +426,9 @@ func (s *Store) sources() []source {
 	out := explicit
 	if s.cfg.SoftDir != "" {
 		out = append(out, softSource{s.cfg.SoftDir})
+	}
+	if len(s.cfg.CryptoPro) > 0 || s.cfg.CryptoProSearch {
+		out = append(out, containerSource{cfg: &s.cfg, state: s.containers})
 	}
 	return append(out, found...)
 }

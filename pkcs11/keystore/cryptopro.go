@@ -1,0 +1,376 @@
+package keystore
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/keyfile/cryptopro"
+	"github.com/kepkit/kep/pkcs11"
+)
+
+// ErrNoCertificate: a CryptoPro container holds no certificate, and none
+// is in a file beside it, so it cannot be listed as a certificate.
+var ErrNoCertificate = errors.New("keystore: the container holds no certificate and none is beside it (put the certificate's .cer file in the container's folder)")
+
+// containerModel is the Model of a container's Token.
+const containerModel = "key container"
+
+// containerSource is the CryptoPro CSP key containers of Config.CryptoPro
+// and, with Config.CryptoProSearch, those found in the usual places. Each
+// container is one Token (Module: its path) with one Entry, its primary key.
+// A container is only read, never written, copied or locked.
+type containerSource struct {
+	cfg   *Config
+	state *containerState
+}
+
+// containerState remembers, per container and content, whether the empty
+// password opens it, so that a listing does not decrypt the key each time.
+type containerState struct {
+	mu    sync.Mutex
+	empty map[string]emptyCheck
+}
+
+type emptyCheck struct {
+	digest [32]byte
+	opens  bool
+}
+
+// paths lists the containers: the configured ones, then those found.
+func (cs containerSource) paths() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range cs.cfg.CryptoPro {
+		add(p)
+	}
+	if cs.cfg.CryptoProSearch {
+		for _, p := range cryptopro.Find(cs.cfg.CryptoProRoots...) {
+			add(p)
+		}
+	}
+	return out
+}
+
+func (cs containerSource) owns(tok Token) bool { return tok.Source == SourceCryptoPro }
+
+func (cs containerSource) tokens(context.Context) ([]Token, error) {
+	var out []Token
+	var errs []error
+	for _, p := range cs.paths() {
+		c, err := cryptopro.Open(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CryptoPro container %w", err))
+			continue
+		}
+		out = append(out, cs.token(p, c))
+	}
+	return out, errors.Join(errs...)
+}
+
+// token describes container c at path. A container has no PIN counter and
+// is never locked; LoginRequired is false when the empty password opens it.
+func (cs containerSource) token(path string, c *cryptopro.Container) Token {
+	label := c.Name
+	if label == "" {
+		label = filepath.Base(path)
+	}
+	serial := hex.EncodeToString(c.Header.PrimaryFP)
+	if serial == "" {
+		sum := sha256.Sum256([]byte(path))
+		serial = hex.EncodeToString(sum[:8])
+	}
+	return Token{Source: SourceCryptoPro, Module: path, Info: pkcs11.TokenInfo{
+		Label:              label,
+		Manufacturer:       "CryptoPro CSP",
+		Model:              containerModel,
+		Serial:             serial,
+		MaxPINLen:          256,
+		LoginRequired:      !cs.emptyOpens(path, c),
+		UserPINInitialized: true,
+		Initialized:        true,
+		WriteProtected:     true, // kep never writes a container
+	}}
+}
+
+// emptyOpens reports whether the empty password gives c's primary key (2
+// KDF rounds: cheap), remembering the answer for these file contents.
+func (cs containerSource) emptyOpens(path string, c *cryptopro.Container) bool {
+	if c.Is2001(cryptopro.Primary) {
+		return false
+	}
+	d := c.Digest()
+	cs.state.mu.Lock()
+	ch, ok := cs.state.empty[path]
+	cs.state.mu.Unlock()
+	if ok && ch.digest == d {
+		return ch.opens
+	}
+	key, err := c.PrivateKey(cryptopro.Primary, nil)
+	if key != nil {
+		key.Destroy()
+	}
+	cs.state.mu.Lock()
+	cs.state.empty[path] = emptyCheck{digest: d, opens: err == nil}
+	cs.state.mu.Unlock()
+	return err == nil
+}
+
+func (cs containerSource) entries(_ context.Context, tok Token) ([]*Entry, error) {
+	c, err := cryptopro.Open(tok.Module)
+	if err != nil {
+		return nil, err
+	}
+	e, err := containerEntry(tok, c)
+	if err != nil {
+		return nil, err
+	}
+	return []*Entry{e}, nil
+}
+
+// containerEntry is the entry of c's primary key: its certificate (from
+// header.key, else a file beside the container) and its key state.
+func containerEntry(tok Token, c *cryptopro.Container) (*Entry, error) {
+	der := c.Certificate(cryptopro.Primary)
+	if der == nil {
+		der = c.CertificateBeside(cryptopro.Primary)
+	}
+	if der == nil {
+		return nil, ErrNoCertificate
+	}
+	cert, err := certs.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("the container's certificate: %w", err)
+	}
+	e := newEntry(tok, c.Header.PrimaryFP, tok.Info.Label, cert)
+	e.NonExportable = !c.Params(cryptopro.Primary).Exportable()
+	pub, _ := cert.PublicKey.(*gost3410.PublicKey)
+	_, psErr := c.ParamSet(cryptopro.Primary)
+	switch {
+	case c.Is2001(cryptopro.Primary):
+		e.Key, e.KeyErr = KeyUnsupported, fmt.Errorf("%w: a GOST R 34.10-2001 key (signing with such keys ended on 31.12.2019)", cryptopro.ErrUnsupported)
+	case psErr != nil:
+		e.Key, e.KeyErr = KeyUnsupported, psErr
+	case pub == nil:
+		e.Key, e.KeyErr = KeyMismatch, fmt.Errorf("%w: the container's certificate has no GOST key", pkcs11.ErrKeyMismatch)
+	case len(c.Header.PrimaryFP) > 0 && !c.MatchesPublicKey(cryptopro.Primary, pub):
+		e.Key, e.KeyErr = KeyMismatch, fmt.Errorf("%w: the certificate is not the container key's (by its fingerprint)", pkcs11.ErrKeyMismatch)
+	case tok.Info.LoginRequired:
+		e.Key, e.KeyErr = KeyLoginRequired, fmt.Errorf("%w: the container's password is asked when it is used", pkcs11.ErrNotLoggedIn)
+	default:
+		e.Key = KeyPresent
+	}
+	return e, nil
+}
+
+// use decrypts the container's key for fn and destroys it after. The empty
+// password is tried first without asking (as CryptoPro CSP does); then the
+// UI is asked for the password until it gives the right one or an error. A
+// container counts no tries and never locks: a wrong password (found by the
+// fingerprint check) is reported as pkcs11.ErrPINIncorrect and asked again.
+func (cs containerSource) use(ctx context.Context, e *Entry, ui UI, fn func(Signer) error) error {
+	path := e.Token.Module
+	c, err := cryptopro.Open(path)
+	if err != nil {
+		return err
+	}
+	cur, err := containerEntry(cs.token(path, c), c)
+	if err != nil {
+		return err
+	}
+	if cur.ID != e.ID {
+		return fmt.Errorf("%w: %s (the container %s now holds %s)", ErrNotFound, e.ID, path, cur.ID)
+	}
+	if !cur.CanSign() {
+		return fmt.Errorf("keystore: certificate %s cannot sign: %w", e.ID, cur.KeyErr)
+	}
+	digest := c.Digest()
+	key, err := c.PrivateKey(cryptopro.Primary, nil)
+	if errors.Is(err, cryptopro.ErrWrongPassword) {
+		p := &pinUI{ui: ui, entry: e}
+		tok := cur.Token
+		for {
+			var pw []byte
+			if pw, err = p.request(ctx, tok, ""); err != nil {
+				return err
+			}
+			if key = ui.ContainerKeys.get(path, digest, pw); key != nil {
+				err = nil
+			} else if key, err = c.PrivateKey(cryptopro.Primary, pw); err == nil {
+				ui.ContainerKeys.put(path, digest, pw, key)
+			}
+			clear(pw)
+			if !errors.Is(err, cryptopro.ErrWrongPassword) {
+				break
+			}
+			p.retry = fmt.Errorf("%w (%w)", pkcs11.ErrPINIncorrect, err)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer key.Destroy()
+	if !key.PublicKey().Equal(e.Certificate.PublicKey) {
+		return fmt.Errorf("keystore: certificate %s: %w", e.ID, pkcs11.ErrKeyMismatch)
+	}
+	return fn(Signer{Signer: key, Entry: e})
+}
+
+// ContainerKeyCache keeps the keys decrypted from CryptoPro containers for
+// a while (the agent's --pin-cache), so that the signatures of a batch after
+// the first cost no key derivation. It is to containers what soft.KeyCache
+// is to the software token.
+//
+// The password is never kept: a hit needs the password again, compared with
+// an HMAC of it under a random key of this cache. A kept key is dropped when
+// the container's files change (a new password), zeroed when its time runs
+// out (even if nobody asks again) and on Close. Each use gets its own copy,
+// destroyed after the operation.
+//
+// Warning: a kept key lives in the process's memory for the cache's time, as
+// the password it replaces would. Use a cache only where the password itself
+// may be kept as long.
+type ContainerKeyCache struct {
+	ttl    time.Duration
+	tagKey []byte
+
+	mu     sync.Mutex
+	keys   map[string]*keptKey
+	closed bool
+}
+
+type keptKey struct {
+	digest [32]byte
+	tag    []byte // HMAC-SHA256(tagKey, path || 0 || digest || password)
+	ps     *gost3410.ParamSet
+	d      []byte
+	timer  *time.Timer
+}
+
+// NewContainerKeyCache returns a cache that keeps each decrypted key for ttl.
+func NewContainerKeyCache(ttl time.Duration) *ContainerKeyCache {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return &ContainerKeyCache{ttl: ttl, tagKey: k, keys: map[string]*keptKey{}}
+}
+
+func (c *ContainerKeyCache) tag(path string, digest [32]byte, pw []byte) []byte {
+	m := hmac.New(sha256.New, c.tagKey)
+	m.Write([]byte(path))
+	m.Write([]byte{0})
+	m.Write(digest[:])
+	m.Write(pw)
+	return m.Sum(nil)
+}
+
+// get returns a fresh copy of the key kept for the container at path when
+// its files are still digest's and pw is the password it was opened with.
+func (c *ContainerKeyCache) get(path string, digest [32]byte, pw []byte) *gost3410.PrivateKey {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.keys[path]
+	if k == nil {
+		return nil
+	}
+	if k.digest != digest {
+		c.dropLocked(path)
+		return nil
+	}
+	if !hmac.Equal(k.tag, c.tag(path, digest, pw)) {
+		return nil
+	}
+	key, err := gost3410.NewPrivateKey(k.ps, k.d)
+	if err != nil {
+		return nil
+	}
+	return key
+}
+
+// put keeps a copy of key, opened by pw, for the cache's time.
+func (c *ContainerKeyCache) put(path string, digest [32]byte, pw []byte, key *gost3410.PrivateKey) {
+	if c == nil || c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.dropLocked(path)
+	k := &keptKey{digest: digest, tag: c.tag(path, digest, pw), ps: key.Params(), d: key.Bytes()}
+	c.keys[path] = k
+	k.timer = time.AfterFunc(c.ttl, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.keys[path] == k {
+			c.dropLocked(path)
+		}
+	})
+}
+
+// Len is the number of keys kept.
+func (c *ContainerKeyCache) Len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.keys)
+}
+
+func (c *ContainerKeyCache) dropLocked(path string) {
+	if k := c.keys[path]; k != nil {
+		if k.timer != nil {
+			k.timer.Stop()
+		}
+		clear(k.d)
+		clear(k.tag)
+		delete(c.keys, path)
+	}
+}
+
+// Clear zeroes and forgets every kept key.
+func (c *ContainerKeyCache) Clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range c.keys {
+		c.dropLocked(p)
+	}
+}
+
+// Close clears the cache and keeps nothing more.
+func (c *ContainerKeyCache) Close() {
+	if c == nil {
+		return
+	}
+	c.Clear()
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+}
