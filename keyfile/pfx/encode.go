@@ -13,6 +13,7 @@ import (
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/gost/gostkey"
 	"github.com/kepkit/kep/gost/kdf"
+	"github.com/kepkit/kep/gost/mode"
 )
 
 // Format names a PFX form Encode writes.
@@ -24,13 +25,23 @@ const (
 	// PBKDF2-HMAC-Streebog-512 and GOST 28147-89 CFB (tc26-Z S-box, key
 	// meshing) for the key and the certificates, HMAC-Streebog-256 MAC.
 	FormatOpenSSL Format = "openssl"
+
+	// FormatRFC9548 is RFC 9548's form, as its example A.2 is made: the key
+	// in a shrouded key bag under PBES2 with PBKDF2-HMAC-Streebog-512 (a
+	// 32-byte random salt, RFC 9337's recommendation) and Kuznyechik in
+	// CTR-ACPKM-OMAC (a random 16-byte ukm), the certificates in a plain
+	// Data safe (they are public, and so any PKCS#12 reader lists them),
+	// the HMAC-Streebog-512 MAC keyed by PBKDF2 with its own 32-byte salt.
+	// The key bag is a PKCS#8 key without masks. OpenSSL's gost engine 3.0
+	// cannot decrypt the key of such a file (it lacks the OMAC PBES2).
+	FormatRFC9548 Format = "rfc9548"
 )
 
 // Options for Encode. The zero value writes FormatOpenSSL with 2048
 // iterations and crypto/rand.
 type Options struct {
 	Format       Format
-	Iterations   int       // PBKDF2 and MAC iterations; 0 means 2048
+	Iterations   int       // PBKDF2 and MAC iterations; 0 means 2048 (openssl) or 2000 (rfc9548)
 	FriendlyName string    // the key's friendlyName attribute, "" for none
 	Rand         io.Reader // nil means crypto/rand.Reader
 }
@@ -41,11 +52,26 @@ func Encode(key *gost3410.PrivateKey, certificates [][]byte, password []byte, o 
 	if o.Format == "" {
 		o.Format = FormatOpenSSL
 	}
-	if o.Format != FormatOpenSSL {
+	var enc func(plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byte, error)
+	macHash, macOID, macSaltSize, macParams := kdf.NewHMAC256, oidStreebog256, 8, asn1.NullRawValue
+	encryptCerts := true
+	switch o.Format {
+	case FormatOpenSSL:
+		enc = encrypt
+		if o.Iterations == 0 {
+			o.Iterations = 2048
+		}
+	case FormatRFC9548:
+		enc = encryptRFC9548
+		// RFC 9548 section 7: HMAC_GOSTR3411_2012_512, the digest
+		// algorithm's parameters omitted; a salt of 8 to 32 bytes.
+		macHash, macOID, macSaltSize, macParams = kdf.NewHMAC512, oidStreebog512, 32, asn1.RawValue{}
+		encryptCerts = false
+		if o.Iterations == 0 {
+			o.Iterations = 2000
+		}
+	default:
 		return nil, fmt.Errorf("%w: writing the %q form", ErrUnsupported, o.Format)
-	}
-	if o.Iterations == 0 {
-		o.Iterations = 2048
 	}
 	if o.Iterations < 1 || o.Iterations > MaxIterations {
 		return nil, fmt.Errorf("pfx: %d iterations", o.Iterations)
@@ -68,7 +94,7 @@ func Encode(key *gost3410.PrivateKey, certificates [][]byte, password []byte, o 
 		return nil, err
 	}
 
-	// The certificates: one encrypted safe of certBags.
+	// The certificates: one safe of certBags, encrypted or not.
 	var certBags []safeBag
 	for i, c := range certificates {
 		cb, err := asn1.Marshal(certBag{ID: oidX509Cert, Data: c})
@@ -87,24 +113,32 @@ func Encode(key *gost3410.PrivateKey, certificates [][]byte, password []byte, o 
 		if err != nil {
 			return nil, err
 		}
-		alg, enc, err := encrypt(contents, password, o)
-		if err != nil {
-			return nil, err
+		if encryptCerts {
+			alg, encrypted, err := enc(contents, password, o)
+			if err != nil {
+				return nil, err
+			}
+			ed, err := asn1.Marshal(encryptedData{Version: 0, EncryptedContentInfo: encryptedContentInfo{
+				ContentType: oidData, ContentEncryptionAlgorithm: alg, EncryptedContent: encrypted}})
+			if err != nil {
+				return nil, err
+			}
+			infos = append(infos, contentInfo{ContentType: oidEncryptedData, Content: asn1.RawValue{FullBytes: explicit0(ed)}})
+		} else {
+			safe, err := asn1.Marshal(contents)
+			if err != nil {
+				return nil, err
+			}
+			infos = append(infos, contentInfo{ContentType: oidData, Content: asn1.RawValue{FullBytes: explicit0(safe)}})
 		}
-		ed, err := asn1.Marshal(encryptedData{Version: 0, EncryptedContentInfo: encryptedContentInfo{
-			ContentType: oidData, ContentEncryptionAlgorithm: alg, EncryptedContent: enc}})
-		if err != nil {
-			return nil, err
-		}
-		infos = append(infos, contentInfo{ContentType: oidEncryptedData, Content: asn1.RawValue{FullBytes: explicit0(ed)}})
 	}
 
 	// The key: a shrouded key bag in a plain data safe.
-	alg, enc, err := encrypt(pkcs8, password, o)
+	alg, encrypted, err := enc(pkcs8, password, o)
 	if err != nil {
 		return nil, err
 	}
-	epki, err := asn1.Marshal(encryptedPrivateKeyInfo{Algorithm: alg, EncryptedData: enc})
+	epki, err := asn1.Marshal(encryptedPrivateKeyInfo{Algorithm: alg, EncryptedData: encrypted})
 	if err != nil {
 		return nil, err
 	}
@@ -122,15 +156,15 @@ func Encode(key *gost3410.PrivateKey, certificates [][]byte, password []byte, o 
 	if err != nil {
 		return nil, err
 	}
-	salt := make([]byte, 8)
+	salt := make([]byte, macSaltSize)
 	if _, err := io.ReadFull(o.Rand, salt); err != nil {
 		return nil, err
 	}
-	mk, err := macKey(kdf.NewHMAC256, password, salt, o.Iterations)
+	mk, err := macKey(macHash, password, salt, o.Iterations)
 	if err != nil {
 		return nil, err
 	}
-	h := kdf.NewHMAC256(mk)
+	h := macHash(mk)
 	h.Write(authSafe)
 	authOctets, err := asn1.Marshal(authSafe)
 	if err != nil {
@@ -140,7 +174,7 @@ func Encode(key *gost3410.PrivateKey, certificates [][]byte, password []byte, o 
 		Version:  3,
 		AuthSafe: contentInfo{ContentType: oidData, Content: asn1.RawValue{FullBytes: explicit0(authOctets)}},
 		MacData: macData{
-			Mac:        digestInfo{Algorithm: pkix.AlgorithmIdentifier{Algorithm: oidStreebog256, Parameters: asn1.NullRawValue}, Digest: h.Sum(nil)},
+			Mac:        digestInfo{Algorithm: pkix.AlgorithmIdentifier{Algorithm: macOID, Parameters: macParams}, Digest: h.Sum(nil)},
 			MacSalt:    salt,
 			Iterations: o.Iterations,
 		},
@@ -212,6 +246,61 @@ func encrypt(plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byt
 	p, err := asn1.Marshal(pbes2Params{
 		KDF:        pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: kdfParams}},
 		Encryption: pkix.AlgorithmIdentifier{Algorithm: oidGOST28147, Parameters: asn1.RawValue{FullBytes: encParams}},
+	})
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	return pkix.AlgorithmIdentifier{Algorithm: oidPBES2, Parameters: asn1.RawValue{FullBytes: p}}, out, nil
+}
+
+// encryptRFC9548 is PBES2 as RFC 9337 section 5.1.1 describes it, with
+// Kuznyechik in CTR-ACPKM-OMAC: DK = PBKDF2-HMAC-Streebog-512(P, S, c, 32)
+// with a 32-byte random S, a random 16-byte ukm, K(1) || K(2) =
+// KDF_TREE(DK, "kdf tree", ukm[8:16], R = 1), and the text followed by its
+// OMAC under K(2), encrypted in CTR-ACPKM under K(1) with the IV ukm[0:8].
+func encryptRFC9548(plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byte, error) {
+	salt, ukm := make([]byte, 32), make([]byte, 16)
+	if _, err := io.ReadFull(o.Rand, salt); err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	if _, err := io.ReadFull(o.Rand, ukm); err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	dk, err := kdf.PBKDF2(kdf.NewHMAC512, password, salt, o.Iterations, 32)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	defer clear(dk)
+	kEnc, kMAC, err := omacKeys(dk, ukm)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	defer clear(kEnc)
+	defer clear(kMAC)
+	s := schemeOf(oidKuzCTRACPKMOMAC)
+	tag, err := omacOf(s, kMAC, plain)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	stream, err := mode.NewCTRACPKM(s.newBlock, kEnc, ukm[:s.bs/2], s.section)
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	out := append(append(make([]byte, 0, len(plain)+len(tag)), plain...), tag...)
+	stream.XORKeyStream(out, out)
+
+	kdfParams, err := asn1.Marshal(pbkdf2Params{Salt: salt, Iterations: o.Iterations,
+		PRF: pkix.AlgorithmIdentifier{Algorithm: oidHMACStreebog512, Parameters: asn1.NullRawValue}})
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	encParams, err := asn1.Marshal(struct{ UKM []byte }{ukm})
+	if err != nil {
+		return pkix.AlgorithmIdentifier{}, nil, err
+	}
+	p, err := asn1.Marshal(pbes2Params{
+		KDF:        pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: kdfParams}},
+		Encryption: pkix.AlgorithmIdentifier{Algorithm: oidKuzCTRACPKMOMAC, Parameters: asn1.RawValue{FullBytes: encParams}},
 	})
 	if err != nil {
 		return pkix.AlgorithmIdentifier{}, nil, err

@@ -2,14 +2,19 @@ package pfx_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/keyfile/pfx"
 )
 
-// FuzzDecode: no input panics; whatever decodes re-encodes and decodes again
-// to the same key and certificates.
+// FuzzDecode: no input panics; whatever decodes re-encodes, in both forms
+// Encode writes, and decodes again to the same key and certificates. Seeds:
+// Encode's two forms and RFC 9548's example files.
 func FuzzDecode(f *testing.F) {
 	for _, name := range []string{"cryptopro-a", "tc26-512-b"} {
 		ps, _ := gost3410.ParamSetByName(name)
@@ -17,11 +22,24 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		data, err := pfx.Encode(key, nil, []byte("p"), pfx.Options{Iterations: 1})
+		for _, format := range []pfx.Format{pfx.FormatOpenSSL, pfx.FormatRFC9548} {
+			data, err := pfx.Encode(key, nil, []byte("p"), pfx.Options{Format: format, Iterations: 1})
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data, []byte("p"))
+		}
+	}
+	vectors, err := os.ReadFile("testdata/rfc9548.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`(?m)^pfx:\n((?:   .*\n)+)`).FindAllSubmatch(vectors, -1) {
+		data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(m[1])), ""))
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(data, []byte("p"))
+		f.Add(data, []byte("Пароль для PFX"))
 	}
 	f.Fuzz(func(t *testing.T, data, password []byte) {
 		file, err := pfx.Decode(data, password)
@@ -32,13 +50,15 @@ func FuzzDecode(f *testing.F) {
 		for _, c := range file.Certificates {
 			ders = append(ders, c.Raw)
 		}
-		again, err := pfx.Encode(file.Key, ders, password, pfx.Options{Iterations: 1, FriendlyName: file.FriendlyName})
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := pfx.Decode(again, password)
-		if err != nil || !back.Key.Equal(file.Key) || len(back.Certificates) != len(file.Certificates) || back.FriendlyName != file.FriendlyName {
-			t.Fatalf("round trip: %v", err)
+		for _, format := range []pfx.Format{pfx.FormatOpenSSL, pfx.FormatRFC9548} {
+			again, err := pfx.Encode(file.Key, ders, password, pfx.Options{Format: format, Iterations: 1, FriendlyName: file.FriendlyName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := pfx.Decode(again, password)
+			if err != nil || !back.Key.Equal(file.Key) || len(back.Certificates) != len(file.Certificates) || back.FriendlyName != file.FriendlyName {
+				t.Fatalf("%s round trip: %v", format, err)
+			}
 		}
 	})
 }

@@ -169,8 +169,8 @@ func TestLimits(t *testing.T) {
 	}
 	ps, _ := gost3410.ParamSetByName("cryptopro-a")
 	key, _ := gost3410.NewPrivateKey(ps, bytes.Repeat([]byte{7}, 32))
-	if _, err := pfx.Encode(key, nil, nil, pfx.Options{Format: "rfc9548"}); !errors.Is(err, pfx.ErrUnsupported) {
-		t.Errorf("rfc9548: %v", err)
+	if _, err := pfx.Encode(key, nil, nil, pfx.Options{Format: "cryptopro"}); !errors.Is(err, pfx.ErrUnsupported) {
+		t.Errorf("an unknown format: %v", err)
 	}
 	if _, err := pfx.Encode(key, nil, nil, pfx.Options{Iterations: pfx.MaxIterations + 1}); err == nil {
 		t.Error("too many iterations accepted")
@@ -188,5 +188,35 @@ func pemBlock(t *testing.T, data []byte, typ string) []byte {
 		if b.Type == typ {
 			return pem.EncodeToMemory(b)
 		}
+	}
+}
+
+// TestEncodeRFC9548ReadByOpenSSL: OpenSSL's gost engine checks the MAC of a
+// file Encode writes in the RFC 9548 form and lists its certificates; a
+// wrong password fails its MAC check. The engine (3.0) cannot decrypt a
+// CTR-ACPKM-OMAC key bag — it fails the same way on RFC 9548's own
+// examples — so the key itself is checked by Decode only.
+func TestEncodeRFC9548ReadByOpenSSL(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.TC26256A, "rfc9548 export")
+	key := id.Signer.(*gost3410.PrivateKey)
+	data, err := pfx.Encode(key, [][]byte{id.Cert.Raw, p.Root.Cert.Raw}, []byte("пароль"), pfx.Options{Format: pfx.FormatRFC9548, FriendlyName: "kep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := p.O.WriteFile(t, "rfc9548.pfx", data)
+	out := p.O.MustRun(t, nil, "pkcs12", "-in", file, "-passin", "pass:пароль", "-nokeys")
+	cs, err := certs.ParseCertificates(out)
+	if err != nil || len(cs) != 2 || !bytes.Equal(cs[0].Raw, id.Cert.Raw) {
+		t.Fatalf("openssl listed %d certificates: %v\n%s", len(cs), err, out)
+	}
+	if !strings.Contains(string(out), "friendlyName: kep") {
+		t.Errorf("openssl did not see the friendly name:\n%s", out)
+	}
+	if _, err := p.O.Run(nil, "pkcs12", "-in", file, "-passin", "pass:wrong", "-nokeys"); err == nil {
+		t.Error("openssl accepted a wrong password")
+	}
+	if f, err := pfx.Decode(data, []byte("пароль")); err != nil || !f.Key.Equal(key) {
+		t.Fatalf("Decode: %v", err)
 	}
 }

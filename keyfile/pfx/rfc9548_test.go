@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kepkit/kep/gost/gostkey"
 	"github.com/kepkit/kep/gost/kdf"
 )
 
@@ -228,4 +229,91 @@ func checkPBES2(t *testing.T, alg pkix.AlgorithmIdentifier, oid, salt, ukm strin
 		kp.Iterations != 2048 || !kp.PRF.Algorithm.Equal(oidHMACStreebog512) || hex.EncodeToString(ep.UKM) != strings.ToLower(ukm) {
 		t.Fatalf("PBES2 %v salt %x (%d, %v) ukm %x; the RFC lists %s %s %s", p.Encryption.Algorithm, kp.Salt, kp.Iterations, kp.PRF.Algorithm, ep.UKM, oid, salt, ukm)
 	}
+}
+
+// TestEncodeRFC9548: what Encode writes in the RFC 9548 form has the shape
+// of the RFC's example A.2 with the sizes RFC 9337 recommends (32-byte
+// salts, a 16-byte ukm, 2000 iterations by default, the MAC digest
+// algorithm without parameters), decodes to the same key, certificates and
+// friendly name, and a wrong password is ErrWrongPassword. Two files of the
+// same key differ in every salt and ukm.
+func TestEncodeRFC9548(t *testing.T) {
+	head, examples := vectorFile(t, "testdata/rfc9548.txt")
+	password := unhex(t, head["password"])
+	ref, err := Decode(unb64(t, examples[0]["pfx"]), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := ref.Certificates[0].Raw
+	var files [][]byte
+	for _, pw := range [][]byte{password, nil} {
+		data, err := Encode(ref.Key, [][]byte{cert, cert}, pw, Options{Format: FormatRFC9548, FriendlyName: "ключ"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, data)
+		f, err := Decode(data, pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.Key.Equal(ref.Key) || len(f.Certificates) != 2 || !bytes.Equal(f.Certificates[0].Raw, cert) || f.FriendlyName != "ключ" {
+			t.Fatalf("Decode(Encode): %d certificates, name %q", len(f.Certificates), f.FriendlyName)
+		}
+		if _, err := Decode(data, append(pw, 'x')); !errors.Is(err, ErrWrongPassword) {
+			t.Errorf("wrong password: %v", err)
+		}
+		var p pfxPDU
+		if _, err := asn1.Unmarshal(data, &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.MacData.MacSalt) != 32 || p.MacData.Iterations != 2000 || !p.MacData.Mac.Algorithm.Algorithm.Equal(oidStreebog512) ||
+			len(p.MacData.Mac.Algorithm.Parameters.FullBytes) != 0 || len(p.MacData.Mac.Digest) != 64 {
+			t.Fatalf("MAC: %d-byte salt, %d iterations, %v %x", len(p.MacData.MacSalt), p.MacData.Iterations, p.MacData.Mac.Algorithm.Algorithm, p.MacData.Mac.Algorithm.Parameters.FullBytes)
+		}
+		var authSafe []byte
+		var infos []contentInfo
+		if _, err := asn1.Unmarshal(p.AuthSafe.Content.Bytes, &authSafe); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := asn1.Unmarshal(authSafe, &infos); err != nil || len(infos) != 2 || !infos[0].ContentType.Equal(oidData) || !infos[1].ContentType.Equal(oidData) {
+			t.Fatalf("authenticated safe: %v, %d parts", err, len(infos))
+		}
+		var contents []byte
+		var bags []safeBag
+		var epki encryptedPrivateKeyInfo
+		if _, err := asn1.Unmarshal(infos[1].Content.Bytes, &contents); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := asn1.Unmarshal(contents, &bags); err != nil || len(bags) != 1 || !bags[0].ID.Equal(oidShroudedKeyBag) {
+			t.Fatalf("key safe: %v", err)
+		}
+		if _, err := asn1.Unmarshal(bags[0].Value.Bytes, &epki); err != nil {
+			t.Fatal(err)
+		}
+		var pp pbes2Params
+		var kp pbkdf2Params
+		var ep struct{ UKM []byte }
+		asn1.Unmarshal(epki.Algorithm.Parameters.FullBytes, &pp)
+		asn1.Unmarshal(pp.KDF.Parameters.FullBytes, &kp)
+		asn1.Unmarshal(pp.Encryption.Parameters.FullBytes, &ep)
+		if !pp.Encryption.Algorithm.Equal(oidKuzCTRACPKMOMAC) || len(kp.Salt) != 32 || kp.Iterations != 2000 ||
+			!kp.PRF.Algorithm.Equal(oidHMACStreebog512) || len(ep.UKM) != 16 {
+			t.Fatalf("key PBES2: %v, %d-byte salt, %d, %v, %d-byte ukm", pp.Encryption.Algorithm, len(kp.Salt), kp.Iterations, kp.PRF.Algorithm, len(ep.UKM))
+		}
+		if len(epki.EncryptedData) != 16+len(mustPKCS8(t, ref)) {
+			t.Fatalf("%d encrypted bytes: the key and a 16-byte OMAC expected", len(epki.EncryptedData))
+		}
+	}
+	if bytes.Equal(files[0][len(files[0])-40:], files[1][len(files[1])-40:]) {
+		t.Error("two files end alike: the MAC salt is not random")
+	}
+}
+
+func mustPKCS8(t *testing.T, f *File) []byte {
+	t.Helper()
+	b, err := gostkey.MarshalPKCS8PrivateKey(f.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
