@@ -15,8 +15,8 @@ import (
 // TestPFXCLI: a PFX made by openssl pkcs12 -export -keypbe gost89 -certpbe
 // gost89 -macalg md_gost12_256 imports (--pfx and --p12), signs a CMS that
 // openssl verifies; a wrong password writes nothing; kep soft export writes a
-// PFX that openssl pkcs12 reads back to the same key; an RSA PFX still
-// imports through the old reader.
+// PFX that openssl pkcs12 reads back to the same key, and an RFC 9548 one
+// that kep imports again; an RSA PFX still imports through the old reader.
 func TestPFXCLI(t *testing.T) {
 	p := testpki.New(t)
 	id := p.Leaf(t, testpki.CryptoProA, "PFX user")
@@ -80,8 +80,30 @@ func TestPFXCLI(t *testing.T) {
 	if cs, err := certs.ParseCertificates(pemOut[:i]); err != nil || len(cs) != 2 {
 		t.Fatalf("openssl read %d certificates: %v", len(cs), err)
 	}
-	if _, stderr, code := execute(t, nil, "soft", "export", tok, "--cert", list[0].ID, "--pfx", filepath.Join(dir, "x.pfx"), "--format", "rfc9548", "--password-file", passFile, "--pin-file", pinFile); code != 1 || !strings.Contains(stderr, "RFC 9548") {
-		t.Fatalf("rfc9548: %d %s", code, stderr)
+	// The RFC 9548 form: imported back into another token (kep checks the key
+	// against its certificate); openssl lists its certificates.
+	rfcFile := filepath.Join(dir, "rfc9548.pfx")
+	if _, stderr, code := execute(t, nil, "soft", "export", tok, "--cert", list[0].ID, "--pfx", rfcFile, "--format", "rfc9548", "--password-file", passFile, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("export rfc9548: %d %s", code, stderr)
+	}
+	if cs, err := certs.ParseCertificates(p.O.MustRun(t, nil, "pkcs12", "-in", rfcFile, "-passin", "pass:Пароль 1", "-nokeys")); err != nil || len(cs) != 2 {
+		t.Fatalf("openssl listed %d certificates of the rfc9548 file: %v", len(cs), err)
+	}
+	tok2 := filepath.Join(dir, "token2")
+	if _, stderr, code := execute(t, nil, "soft", "init", tok2, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	if _, stderr, code := execute(t, nil, "soft", "import", tok2, "--pfx", rfcFile, "--password-file", badFile, "--pin-file", pinFile); code != 1 || !strings.Contains(stderr, "wrong PFX password") {
+		t.Fatalf("rfc9548 file, wrong password: %d %s", code, stderr)
+	}
+	if _, stderr, code := execute(t, nil, "soft", "import", tok2, "--pfx", rfcFile, "--password-file", passFile, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("import rfc9548: %d %s", code, stderr)
+	}
+	if out, _, _ := execute(t, nil, "soft", "list", tok2, "--json"); !strings.Contains(out, id.Cert.Thumbprint()) {
+		t.Fatalf("the rfc9548 import holds %s", out)
+	}
+	if _, stderr, code := execute(t, nil, "soft", "export", tok, "--cert", list[0].ID, "--pfx", filepath.Join(dir, "x.pfx"), "--format", "pem", "--password-file", passFile, "--pin-file", pinFile); code != 2 || !strings.Contains(stderr, "--format") {
+		t.Fatalf("--format pem: %d %s", code, stderr)
 	}
 
 	// RSA: the old reader (openssl -legacy writes what it reads).

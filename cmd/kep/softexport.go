@@ -69,13 +69,16 @@ func importPFX(tok *soft.Token, data []byte, passFile, label, pinFile string, st
 func newSoftExportCmd() *cobra.Command {
 	var certSel, out, format, passFile, pinFile string
 	cmd := &cobra.Command{
-		Use:   "export DIR --cert ID|THUMBPRINT --pfx FILE [--format openssl] [--password-file F] [--pin-file F]",
+		Use:   "export DIR --cert ID|THUMBPRINT --pfx FILE [--format openssl|rfc9548] [--password-file F] [--pin-file F]",
 		Short: "Write a key of the software token and its certificates to a GOST PFX file",
 		Long: `Write a GOST key of the software token, with its certificate and chain, to a
 PKCS#12/PFX file that other tools read: --format openssl (the default) is what
 openssl pkcs12 -export -keypbe gost89 -certpbe gost89 -macalg md_gost12_256
-writes with the gost engine, and what openssl pkcs12 and ViPNet read. The RFC 9548
-form (Kuznyechik CTR-ACPKM) is not written yet.
+writes with the gost engine, and what openssl pkcs12 and ViPNet read.
+--format rfc9548 is the TC 26 standard form (RFC 9548: the key under
+Kuznyechik CTR-ACPKM-OMAC and PBKDF2-HMAC-Streebog-512, the certificates
+unencrypted, an HMAC-Streebog-512 MAC); OpenSSL's gost engine 3.0 lists its
+certificates but cannot decrypt its key.
 
 The PFX password comes from --password-file (its first line; may be empty),
 else it is asked twice without echo. The token PIN from --pin-file, KEP_PIN
@@ -85,10 +88,8 @@ or a prompt. The file is written atomically with mode 0600.`,
 			if certSel == "" || out == "" {
 				return usageErr("give --cert ID|THUMBPRINT (see kep soft list) and --pfx FILE")
 			}
-			switch format {
-			case "openssl":
-			case "rfc9548":
-				return &exitError{code: exitFail, err: fmt.Errorf("%w: kep does not write RFC 9548 PFX files yet; use --format openssl", pfx.ErrUnsupported)}
+			switch pfx.Format(format) {
+			case pfx.FormatOpenSSL, pfx.FormatRFC9548:
 			default:
 				return usageErr("--format is openssl or rfc9548")
 			}
@@ -160,7 +161,7 @@ or a prompt. The file is written atomically with mode 0600.`,
 	f := cmd.Flags()
 	f.StringVar(&certSel, "cert", "", "the key's certificate: its CKA_ID (hex) or SHA-1 thumbprint")
 	f.StringVar(&out, "pfx", "", "PFX file to write")
-	f.StringVar(&format, "format", "openssl", "PFX form: openssl (rfc9548 is not written yet)")
+	f.StringVar(&format, "format", "openssl", "PFX form: openssl (gost engine, ViPNet) or rfc9548 (TC 26 standard)")
 	f.StringVar(&passFile, "password-file", "", "file whose first line is the new PFX password (may be empty)")
 	f.StringVar(&pinFile, "pin-file", "", "file whose first line is the token PIN (else KEP_PIN, else a prompt)")
 	return cmd
