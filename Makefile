@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 # Debian packages the tests and benchmarks need; `make deps` installs the missing ones.
-DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium poppler-utils fonts-dejavu-core nodejs curl python3
+DEBS := openssl libssl-dev libengine-gost-openssl gcc softhsm2 opensc redis-server chromium poppler-utils fonts-dejavu-core nodejs curl python3 php-cli
 # What `make release` and `make test-platforms` need besides DEBS: MinGW-w64
 # (cgo for kep-pkcs11.dll), Wine (running the Windows build), msitools
 # and wixl (the .msi), rpm (rpmbuild: the .rpm).

@@ -10,8 +10,9 @@ import (
 	"testing"
 )
 
-// TestClientExamples runs the README's curl and Python clients against a
+// TestClientExamples runs the README's curl, Python and PHP clients against a
 // real instance, and checks that the README shows them as they are here.
+// python3 and php come from make deps (DEBS); a missing one fails the test.
 func TestClientExamples(t *testing.T) {
 	f := getFixture(t)
 	in := f.start(t, f.baseConfig(), nil)
@@ -44,24 +45,56 @@ func TestClientExamples(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "TOTAL_PASSED Иванов ") {
 		t.Fatalf("kep_client.py verify: %v\n%s", err, out)
 	}
+	out, err = run("php", "examples/kep_client.php", "verify", f.sig, f.doc)
+	if err != nil || !strings.HasPrefix(out, "TOTAL_PASSED Иванов ") {
+		t.Fatalf("kep_client.php verify: %v\n%s", err, out)
+	}
+	// A signature over other content: the PHP client prints the verdict kep
+	// serve gave, not a fixed word.
+	other := filepath.Join(t.TempDir(), "other.txt")
+	os.WriteFile(other, []byte("не тот документ"), 0o600)
+	out, err = run("php", "examples/kep_client.php", "verify", f.sig, other)
+	if err != nil || !strings.HasPrefix(out, "TOTAL_FAILED ") {
+		t.Fatalf("kep_client.php verify of other content: %v\n%s", err, out)
+	}
 	const origin = "https://portal.example.ru"
-	out, err = run("python3", "examples/kep_client.py", "challenge", origin)
-	if err != nil || !strings.Contains(out, `"nonce"`) {
-		t.Fatalf("kep_client.py challenge: %v\n%s", err, out)
+	// signed runs the client's challenge command for origin and signs the
+	// challenge with kep login sign, returning the response file.
+	signed := func(t *testing.T, interp, file string) string {
+		t.Helper()
+		out, err := run(interp, file, "challenge", origin)
+		if err != nil || !strings.Contains(out, `"nonce"`) {
+			t.Fatalf("%s challenge: %v\n%s", file, err, out)
+		}
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "ch.json"), []byte(out), 0o600)
+		resp, err := f.kep(nil, "login", "sign", "--soft", f.demo.Path(f.demo.Token), "--cert", f.person, filepath.Join(dir, "ch.json"))
+		if err != nil {
+			t.Fatalf("kep login sign: %v %s", err, resp)
+		}
+		os.WriteFile(filepath.Join(dir, "resp.json"), resp, 0o600)
+		return filepath.Join(dir, "resp.json")
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "ch.json"), []byte(out), 0o600)
-	resp, err := f.kep(nil, "login", "sign", "--soft", f.demo.Path(f.demo.Token), "--cert", f.person, filepath.Join(dir, "ch.json"))
-	if err != nil {
-		t.Fatalf("kep login sign: %v %s", err, resp)
-	}
-	os.WriteFile(filepath.Join(dir, "resp.json"), resp, 0o600)
-	out, err = run("python3", "examples/kep_client.py", "login", origin, filepath.Join(dir, "resp.json"))
-	if err != nil || !strings.HasPrefix(out, "OK Иванов Иван Иванович СНИЛС ") {
-		t.Fatalf("kep_client.py login: %v\n%s", err, out)
-	}
-	out, err = run("python3", "examples/kep_client.py", "login", origin, filepath.Join(dir, "resp.json"))
-	if err == nil || !strings.HasPrefix(out, "REFUSED NONCE_UNKNOWN") {
-		t.Fatalf("kep_client.py login replayed: %v\n%s", err, out)
+	for _, c := range []struct{ name, interp, file string }{
+		{"python", "python3", "examples/kep_client.py"},
+		{"php", "php", "examples/kep_client.php"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp := signed(t, c.interp, c.file)
+			out, err := run(c.interp, c.file, "login", origin, resp)
+			if err != nil || !strings.HasPrefix(out, "OK Иванов Иван Иванович СНИЛС ") {
+				t.Fatalf("%s login: %v\n%s", c.file, err, out)
+			}
+			out, err = run(c.interp, c.file, "login", origin, resp)
+			if err == nil || !strings.HasPrefix(out, "REFUSED NONCE_UNKNOWN") {
+				t.Fatalf("%s login replayed: %v\n%s", c.file, err, out)
+			}
+			// A fresh response presented to another portal is refused for its
+			// origin, not as an unknown challenge.
+			out, err = run(c.interp, c.file, "login", "https://other.example.ru", signed(t, c.interp, c.file))
+			if err == nil || !strings.HasPrefix(out, "REFUSED ORIGIN") {
+				t.Fatalf("%s login for another origin: %v\n%s", c.file, err, out)
+			}
+		})
 	}
 }
