@@ -136,7 +136,8 @@ func checkNonce(n string) error {
 // with the scheme and host in lower case and the default port left out. Only
 // https is accepted, and http for the loopback hosts localhost, 127.0.0.1
 // and [::1] (development). Paths, queries, fragments, user information, the
-// "null" origin and non-ASCII host names (use their xn-- form) are refused.
+// "null" origin, IPv4-mapped IPv6 addresses ([::ffff:192.0.2.1]) and
+// non-ASCII host names (use their xn-- form) are refused.
 func NormalizeOrigin(origin string) (string, error) {
 	bad := func(why string) (string, error) {
 		return "", fmt.Errorf("login: origin %q: %s", origin, why)
@@ -179,6 +180,10 @@ func NormalizeOrigin(origin string) (string, error) {
 		}
 	} else if strings.Contains(host, ":") && !strings.HasPrefix(u.Host, "[") {
 		return bad("IPv6 hosts go in brackets")
+	} else if ip.To4() != nil && strings.Contains(host, ":") {
+		// [::ffff:192.0.2.1] has no normal form of its own: written as
+		// [192.0.2.1] it is not an origin, as 192.0.2.1 another host name.
+		return bad("an IPv4-mapped IPv6 address: give the IPv4 address")
 	}
 	loopback := host == "localhost" || host == "127.0.0.1" || (ip != nil && ip.Equal(net.IPv6loopback) && strings.Contains(host, ":"))
 	switch scheme {
@@ -197,7 +202,7 @@ func NormalizeOrigin(origin string) (string, error) {
 		return bad("the scheme must be https")
 	}
 	if ip != nil {
-		if ip4 := ip.To4(); ip4 != nil && !strings.Contains(host, ":") {
+		if ip4 := ip.To4(); ip4 != nil {
 			host = ip4.String()
 		} else {
 			host = "[" + ip.String() + "]"
