@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"hash"
 	"reflect"
 	"sort"
 	"strings"
@@ -76,6 +75,9 @@ func (a *Agent) dispatch(c *conn, req request) (any, error) {
 	if !m.open && !a.approved(c.origin) {
 		return nil, rpcError(ReasonOriginNotApproved, "%s is not approved: call agent.requestAccess first", c.origin)
 	}
+	if req.big != nil {
+		return a.uploadChunkText(c, req.Params, req.big)
+	}
 	return m.call(a, c, req.Params)
 }
 
@@ -86,13 +88,14 @@ func decodeParams(params json.RawMessage, v any) error {
 	if len(params) == 0 || string(params) == "null" {
 		params = json.RawMessage("{}")
 	}
-	var members map[string]json.RawMessage
+	// The members' names only: their values are not copied (a chunk's
+	// data is megabytes, a PIN a secret).
+	var members map[string]skipValue
 	if err := json.Unmarshal(params, &members); err != nil {
 		return rpcError(ReasonInvalidParams, "params: must be an object: %v", err)
 	}
 	known := jsonFields(reflect.TypeOf(v).Elem())
-	for name, val := range members {
-		clear(val)
+	for name := range members {
 		if !known[name] {
 			return rpcError(ReasonInvalidParams, "params: unknown member %q", name)
 		}
@@ -102,6 +105,11 @@ func decodeParams(params json.RawMessage, v any) error {
 	}
 	return nil
 }
+
+// skipValue reads any JSON value and keeps nothing of it.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 // jsonFields lists the JSON member names of a struct type.
 func jsonFields(t reflect.Type) map[string]bool {
@@ -337,89 +345,6 @@ func (a *Agent) find(c *conn, certID string) (*keystore.Entry, error) {
 		return nil, rpcError(ReasonCertNotFound, "no certificate %q for this site", certID)
 	}
 	return a.cfg.Keys.Find(c.ctx, certID)
-}
-
-// upload is a document sent in chunks, hashed as it arrives.
-type upload struct {
-	entry  *keystore.Entry
-	digest *certs.Digest
-	h      hash.Hash
-	size   int64
-	desc   string
-	inUse  bool
-}
-
-func (a *Agent) uploadBegin(c *conn, params json.RawMessage) (any, error) {
-	var p struct {
-		CertID      string `json:"certId"`
-		Description string `json:"description"`
-	}
-	if err := decodeParams(params, &p); err != nil {
-		return nil, err
-	}
-	e, err := a.find(c, p.CertID)
-	if err != nil {
-		return nil, err
-	}
-	d := certs.DefaultDigestFor(e.Certificate.PublicKey)
-	if d == nil {
-		return nil, rpcError(ReasonUnsupportedKey, "no digest for the key of %s", e.ID)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.uploads) >= a.limits.MaxUploads {
-		return nil, rpcError(ReasonLimit, "more than %d uploads open on this connection", a.limits.MaxUploads)
-	}
-	id := randomHex(12)
-	c.uploads[id] = &upload{entry: e, digest: d, h: d.New(), desc: limitText(p.Description)}
-	return map[string]any{"uploadId": id, "hashAlg": d.Name, "maxChunk": a.limits.MaxMessage * 3 / 4 * 9 / 10}, nil
-}
-
-func (a *Agent) uploadChunk(c *conn, params json.RawMessage) (any, error) {
-	var p struct {
-		UploadID string `json:"uploadId"`
-		Data     []byte `json:"data"`
-	}
-	if err := decodeParams(params, &p); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	u := c.uploads[p.UploadID]
-	if u == nil || u.inUse {
-		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", p.UploadID)
-	}
-	u.h.Write(p.Data)
-	u.size += int64(len(p.Data))
-	return map[string]int64{"received": u.size}, nil
-}
-
-func (a *Agent) uploadCancel(c *conn, params json.RawMessage) (any, error) {
-	var p struct {
-		UploadID string `json:"uploadId"`
-	}
-	if err := decodeParams(params, &p); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.uploads[p.UploadID] == nil {
-		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", p.UploadID)
-	}
-	delete(c.uploads, p.UploadID)
-	return map[string]bool{"cancelled": true}, nil
-}
-
-// takeUpload removes the upload from the connection for signing.
-func (c *conn) takeUpload(id string) (*upload, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	u := c.uploads[id]
-	if u == nil || u.inUse {
-		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", id)
-	}
-	delete(c.uploads, id)
-	return u, nil
 }
 
 // limitText makes a site's text fit for the agent's window and the

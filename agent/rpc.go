@@ -22,6 +22,8 @@ type request struct {
 	ID      json.RawMessage `json:"id,omitempty"`
 	Method  string          `json:"method"`
 	Params  json.RawMessage `json:"params,omitempty"`
+
+	big *bigText // an upload.chunk's data, taken out before parsing (upload.go)
 }
 
 type response struct {
@@ -226,7 +228,7 @@ func (c *conn) run() {
 			c.close(websocket.ClosePolicyViolation, "too many requests")
 			return
 		}
-		req, rerr := decodeRequest(data)
+		req, rerr := decodeMessage(data)
 		if rerr != nil {
 			release()
 			c.reply(req.ID, nil, rerr)
@@ -243,7 +245,7 @@ func (c *conn) run() {
 		go func() {
 			defer wg.Done()
 			result, err := c.a.dispatch(c, req)
-			clear(req.Params) // a copy of the message's params
+			clear(req.Params) // part of the message
 			release()
 			// Free the slot before answering: a client that sends its next
 			// request as soon as it has the answer must not find it taken.
@@ -263,11 +265,21 @@ func (c *conn) run() {
 // decodeRequest reads one JSON-RPC 2.0 request (batches are not served).
 // On error the request's id is kept when it could be read, so that the
 // error answers it.
+//
+// The request's Params are a view of data, not a copy (an upload.chunk's
+// params are most of a message of megabytes): they are valid while data
+// is, which the read loop keeps until the request is answered.
 func decodeRequest(data []byte) (request, *Error) {
-	var req request
+	var msg struct {
+		request
+		Params paramsView `json:"params,omitempty"`
+	}
 	// json.Unmarshal, not a Decoder: it keeps no copy of the message (which
 	// may hold a page PIN) in a buffer of its own.
-	if err := json.Unmarshal(data, &req); err != nil {
+	err := json.Unmarshal(data, &msg)
+	req := msg.request
+	req.Params = json.RawMessage(msg.Params)
+	if err != nil {
 		reason := ReasonParse
 		var typeErr *json.UnmarshalTypeError
 		if t := bytes.TrimSpace(data); errors.As(err, &typeErr) || (len(t) > 0 && t[0] == '[') {
@@ -282,6 +294,14 @@ func decodeRequest(data []byte) (request, *Error) {
 		return request{}, rpcError(ReasonInvalidRequest, "id must be a string, a number or null")
 	}
 	return req, nil
+}
+
+// paramsView takes a JSON value as the slice of the input it stands in.
+type paramsView []byte
+
+func (p *paramsView) UnmarshalJSON(b []byte) error {
+	*p = b
+	return nil
 }
 
 // validID returns id when it is a JSON-RPC id (string, number, null).
