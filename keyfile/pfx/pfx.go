@@ -15,10 +15,11 @@
 // under a key taken, as TC 26 and OpenSSL do for GOST digests, from the last
 // 32 bytes of 96 bytes of PBKDF2 output. Passwords are UTF-8 bytes.
 //
-// Not yet read: CryptoPro's own PFX (key bag PBE 1.2.840.113549.1.12.1.80
-// with its key-export blob): such a file gives ErrUnsupported naming the
-// algorithm. Files with RSA or ECDSA keys are golang.org/x/crypto/pkcs12's
-// business (ErrNotGOST).
+// Also read: the key bag of CryptoPro CSP's own PFX (PBE
+// 1.2.840.113549.1.12.1.80 with its key-export blob; see cryptopro.go for
+// what that is and how sure kep is of it). A safe of certificates encrypted
+// in a way kep does not read is skipped and named in File.Unread. Files with
+// RSA or ECDSA keys are golang.org/x/crypto/pkcs12's business (ErrNotGOST).
 //
 // Decode checks the MAC before it decrypts anything: a wrong password is
 // ErrWrongPassword. Every size and count is bounded (MaxSize, MaxIterations).
@@ -165,6 +166,10 @@ type File struct {
 	Key          *gost3410.PrivateKey
 	Certificates []*certs.Certificate // the key's certificate first when present
 	FriendlyName string               // of the key bag, "" when none
+	// Unread lists the encryption algorithms (OIDs) of the safes Decode
+	// could not decrypt and skipped: the certificates in them are missing
+	// from Certificates (and a key in one would be too: ErrNoKey).
+	Unread []string
 }
 
 func formatErr(format string, a ...any) error {
@@ -219,6 +224,7 @@ func Decode(data, password []byte) (*File, error) {
 		return nil, err
 	}
 	var bags []safeBag
+	var unread []string
 	for _, ci := range infos {
 		var contents []byte
 		switch {
@@ -231,7 +237,22 @@ func Decode(data, password []byte) (*File, error) {
 			if err := unmarshal(ci.Content.Bytes, &ed, "encrypted data"); err != nil {
 				return nil, err
 			}
-			if contents, err = decrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
+			alg := ed.EncryptedContentInfo.ContentEncryptionAlgorithm
+			if alg.Algorithm.Equal(oidCryptoProPBE) {
+				// CryptoPro's PBE names its key-bag scheme; a safe of
+				// certificates under it is another scheme kep has no
+				// reference for.
+				unread = append(unread, alg.Algorithm.String())
+				continue
+			}
+			if contents, err = decrypt(alg, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
+				if errors.Is(err, ErrUnsupported) {
+					// A safe under an encryption kep does not read (RC2 or
+					// 3DES, say): its certificates are missing, said in
+					// File.Unread; the key may still be read.
+					unread = append(unread, alg.Algorithm.String())
+					continue
+				}
 				return nil, err
 			}
 		default:
@@ -246,7 +267,12 @@ func Decode(data, password []byte) (*File, error) {
 			return nil, formatErr("more than %d bags", maxBags)
 		}
 	}
-	return readBags(bags, password)
+	f, err := readBags(bags, password)
+	if err != nil {
+		return nil, err
+	}
+	f.Unread = unread
+	return f, nil
 }
 
 // precheck refuses, before the MAC is checked, the files whose key
@@ -400,7 +426,7 @@ func checkMAC(m *macData, authSafe, password []byte) error {
 // before deriving a key.
 func decrypt(alg pkix.AlgorithmIdentifier, data, password []byte, onlyCheck ...bool) ([]byte, error) {
 	if alg.Algorithm.Equal(oidCryptoProPBE) {
-		return nil, fmt.Errorf("%w: CryptoPro's PFX key protection (%v) is not read yet: export the key from CryptoPro CSP again choosing another format, or use the container with --cryptopro", ErrUnsupported, alg.Algorithm)
+		return decryptCryptoPro(alg.Parameters.FullBytes, data, password, len(onlyCheck) > 0)
 	}
 	if !alg.Algorithm.Equal(oidPBES2) {
 		return nil, fmt.Errorf("%w (encryption %v)", ErrNotGOST, alg.Algorithm)
