@@ -210,7 +210,18 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
+	return newFixtureKeys(t, cfg, nil)
+}
+
+// newFixtureKeys is newFixture with the further key sources that sources
+// returns, given the fixture's PKI (SoftDir is the fixture's software token).
+func newFixtureKeys(t *testing.T, cfg Config, sources func(*testpki.PKI) keystore.Config) *fixture {
+	t.Helper()
 	f := &fixture{pki: testpki.New(t)}
+	var kc keystore.Config
+	if sources != nil {
+		kc = sources(f.pki)
+	}
 	f.ids = []*testpki.Identity{f.pki.Leaf(t, testpki.TC26256A, "Иванов Иван Иванович"), f.pki.Leaf(t, testpki.RSA2048, "Petrov RSA")}
 	f.dir = t.TempDir()
 	tokDir := filepath.Join(f.dir, "token")
@@ -230,7 +241,8 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		}
 	}
 	tok.Close()
-	keys, err := keystore.Open(context.Background(), keystore.Config{SoftDir: tokDir})
+	kc.SoftDir = tokDir
+	keys, err := keystore.Open(context.Background(), kc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,9 @@ import (
 //	  "allowOrigins": ["https://portal.example.ru"],
 //	  "pagePinOrigins": [],
 //	  "trust": ["/etc/kep/roots.pem"],
-//	  "tsa": "http://tsa.example.ru/tsp"
+//	  "tsa": "http://tsa.example.ru/tsp",
+//	  "cryptopro": ["/media/me/FLASH/abcdefgh.000"],
+//	  "cryptoproSearch": true
 //	}
 type FileConfig struct {
 	Port           int      `json:"port,omitempty"`
@@ -32,6 +34,11 @@ type FileConfig struct {
 	PagePINOrigins []string `json:"pagePinOrigins,omitempty"`
 	Trust          []string `json:"trust,omitempty"`
 	TSA            string   `json:"tsa,omitempty"`
+	// CryptoPro are CryptoPro CSP key containers used in place (folders or
+	// zips); CryptoProSearch (default true) also lists those found in
+	// CryptoPro's usual places.
+	CryptoPro       []string `json:"cryptopro,omitempty"`
+	CryptoProSearch *bool    `json:"cryptoproSearch,omitempty"`
 }
 
 // DefaultConfigFile is kep/agent.json in the user's config directory.
@@ -72,6 +79,9 @@ func LoadFileConfig(path string, optional bool) (FileConfig, error) {
 	}
 	for i := range fc.Trust {
 		fc.Trust[i] = abs(fc.Trust[i])
+	}
+	for i := range fc.CryptoPro {
+		fc.CryptoPro[i] = abs(fc.CryptoPro[i])
 	}
 	fc.Soft = abs(fc.Soft)
 	return fc, nil

@@ -289,6 +289,9 @@ type CertJSON struct {
 	CanSign      bool             `json:"canSign"`
 	Token        TokenJSON        `json:"token"`
 	Certificate  string           `json:"certificate"` // base64 DER
+	// NonExportable: a CryptoPro container whose key CryptoPro marked
+	// non-exportable (it still signs: the user owns the key).
+	NonExportable bool `json:"nonExportable,omitempty"`
 }
 
 func certJSON(e *keystore.Entry) CertJSON {
@@ -296,7 +299,7 @@ func certJSON(e *keystore.Entry) CertJSON {
 	return CertJSON{ID: e.ID, Subject: c.SubjectString(), Issuer: c.IssuerString(), Serial: c.SerialHex(),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), KeyAlgorithm: c.KeyAlgorithm, Qualified: &c.Qualified,
 		KeyID: e.HexID(), Key: e.Key, CanSign: e.CanSign(), Token: tokenJSON(e.Token),
-		Certificate: base64.StdEncoding.EncodeToString(c.Raw)}
+		Certificate: base64.StdEncoding.EncodeToString(c.Raw), NonExportable: e.NonExportable}
 }
 
 func (a *Agent) certsList(c *conn, _ json.RawMessage) (any, error) {
@@ -547,7 +550,7 @@ func (a *Agent) withUser(c *conn, pagePINParam *secret, op Operation, fn func(ct
 		defer release()
 		cached, until := a.pins.get(c.origin, op.Entry.Token)
 		defer clear(cached)
-		op.NeedPIN = !op.Entry.Token.Info.ProtectedAuthPath && cached == nil
+		op.NeedPIN = op.Entry.AsksPIN() && cached == nil
 		op.PINCachedUntil = until
 		if a.pins != nil && cached == nil && op.NeedPIN {
 			op.PINCacheFor = a.pins.ttl
@@ -568,10 +571,11 @@ func (a *Agent) withUser(c *conn, pagePINParam *secret, op Operation, fn func(ct
 	}
 	var typed []byte            // the last PIN given to the token, kept when it worked
 	var softKeys *soft.KeyCache // the PIN cache's, for PINs from the agent's window
+	var containerKeys *keystore.ContainerKeyCache
 	if pagePINParam == nil {
-		softKeys = a.pins.softKeys()
+		softKeys, containerKeys = a.pins.softKeys(), a.pins.containerKeys()
 	}
-	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{SoftKeys: softKeys, RequestPIN: func(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
+	err := a.cfg.Keys.UseEntry(ctx, op.Entry, keystore.UI{SoftKeys: softKeys, ContainerKeys: containerKeys, RequestPIN: func(ctx context.Context, req keystore.PINRequest) ([]byte, error) {
 		if req.Retry != nil {
 			// Every wrong PIN is on the record, not only the outcome.
 			a.audit(AuditEntry{Origin: c.origin, Method: op.Kind + ".pin", CertID: op.Entry.ID,

@@ -99,6 +99,11 @@ type promptInfo struct {
 	NeedPIN      bool         `json:"needPin"`
 	PINCache     string       `json:"pinCache,omitempty"`
 	Warning      string       `json:"warning,omitempty"`
+
+	// PINLabel and PINHint name what is typed when it is not a token's PIN
+	// (a CryptoPro container's password).
+	PINLabel string `json:"pinLabel,omitempty"`
+	PINHint  string `json:"pinHint,omitempty"`
 }
 
 type pageAnswer struct {
@@ -402,6 +407,9 @@ func (ui *PageUI) Confirm(ctx context.Context, op Operation) (Confirmation, erro
 		pc := promptCertOf(e)
 		info.Certificate = &pc
 		info.Warning = pinWarning(e.Token.Info)
+		if isContainer(e.Token) {
+			info.PINLabel, info.PINHint = containerPINLabel, containerPINHint
+		}
 	}
 	p, err := ui.start(info)
 	if err != nil {
@@ -449,8 +457,11 @@ func (c *pageConfirmation) PIN(ctx context.Context, req keystore.PINRequest) ([]
 	}
 	c.first = false
 	msg := "Введите PIN-код ключа «" + req.Key + "»."
+	if isContainer(req.Token) {
+		msg = "Введите пароль контейнера «" + req.Token.Info.Label + "» (пустое поле, если пароля нет)."
+	}
 	if req.Retry != nil {
-		msg = wrongPINText(req.Retry)
+		msg = wrongSecretText(req.Token, req.Retry)
 	}
 	if w := pinWarning(req.Token.Info); w != "" {
 		msg += " " + w

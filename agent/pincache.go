@@ -20,8 +20,10 @@ type pinCache struct {
 	ttl  time.Duration
 	now  func() time.Time
 	keys *soft.KeyCache
-	mu   sync.Mutex
-	pins map[string]*cachedPIN
+	// containers is the same for CryptoPro containers' decrypted keys.
+	containers *keystore.ContainerKeyCache
+	mu         sync.Mutex
+	pins       map[string]*cachedPIN
 }
 
 type cachedPIN struct {
@@ -30,7 +32,7 @@ type cachedPIN struct {
 }
 
 func newPINCache(ttl time.Duration, now func() time.Time) *pinCache {
-	return &pinCache{ttl: ttl, now: now, keys: soft.NewKeyCache(ttl), pins: map[string]*cachedPIN{}}
+	return &pinCache{ttl: ttl, now: now, keys: soft.NewKeyCache(ttl), containers: keystore.NewContainerKeyCache(ttl), pins: map[string]*cachedPIN{}}
 }
 
 // pinKey names a token (and, for the cache, the site it was typed for).
@@ -97,12 +99,22 @@ func (c *pinCache) softKeys() *soft.KeyCache {
 	return c.keys
 }
 
+// containerKeys is the CryptoPro containers' key cache (nil without a PIN
+// cache).
+func (c *pinCache) containerKeys() *keystore.ContainerKeyCache {
+	if c == nil {
+		return nil
+	}
+	return c.containers
+}
+
 // clearAll zeroes every PIN and every kept key (the agent stops).
 func (c *pinCache) clearAll() {
 	if c == nil {
 		return
 	}
 	c.keys.Close()
+	c.containers.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k := range c.pins {

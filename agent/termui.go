@@ -186,7 +186,11 @@ func (ui *TerminalUI) Confirm(ctx context.Context, op Operation) (Confirmation, 
 			return ErrDenied
 		}
 		if op.NeedPIN {
-			if c.first, err = ui.pin(tty, r, "PIN-код токена: "); err != nil {
+			prompt := "PIN-код токена: "
+			if op.Entry != nil && isContainer(op.Entry.Token) {
+				prompt = containerPrompt
+			}
+			if c.first, err = ui.pin(tty, r, prompt); err != nil {
 				return err
 			}
 		}
@@ -197,6 +201,9 @@ func (ui *TerminalUI) Confirm(ctx context.Context, op Operation) (Confirmation, 
 	}
 	return c, nil
 }
+
+// containerPrompt asks for a CryptoPro container's password.
+const containerPrompt = "Пароль контейнера (Enter, если пароля нет): "
 
 type termConfirmation struct {
 	ui    *TerminalUI
@@ -215,8 +222,11 @@ func (c *termConfirmation) PIN(ctx context.Context, req keystore.PINRequest) ([]
 	var pin []byte
 	err := c.ui.ask(ctx, func(tty io.ReadWriter, r *bufio.Reader) error {
 		prompt := "PIN-код токена: "
+		if isContainer(req.Token) {
+			prompt = containerPrompt
+		}
 		if req.Retry != nil {
-			fmt.Fprintln(tty, "kep: "+wrongPINText(req.Retry))
+			fmt.Fprintln(tty, "kep: "+wrongSecretText(req.Token, req.Retry))
 		}
 		if req.Key != "" {
 			prompt = "PIN-код ключа " + req.Key + ": "
@@ -224,7 +234,11 @@ func (c *termConfirmation) PIN(ctx context.Context, req keystore.PINRequest) ([]
 		if w := pinWarning(req.Token.Info); w != "" {
 			fmt.Fprintf(tty, "  ВНИМАНИЕ: %s\n", w)
 		}
-		ok, err := c.ui.yes(tty, r, "Ввести PIN-код ещё раз?")
+		again := "Ввести PIN-код ещё раз?"
+		if isContainer(req.Token) {
+			again = "Ввести пароль контейнера?"
+		}
+		ok, err := c.ui.yes(tty, r, again)
 		if err != nil {
 			return err
 		}

@@ -69,6 +69,26 @@ type Operation struct {
 	PINCacheFor    time.Duration
 }
 
+// isContainer reports whether t is a CryptoPro container: what the user
+// types for it is the container's password, which may be empty, and it
+// counts no tries (it never locks).
+func isContainer(t keystore.Token) bool { return t.Source == keystore.SourceCryptoPro }
+
+// Russian texts for a container's password.
+const (
+	containerPINLabel = "Пароль контейнера"
+	containerPINHint  = "Пароль контейнера CryptoPro; оставьте поле пустым, если пароля нет. У контейнера нет счётчика попыток: неверный пароль его не блокирует."
+	wrongPasswordText = "Неверный пароль контейнера. Введите его ещё раз: у контейнера нет счётчика попыток, он не блокируется."
+)
+
+// wrongSecretText is wrongPINText, or for a container wrongPasswordText.
+func wrongSecretText(t keystore.Token, err error) string {
+	if isContainer(t) {
+		return wrongPasswordText
+	}
+	return wrongPINText(err)
+}
+
 // pinWarning says, in Russian, how close the token is to locking its PIN.
 func pinWarning(ti pkcs11.TokenInfo) string {
 	switch {

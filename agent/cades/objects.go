@@ -729,8 +729,11 @@ func (p *privKey) get(_ context.Context, _ *Session, name string) (any, error) {
 	case "ContainerName", "UniqueContainerName":
 		return p.e.Token.Info.Label + "\\" + p.e.HexID(), nil
 	case "ProviderName":
-		if p.e.Token.Source == keystore.SourceSoft {
+		switch p.e.Token.Source {
+		case keystore.SourceSoft:
 			return "kep: программный токен", nil
+		case keystore.SourceCryptoPro:
+			return "kep: контейнер CryptoPro CSP", nil
 		}
 		return "kep: PKCS#11 " + strings.TrimSpace(p.e.Token.Info.Manufacturer+" "+p.e.Token.Info.Model), nil
 	case "ProviderType":

@@ -97,6 +97,12 @@ async function load() {
     else $("size").hidden = $("sizeLabel").hidden = true;
     show("approve", info.kind === "login" ? "Войти" : "Подписать");
   }
+  if (info.pinLabel) {
+    // A CryptoPro container's password: any characters, may be empty.
+    $("pinLabel").textContent = info.pinLabel;
+    $("pin").inputMode = "text";
+  }
+  if (info.pinHint) show("pinHint", info.pinHint);
   if (info.needPin) {
     $("pinRow").hidden = false;
     $("pin").focus();
