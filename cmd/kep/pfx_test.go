@@ -114,3 +114,54 @@ func TestPFXCLI(t *testing.T) {
 		t.Fatalf("RSA import: %d %s", code, stderr)
 	}
 }
+
+// TestPFXCLIUnreadSafe: a GOST PFX whose certificate safe is encrypted in a
+// way kep does not read (openssl pkcs12 -certpbe AES-256-CBC beside a gost89
+// key bag) imports its key with a note naming the algorithm; --cert then
+// supplies the certificate, checked against the key (another one is
+// refused and nothing is written).
+func TestPFXCLIUnreadSafe(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.CryptoProA, "PFX unread safe")
+	other := p.Leaf(t, testpki.CryptoProA, "someone else")
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "pin")
+	os.WriteFile(pinFile, []byte("4321\n"), 0o600)
+	passFile := filepath.Join(dir, "pass")
+	os.WriteFile(passFile, []byte("p\n"), 0o600)
+	pfxFile := p.O.Path("aes-certs.pfx")
+	p.O.MustRun(t, nil, "pkcs12", "-export", "-inkey", id.KeyFile, "-in", id.CertFile,
+		"-keypbe", "gost89", "-certpbe", "AES-256-CBC", "-macalg", "md_gost12_256", "-passout", "pass:p", "-out", pfxFile)
+	for _, tc := range []struct {
+		name, cert string
+		code       int
+		stderr     string
+		imported   bool
+	}{
+		{"no --cert", "", 0, "imported alone", true},
+		{"another's certificate", other.CertFile, 1, "is not the PFX's key's", false},
+		{"its certificate", id.CertFile, 0, "left out", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := filepath.Join(t.TempDir(), "token")
+			if _, stderr, code := execute(t, nil, "soft", "init", tok, "--pin-file", pinFile); code != 0 {
+				t.Fatalf("init: %d %s", code, stderr)
+			}
+			args := []string{"soft", "import", tok, "--pfx", pfxFile, "--password-file", passFile, "--pin-file", pinFile}
+			if tc.cert != "" {
+				args = append(args, "--cert", tc.cert)
+			}
+			_, stderr, code := execute(t, nil, args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) || !strings.Contains(stderr, "PBES2 with AES-256-CBC") && tc.code == 0 {
+				t.Fatalf("%d %s", code, stderr)
+			}
+			out, _, _ := execute(t, nil, "soft", "list", tok, "--json")
+			if got := strings.Contains(out, `"id"`); got != tc.imported {
+				t.Fatalf("imported %v: %s", got, out)
+			}
+			if tc.cert == id.CertFile && !strings.Contains(out, id.Cert.Thumbprint()) {
+				t.Fatalf("the certificate given is not stored: %s", out)
+			}
+		})
+	}
+}

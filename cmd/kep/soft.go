@@ -58,10 +58,11 @@ func newSoftInitCmd() *cobra.Command {
 func newSoftImportCmd() *cobra.Command {
 	var keyFile, certFile, p12, pfxFile, p12PassFile, passFile, container, label, pinFile string
 	cmd := &cobra.Command{
-		Use:   "import DIR (--key K.pem --cert C.pem | --pfx F.pfx | --cryptopro FOLDER|ZIP|auto [--cert C]) [--password-file F] [--label L] [--pin-file F]",
+		Use:   "import DIR (--key K.pem --cert C.pem | --pfx F.pfx [--cert C] | --cryptopro FOLDER|ZIP|auto [--cert C]) [--password-file F] [--label L] [--pin-file F]",
 		Short: "Import a key and its certificate into the software token",
 		Long: `Import a key with its certificate into the software token: from PEM files, a
-PKCS#12/PFX file (--pfx, also spelled --p12), or a CryptoPro CSP key container
+PKCS#12/PFX file (--pfx, also spelled --p12: RFC 9548, OpenSSL's gost engine
+and ViPNet, CryptoPro CSP's own key bag, or RSA/ECDSA), or a CryptoPro CSP key container
 (--cryptopro: its folder, such as abcdefgh.000 on a flash drive, a zip of one,
 or "auto" for the one container found in the usual places: removable drives
 under /media and /run/media, /var/opt/cprocsp/keys/<user>, %LOCALAPPDATA%\Crypto Pro).
@@ -91,7 +92,7 @@ certificate before anything is written; the container is only read.`,
 					n++
 				}
 			}
-			if n != 1 || (keyFile != "" && certFile == "") || (p12 != "" && certFile != "") {
+			if n != 1 || (keyFile != "" && certFile == "") {
 				return usageErr("give --key with --cert, or --pfx, or --cryptopro")
 			}
 			stderr := cmd.ErrOrStderr()
@@ -153,7 +154,7 @@ certificate before anything is written; the container is only read.`,
 				if err != nil {
 					return usageErr("%v", err)
 				}
-				if obj, err = importPFX(tok, data, passFile, label, pinFile, stderr); err != nil {
+				if obj, err = importPFX(tok, data, passFile, certFile, label, pinFile, stderr); err != nil {
 					return err
 				}
 			}
@@ -163,7 +164,7 @@ certificate before anything is written; the container is only read.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&keyFile, "key", "", "private key (PKCS#8 PEM as openssl genpkey writes)")
-	f.StringVar(&certFile, "cert", "", "its certificate, with the chain after it if wanted (with --cryptopro: when the container holds none)")
+	f.StringVar(&certFile, "cert", "", "its certificate, with the chain after it if wanted (with --cryptopro or --pfx: when the container or PFX holds none kep can read)")
 	f.StringVar(&pfxFile, "pfx", "", "PKCS#12/PFX file")
 	f.StringVar(&p12, "p12", "", "PKCS#12/PFX file (the older spelling of --pfx)")
 	f.StringVar(&container, "cryptopro", "", "CryptoPro CSP key container: its folder, a zip of it, or auto")

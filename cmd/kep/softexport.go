@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/atomicfile"
 	"github.com/kepkit/kep/keyfile/pfx"
@@ -18,7 +19,9 @@ import (
 // importPFX imports a PFX: GOST files through keyfile/pfx (the password
 // checked, and the key against its certificate, before the token is
 // touched), RSA/ECDSA ones through the software token's PKCS#12 reader.
-func importPFX(tok *soft.Token, data []byte, passFile, label, pinFile string, stderr io.Writer) (*soft.Object, error) {
+// certFile, when given, is the key's certificate (and chain) in place of the
+// PFX's, for a PFX whose certificates kep cannot read.
+func importPFX(tok *soft.Token, data []byte, passFile, certFile, label, pinFile string, stderr io.Writer) (*soft.Object, error) {
 	var file *pfx.File
 	var password []byte
 	err := passwordSource{file: passFile, prompt: "PFX password: ", stderr: stderr}.try(pfx.ErrWrongPassword, func(pw []byte) error {
@@ -29,6 +32,9 @@ func importPFX(tok *soft.Token, data []byte, passFile, label, pinFile string, st
 	defer clear(password)
 	if errors.Is(err, pfx.ErrNoKey) || errors.Is(err, pfx.ErrNotGOST) {
 		// Not a GOST file: the RSA/ECDSA reader.
+		if certFile != "" {
+			return nil, usageErr("--cert with --pfx is for GOST PFX files; this one is not (%v)", err)
+		}
 		pass := ""
 		if passFile != "" {
 			b, rerr := readPasswordFile(passFile)
@@ -53,13 +59,27 @@ func importPFX(tok *soft.Token, data []byte, passFile, label, pinFile string, st
 		}
 		return nil, &exitError{code: exitFail, err: err}
 	}
-	if len(file.Certificates) == 0 {
-		fmt.Fprintln(stderr, "kep: the PFX holds no certificate: the key is imported alone")
+	if len(file.Unread) > 0 {
+		fmt.Fprintf(stderr, "kep: %d part(s) of the PFX are encrypted in a way kep does not read (%s): the certificates in them are left out\n", len(file.Unread), strings.Join(file.Unread, ", "))
+	}
+	chain := file.Certificates
+	if certFile != "" {
+		list, err := certs.ReadCertificateFiles([]string{certFile})
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		if !file.Key.PublicKey().Equal(list[0].PublicKey) {
+			return nil, &exitError{code: exitFail, err: fmt.Errorf("the certificate %s is not the PFX's key's", list[0].SubjectString())}
+		}
+		chain = list
+	}
+	if len(chain) == 0 {
+		fmt.Fprintln(stderr, "kep: the PFX holds no certificate kep can read and none was given with --cert: the key is imported alone")
 	}
 	if err := loginSoft(tok, pinFile, stderr); err != nil {
 		return nil, err
 	}
-	obj, err := tok.ImportKey(file.Key, label, file.Certificates...)
+	obj, err := tok.ImportKey(file.Key, label, chain...)
 	if err != nil {
 		return nil, &exitError{code: exitFail, err: err}
 	}

@@ -270,7 +270,7 @@ func TestCryptoProKeyBag(t *testing.T) {
 				t.Fatal("another key")
 			}
 			if tc.certEnc {
-				if len(f.Certificates) != 0 || len(f.Unread) != 1 || f.Unread[0] != "1.2.840.113549.1.12.1.80" {
+				if len(f.Certificates) != 0 || len(f.Unread) != 1 || f.Unread[0] != "CryptoPro PBE (1.2.840.113549.1.12.1.80)" {
 					t.Fatalf("%d certificates, unread %v", len(f.Certificates), f.Unread)
 				}
 			} else if len(f.Certificates) != 1 || len(f.Unread) != 0 {

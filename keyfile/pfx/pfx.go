@@ -166,7 +166,7 @@ type File struct {
 	Key          *gost3410.PrivateKey
 	Certificates []*certs.Certificate // the key's certificate first when present
 	FriendlyName string               // of the key bag, "" when none
-	// Unread lists the encryption algorithms (OIDs) of the safes Decode
+	// Unread names the encryption algorithms (see algName) of the safes Decode
 	// could not decrypt and skipped: the certificates in them are missing
 	// from Certificates (and a key in one would be too: ErrNoKey).
 	Unread []string
@@ -242,7 +242,7 @@ func Decode(data, password []byte) (*File, error) {
 				// CryptoPro's PBE names its key-bag scheme; a safe of
 				// certificates under it is another scheme kep has no
 				// reference for.
-				unread = append(unread, alg.Algorithm.String())
+				unread = append(unread, algName(alg))
 				continue
 			}
 			if contents, err = decrypt(alg, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
@@ -250,7 +250,7 @@ func Decode(data, password []byte) (*File, error) {
 					// A safe under an encryption kep does not read (RC2 or
 					// 3DES, say): its certificates are missing, said in
 					// File.Unread; the key may still be read.
-					unread = append(unread, alg.Algorithm.String())
+					unread = append(unread, algName(alg))
 					continue
 				}
 				return nil, err
@@ -608,4 +608,31 @@ func decryptCTRACPKM(o asn1.ObjectIdentifier, params []byte, prf func([]byte) ha
 		return nil, formatErr("the MAC of the encrypted content (%v) does not match: the file is damaged, or this part was encrypted under another password", o)
 	}
 	return text, nil
+}
+
+// Names of the encryptions a skipped safe may use, for File.Unread.
+var algNames = map[string]string{
+	"1.2.840.113549.1.12.1.80": "CryptoPro PBE (1.2.840.113549.1.12.1.80)",
+	"1.2.840.113549.1.12.1.3":  "pbeWithSHAAnd3-KeyTripleDES-CBC",
+	"1.2.840.113549.1.12.1.6":  "pbeWithSHAAnd40BitRC2-CBC",
+	"1.2.840.113549.3.7":       "DES-EDE3-CBC",
+	"2.16.840.1.101.3.4.1.2":   "AES-128-CBC",
+	"2.16.840.1.101.3.4.1.42":  "AES-256-CBC",
+}
+
+// algName names an encryption algorithm: PBES2 by its encryption scheme.
+func algName(alg pkix.AlgorithmIdentifier) string {
+	name := func(o asn1.ObjectIdentifier) string {
+		if n, ok := algNames[o.String()]; ok {
+			return n
+		}
+		return o.String()
+	}
+	if alg.Algorithm.Equal(oidPBES2) {
+		var p pbes2Params
+		if unmarshal(alg.Parameters.FullBytes, &p, "PBES2 parameters") == nil {
+			return "PBES2 with " + name(p.Encryption.Algorithm)
+		}
+	}
+	return name(alg.Algorithm)
 }
