@@ -49,7 +49,8 @@ func seq(n int) []byte {
 
 // TestCryptoProVectors: the steps of CryptoPro's key-bag protection against
 // the vectors libpogost publishes (github.com/legale/libpogost,
-// tests/test_cryptopro_keybag.c and tests/test_pfx.c, commit 882813388949):
+// tests/test_cryptopro_keybag.c at commit 22a0c556e681 and tests/test_pfx.c
+// at commit 882813388949):
 // password "123456", salt 00…0F, 2000 iterations, ukm 01…08, key 00…1F.
 // They come from that library, not from CryptoPro CSP: they show that kep
 // computes what an independent implementation of the same published steps
