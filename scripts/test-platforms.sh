@@ -4,13 +4,18 @@
 # database, the machine's own is not touched), the .msi installed under Wine
 # with its registry keys read back, and the installed kep.exe run under Wine
 # with tokens on kep-pkcs11.dll: version, tokens, sign, verify (and the
-# signature checked by openssl cms -verify), the agent answering on
-# 127.0.0.1. Prints "N passed, N failed".
+# signature checked by openssl cms -verify), and kep.exe agent used by the
+# demo portal in headless Chromium on Linux through 127.0.0.1 (access,
+# certificates, login, signing; the signature checked by the Linux kep
+# verify and openssl), then stopped with Ctrl-C. Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-W=$(mktemp -d); AGENT_PID=""
-cleanup() { [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null; WINEPREFIX=$W/wine wineserver -k 2>/dev/null; rm -rf "$W"; }
+W=$(mktemp -d); AGENT_PID="" BUILD_PID=""
+cleanup() {
+	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null; [ -n "$BUILD_PID" ] && kill "$BUILD_PID" 2>/dev/null
+	WINEPREFIX=$W/wine wineserver -k 2>/dev/null; rm -rf "$W"
+}
 trap cleanup EXIT
 pass=0 fail=0
 ok() { echo "--- PASS: $1 ($2)"; pass=$((pass + 1)); }
@@ -63,6 +68,8 @@ if grep -qx /usr/bin/kep <<<"$RPMFILES" && grep -qx /usr/lib/systemd/user/kep-ag
 
 # 3. Windows under Wine: the MSI, then the installed kep.exe with tokens.
 export WINEPREFIX=$W/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# The portal's browser test (agent/portal), built while Wine starts; run against kep.exe agent below.
+nice ${GO:-go} test -c -o "$W/portal.test" ./agent/portal >"$W/portal-build.log" 2>&1 & BUILD_PID=$!
 t=$(now); wineboot -i >/dev/null 2>&1; ok "wine prefix" "$(since "$t")"
 # Wine 8 has no bcryptprimitives.dll, which Go 1.24+ needs for ProcessPrng: a shim (test only).
 x86_64-w64-mingw32-gcc -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" scripts/wine/bcryptprimitives.c -lbcrypt
@@ -99,10 +106,57 @@ ENG=$(openssl version -e | sed -n 's/.*"\(.*\)"/\1/p')/gost.so
 printf 'openssl_conf = d\n[d]\nengines = e\n[e]\ngost = g\n[g]\nengine_id = gost\ndynamic_path = %s\ndefault_algorithms = ALL\n' "$ENG" > "$W/ossl.cnf"
 if OPENSSL_CONF=$W/ossl.cnf openssl cms -verify -binary -inform DER -in "$W/doc.txt.sig" -content "$W/doc.txt" -CAfile "$W/demo/ca.pem" -purpose any -out /dev/null 2>"$W/ossl.log"; then
 	ok "openssl cms -verify of kep.exe's signature (Linux)" "-"; else cat "$W/ossl.log"; bad "openssl cms -verify" failed; fi
-t=$(now); wine "$EXE" agent --soft "$KEP_SOFT_DIR" --no-browser --port 24390 >"$W/agent.log" 2>&1 & AGENT_PID=$!
-got=""; for _ in $(seq 1 120); do got=$(curl -s -m 2 http://127.0.0.1:24390/ 2>/dev/null) && [ -n "$got" ] && break; sleep 0.5; done
-if echo "$got" | grep -q '"name":"kep"'; then ok "kep.exe agent answers on 127.0.0.1:24390: $got" "$(since "$t")"; else cat "$W/agent.log"; bad "kep.exe agent" "no answer"; fi
-kill "$AGENT_PID" 2>/dev/null; AGENT_PID=""
+# kep.exe agent under Wine (the software token, a free loopback port), used
+# by the demo portal in headless Chromium on Linux: TestBrowserExternalAgent
+# (agent/portal) opens the confirmation pages whose addresses the agent
+# prints (--no-browser), as a person reading its terminal would.
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+t=$(now); env -u KEP_PIN wine "$EXE" agent --soft "$KEP_SOFT_DIR" --no-browser --port "$PORT" >"$W/agent.log" 2>&1 & AGENT_PID=$!
+got=""; for _ in $(seq 1 120); do got=$(curl -s -m 2 "http://127.0.0.1:$PORT/" 2>/dev/null) && [ -n "$got" ] && break; sleep 0.5; done
+if echo "$got" | grep -q '"name":"kep"'; then ok "kep.exe agent answers on 127.0.0.1:$PORT: $got" "$(since "$t")"; else cat "$W/agent.log"; bad "kep.exe agent" "no answer"; fi
+t=$(now)
+if wait "$BUILD_PID"; then BUILD_PID=""; echo "portal test built (waited $(since "$t"))"; else BUILD_PID=""; cat "$W/portal-build.log"; fi
+t=$(now); mkdir -p "$W/portal-out"
+(cd agent/portal && KEP_TEST_EXTERNAL_AGENT=127.0.0.1:$PORT KEP_TEST_EXTERNAL_AGENT_LOG=$W/agent.log KEP_TEST_EXTERNAL_DEMO=$W/demo \
+	KEP_TEST_EXTERNAL_OUT=$W/portal-out "$W/portal.test" -test.run '^TestBrowserExternalAgent$' -test.v -test.count=1 -test.timeout 5m) >"$W/portal.log" 2>&1
+if grep -q '^--- PASS: TestBrowserExternalAgent' "$W/portal.log"; then
+	ok "demo portal in headless Chromium ↔ kep.exe agent under Wine: access window, $(grep -c 'kep: open http' "$W/agent.log") confirmations answered, every demo certificate listed, login (wrong PIN, then right), document signed, checked by openssl and the portal" "$(since "$t")"
+else cat "$W/portal.log"; echo "agent's output:"; cat "$W/agent.log"; bad "portal ↔ kep.exe agent" "TestBrowserExternalAgent did not pass"; fi
+SIG=$W/portal-out/Договор.txt.sig DOC=$W/portal-out/Договор.txt
+t=$(now)
+if [ -s "$SIG" ] && "$W/debroot/usr/bin/kep" verify --content "$DOC" --trust "$W/demo/ca.pem" --crl "$W/demo/ca.crl" "$SIG" >"$W/verify2.log" 2>&1; then
+	ok "Linux kep verify of the signature kep.exe agent made for the portal (TOTAL_PASSED)" "$(since "$t")"; else cat "$W/verify2.log"; bad "kep verify (portal's signature)" failed; fi
+if [ -s "$SIG" ] && OPENSSL_CONF=$W/ossl.cnf openssl cms -verify -binary -inform DER -in "$SIG" -content "$DOC" -CAfile "$W/demo/ca.pem" -purpose any -out /dev/null 2>"$W/ossl2.log"; then
+	ok "openssl cms -verify of the portal's signature (Linux)" "-"; else cat "$W/ossl2.log"; bad "openssl cms -verify (portal's signature)" failed; fi
+# The browser extension's road, kep.exe native-host: its framing under
+# Wine, and the relay to the agent when Wine can make the agent's AF_UNIX
+# socket (Wine 8.0 cannot: socket() fails with WSAEAFNOSUPPORT, 10047).
+t=$(now)
+python3 -c 'import json, struct, sys
+for m in ({"kep": "open", "v": 1, "origin": "https://portal.example"}, {"jsonrpc": "2.0", "id": 1, "method": "agent.info"}):
+    b = json.dumps(m).encode(); sys.stdout.buffer.write(struct.pack("<I", len(b)) + b)' >"$W/nh.in"
+RELAY=0; grep -q 'browser extension relay' "$W/agent.log" && RELAY=3  # then stdin stays open 3 s for the agent's answer
+{ cat "$W/nh.in"; sleep "$RELAY"; } | KEP_NATIVE_HOST_NO_START=1 timeout 30 wine "$EXE" native-host \
+	"chrome-extension://$(sed -n 's/^[[:space:]]*ChromeID *= *"\(.*\)"/\1/p' extension/extension.go)/" >"$W/nh.out" 2>"$W/nh.err"
+NH=$(python3 -c 'import struct, sys
+d = open(sys.argv[1], "rb").read()
+while len(d) >= 4:
+    n = struct.unpack("<I", d[:4])[0]; print(d[4:4 + n].decode()); d = d[4 + n:]' "$W/nh.out")
+if [ "$RELAY" != 0 ]; then
+	if echo "$NH" | grep -q '"name":"kep"'; then ok "kep.exe native-host relays agent.info to kep.exe agent over its AF_UNIX socket" "$(since "$t")"
+	else echo "$NH"; cat "$W/nh.err"; bad "kep.exe native-host" "no agent.info answer through the relay"; fi
+elif echo "$NH" | grep -q '"kep":"closed".*"reason":"AGENT_UNREACHABLE"'; then
+	ok "kep.exe native-host framing under Wine (answers closed/AGENT_UNREACHABLE: this Wine has no AF_UNIX, the agent says $(grep -o 'winapi error #[0-9]*' "$W/agent.log" | head -1))" "$(since "$t")"
+else echo "$NH"; cat "$W/nh.err"; bad "kep.exe native-host" "no well-formed answer"; fi
+# Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT): the agent shuts down and exits 0.
+t=$(now); kill -INT "$AGENT_PID"
+for _ in $(seq 1 40); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.25; done
+if kill -0 "$AGENT_PID" 2>/dev/null; then bad "kep.exe agent stop" "still running 10 s after Ctrl-C"; kill "$AGENT_PID"; wait "$AGENT_PID"
+else wait "$AGENT_PID"; rc=$?
+	if [ "$rc" = 0 ] && ! curl -s -m 2 "http://127.0.0.1:$PORT/" >/dev/null 2>&1; then ok "kep.exe agent stopped on Ctrl-C: exit 0, port closed" "$(since "$t")"
+	else bad "kep.exe agent stop" "exit $rc after Ctrl-C (or the port still answers)"; fi
+fi
+AGENT_PID=""
 t=$(now)
 if wine msiexec /x "$(winepath -w "$MSI")" /qn >>"$W/msi.log" 2>&1 && ! wine reg query 'HKCU\Software\Microsoft\Windows\CurrentVersion\Run' /v kep >/dev/null 2>&1; then
 	ok "wine msiexec /x: Run key gone" "$(since "$t")"; else bad "msiexec /x" "Run key left"; fi
