@@ -41,13 +41,18 @@ func newAgentCmd() *cobra.Command {
 		useTLS                  bool
 		tsaURL                  string
 		pinCache                time.Duration
+		cryptoproDirs           []string
+		noCryptoProSearch       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "agent [--port N] [--soft DIR] [--module M]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
+		Use:   "agent [--port N] [--soft DIR] [--module M]... [--cryptopro DIR]... [--allow-origin O]... [--page-pin-origin O]... [--trust CA]... [--config FILE]",
 		Short: "Run the local agent browsers use to sign and log in with КЭП",
 		Long: `Run the agent: a WebSocket JSON-RPC server on 127.0.0.1 and [::1] that web pages
 use (through kep.js) to list certificates, sign and log in with keys on PKCS#11
-tokens and the software token. Sites must be approved by the user first (in the
+tokens, the software token and CryptoPro CSP key containers used in place
+(--cryptopro, and those found where CryptoPro keeps them: its key store and
+removable drives; --no-cryptopro-search turns the search off). A container is
+only read, never copied or changed; its password is asked in the agent's window. Sites must be approved by the user first (in the
 agent's own window); the PIN is entered in that window, never in the site's page.
 
 The configuration file (default: kep/agent.json in the user's config directory)
@@ -87,7 +92,13 @@ holds the same settings as the flags; flags add to it.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			keys, err := keystore.Open(ctx, keystore.Config{Modules: append(fc.Modules, modules...), Discover: discover, SoftDir: fc.Soft})
+			cpSearch := (fc.CryptoProSearch == nil || *fc.CryptoProSearch) && !noCryptoProSearch
+			kc := keystore.Config{Modules: append(fc.Modules, modules...), Discover: discover, SoftDir: fc.Soft,
+				CryptoPro: append(fc.CryptoPro, cryptoproDirs...), CryptoProSearch: cpSearch}
+			if cpSearch {
+				kc.CryptoProRoots = searchRoots()
+			}
+			keys, err := keystore.Open(ctx, kc)
 			if err != nil {
 				return &exitError{code: exitFail, err: err}
 			}
@@ -183,7 +194,7 @@ holds the same settings as the flags; flags add to it.`,
 					fmt.Fprintf(stderr, "  browser extension relay %s\n", path)
 				}
 			}
-			printAgentStart(stderr, a, keys, fc.Soft)
+			printAgentStart(stderr, a, keys, fc.Soft, kc)
 			<-ctx.Done()
 			a.Close()
 			return nil
@@ -193,6 +204,8 @@ holds the same settings as the flags; flags add to it.`,
 	f.IntVar(&port, "port", agent.DefaultPort, "port on 127.0.0.1 and [::1]")
 	f.StringVar(&softDir, "soft", "", "software token directory (default $KEP_SOFT_DIR)")
 	f.StringArrayVar(&modules, "module", nil, "PKCS#11 library (repeatable)")
+	f.StringArrayVar(&cryptoproDirs, "cryptopro", nil, "CryptoPro CSP key container (folder or zip) used in place, without importing (repeatable)")
+	f.BoolVar(&noCryptoProSearch, "no-cryptopro-search", false, "do not list the CryptoPro containers found in CryptoPro's key store and on removable drives ($KEP_CRYPTOPRO_PATH, else the usual places)")
 	f.BoolVar(&noDiscover, "no-discover", false, "do not look for PKCS#11 modules at the vendors' usual paths")
 	f.StringArrayVar(&allow, "allow-origin", nil, "approve this origin without asking (repeatable)")
 	f.StringArrayVar(&pagePIN, "page-pin-origin", nil, "let this origin pass the PIN itself: kiosks and automated clients only (repeatable)")
@@ -218,7 +231,7 @@ func currentUserName() string {
 	return ""
 }
 
-func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft string) {
+func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft string, kc keystore.Config) {
 	fmt.Fprintf(w, "kep agent %s listening on http://127.0.0.1:%d (WebSocket /ws, client /kep.js) for user %s\n", buildVersion(), a.Port(), currentUserName())
 	if a.TLSPort() != 0 {
 		fmt.Fprintf(w, "  and wss://127.0.0.1:%d/ws\n", a.TLSPort())
@@ -232,6 +245,12 @@ func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft str
 	}
 	if soft != "" {
 		fmt.Fprintf(w, "  software token %s\n", soft)
+	}
+	for _, c := range kc.CryptoPro {
+		fmt.Fprintf(w, "  CryptoPro container %s\n", c)
+	}
+	if kc.CryptoProSearch {
+		fmt.Fprintf(w, "  CryptoPro containers in %s\n", strings.Join(kc.CryptoProRoots, ", "))
 	}
 	list, err := keys.Certificates(context.Background())
 	fmt.Fprintf(w, "  %d certificate(s)\n", len(list))

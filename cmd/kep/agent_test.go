@@ -15,6 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/internal/cpfixture"
 	"github.com/kepkit/kep/internal/testpki"
 )
 
@@ -22,6 +24,8 @@ import (
 // origin given with --allow-origin lists the token's certificate over the
 // WebSocket, another origin is not approved, SIGTERM stops the agent with
 // exit 0; `kep agent sites` lists and revokes approvals in the same file.
+// A CryptoPro container found by the search ($KEP_CRYPTOPRO_PATH, on by
+// default) is listed too, and one named with --cryptopro.
 func TestAgentCLI(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kep")
@@ -41,6 +45,18 @@ func TestAgentCLI(t *testing.T) {
 	if _, stderr, code := execute(t, nil, "soft", "import", tokDir, "--key", id.KeyFile, "--cert", id.CertFile, "--pin-file", pinFile); code != 0 {
 		t.Fatal(stderr)
 	}
+	// CryptoPro containers: one where the search looks, one named.
+	cpRoot := filepath.Join(dir, "flash")
+	found := p.Leaf(t, testpki.CryptoProA, "Found container")
+	named := p.Leaf(t, testpki.TC26256A, "Named container")
+	if err := cpfixture.Write(filepath.Join(cpRoot, "found.000"), found.Signer.(*gost3410.PrivateKey), found.Cert.Raw, cpfixture.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	namedDir := filepath.Join(dir, "named.000")
+	if err := cpfixture.Write(namedDir, named.Signer.(*gost3410.PrivateKey), named.Cert.Raw, cpfixture.Options{Password: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KEP_CRYPTOPRO_PATH", cpRoot)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +65,7 @@ func TestAgentCLI(t *testing.T) {
 	l.Close()
 
 	cmd := exec.Command(bin, "agent", "--port", fmt.Sprint(port), "--soft", tokDir, "--no-discover", "--no-browser",
-		"--allow-origin", "https://portal.example.ru", "--trust", p.Root.CertFile)
+		"--allow-origin", "https://portal.example.ru", "--trust", p.Root.CertFile, "--cryptopro", namedDir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +110,12 @@ func TestAgentCLI(t *testing.T) {
 	reply := call("https://portal.example.ru", "certs.list")
 	res, _ := reply["result"].(map[string]any)
 	list, _ := res["certificates"].([]any)
-	if len(list) != 1 || list[0].(map[string]any)["id"] != id.Cert.Thumbprint() {
+	ids := map[string]string{}
+	for _, x := range list {
+		e := x.(map[string]any)
+		ids[e["id"].(string)] = e["token"].(map[string]any)["source"].(string)
+	}
+	if len(list) != 3 || ids[id.Cert.Thumbprint()] != "soft" || ids[found.Cert.Thumbprint()] != "cryptopro" || ids[named.Cert.Thumbprint()] != "cryptopro" {
 		t.Fatalf("certs.list: %v", reply)
 	}
 	reply = call("https://other.example.ru", "certs.list")
