@@ -1,4 +1,4 @@
-package pfx_test
+package pfx
 
 import (
 	"bytes"
@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/kepkit/kep/gost/gost3410"
-	"github.com/kepkit/kep/keyfile/pfx"
 )
 
 // FuzzDecode: no input panics; whatever decodes re-encodes, in both forms
 // Encode writes, and decodes again to the same key and certificates. Seeds:
-// Encode's two forms and RFC 9548's example files.
+// Encode's two forms, RFC 9548's example files and a CryptoPro-shaped file
+// from the test-only writer of cryptopro_test.go.
 func FuzzDecode(f *testing.F) {
 	for _, name := range []string{"cryptopro-a", "tc26-512-b"} {
 		ps, _ := gost3410.ParamSetByName(name)
@@ -22,8 +22,8 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		for _, format := range []pfx.Format{pfx.FormatOpenSSL, pfx.FormatRFC9548} {
-			data, err := pfx.Encode(key, nil, []byte("p"), pfx.Options{Format: format, Iterations: 1})
+		for _, format := range []Format{FormatOpenSSL, FormatRFC9548} {
+			data, err := Encode(key, nil, []byte("p"), Options{Format: format, Iterations: 1})
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -41,8 +41,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(data, []byte("Пароль для PFX"))
 	}
+	ps, _ := gost3410.ParamSetByName("tc26-256-a")
+	key, _ := gost3410.NewPrivateKey(ps, seq(33)[1:])
+	f.Add(cryptoProPFX(f, key, vectorCert(f), []byte("p"), false), []byte("p"))
 	f.Fuzz(func(t *testing.T, data, password []byte) {
-		file, err := pfx.Decode(data, password)
+		file, err := Decode(data, password)
 		if err != nil {
 			return
 		}
@@ -50,15 +53,29 @@ func FuzzDecode(f *testing.F) {
 		for _, c := range file.Certificates {
 			ders = append(ders, c.Raw)
 		}
-		for _, format := range []pfx.Format{pfx.FormatOpenSSL, pfx.FormatRFC9548} {
-			again, err := pfx.Encode(file.Key, ders, password, pfx.Options{Format: format, Iterations: 1, FriendlyName: file.FriendlyName})
+		for _, format := range []Format{FormatOpenSSL, FormatRFC9548} {
+			again, err := Encode(file.Key, ders, password, Options{Format: format, Iterations: 1, FriendlyName: file.FriendlyName})
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := pfx.Decode(again, password)
+			back, err := Decode(again, password)
 			if err != nil || !back.Key.Equal(file.Key) || len(back.Certificates) != len(file.Certificates) || back.FriendlyName != file.FriendlyName {
 				t.Fatalf("%s round trip: %v", format, err)
 			}
 		}
 	})
+}
+
+// vectorCert is RFC 9548's test certificate.
+func vectorCert(tb testing.TB) []byte {
+	vectors, err := os.ReadFile("testdata/rfc9548.txt")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^certificate:\n((?:   .*\n)+)`).FindSubmatch(vectors)
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(m[1])), ""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return der
 }
