@@ -225,3 +225,35 @@ func realContainer() string {
 	}
 	return cont
 }
+
+// TestFileConfigCryptoPro: agent.json's containers are taken from the
+// file's folder when relative; the search is on unless set false.
+func TestFileConfigCryptoPro(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		json   string
+		paths  []string
+		search bool
+	}{
+		{`{"cryptopro": ["keys/a.000", "/media/me/FLASH/b.000"], "cryptoproSearch": false}`, []string{filepath.Join(dir, "keys/a.000"), "/media/me/FLASH/b.000"}, false},
+		{`{"cryptoproSearch": true}`, nil, true},
+		{`{}`, nil, true},
+	} {
+		p := filepath.Join(dir, "agent.json")
+		if err := os.WriteFile(p, []byte(tc.json), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fc, err := LoadFileConfig(p, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.json, err)
+		}
+		search := fc.CryptoProSearch == nil || *fc.CryptoProSearch
+		if strings.Join(fc.CryptoPro, "|") != strings.Join(tc.paths, "|") || search != tc.search {
+			t.Errorf("%s: containers %q search %v, want %q %v", tc.json, fc.CryptoPro, search, tc.paths, tc.search)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"cryptoproDirs": ["x"]}`), 0o600)
+	if _, err := LoadFileConfig(filepath.Join(dir, "bad.json"), false); err == nil {
+		t.Error("a misspelt member was accepted")
+	}
+}
