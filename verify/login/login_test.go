@@ -320,3 +320,25 @@ func TestNonCanonicalDocument(t *testing.T) {
 		t.Fatalf("detached: %v", err)
 	}
 }
+
+// TestBoundDocumentWholeSeconds: a bound document's times are whole seconds.
+// time.Parse takes a fraction of a second even when the layout has none, so
+// "2026-01-02T15:04:05.5Z" passed as canonical until ParseBoundDocument
+// compared each time with its canonical form.
+func TestBoundDocumentWholeSeconds(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	d := NewBoundDocument(defaultOrigin, strings.Repeat("N", 43), t0, t0)
+	for _, set := range []func(*BoundDocument){
+		func(d *BoundDocument) { d.ServerTime = "2026-01-02T15:04:05.5Z" },
+		func(d *BoundDocument) { d.ClientTime = "2026-01-02T15:04:05.000Z" },
+	} {
+		bad := d
+		set(&bad)
+		if _, err := ParseBoundDocument(bad.Marshal()); err == nil {
+			t.Errorf("accepted %s", bad.Marshal())
+		}
+	}
+	if _, err := ParseBoundDocument(d.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+}

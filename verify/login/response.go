@@ -152,8 +152,13 @@ func ParseBoundDocument(data []byte) (BoundDocument, error) {
 	} else if o != d.Origin {
 		return BoundDocument{}, fmt.Errorf("login: signed document: origin %q is not normalised", d.Origin)
 	}
-	if _, _, err := d.Times(); err != nil {
+	st, ct, err := d.Times()
+	if err != nil {
 		return BoundDocument{}, fmt.Errorf("login: signed document: %w", err)
+	}
+	// time.Parse also takes a fraction of a second the layout lacks.
+	if formatTime(st) != d.ServerTime || formatTime(ct) != d.ClientTime {
+		return BoundDocument{}, errors.New("login: signed document: times not in whole seconds")
 	}
 	if !bytes.Equal(d.Marshal(), data) {
 		return BoundDocument{}, errors.New("login: signed document: not in canonical form")
