@@ -97,6 +97,11 @@ type Limits struct {
 	WriteTimeout   time.Duration // for a slow reader (10s)
 	IdleTimeout    time.Duration // without any message or pong (2 minutes)
 
+	// MaxChunksInFlight is how many upload.chunk messages of a connection
+	// the agent holds at once (2: one hashed, the next read); it reads no
+	// further message until one is done. At most MaxInFlight.
+	MaxChunksInFlight int
+
 	// Sites not approved: bytes of one message (64 KiB), connections in
 	// all (32), per registrable domain (8) and per origin (4), and how long
 	// such a connection may stay without a request under way (1 minute;
@@ -129,6 +134,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxInFlight, 4)
 	def(&l.MaxRequests, 100000)
 	def(&l.MaxUploads, 4)
+	def(&l.MaxChunksInFlight, 2)
+	l.MaxChunksInFlight = min(l.MaxChunksInFlight, l.MaxInFlight)
 	def(&l.MaxUnapprovedConnections, 32)
 	def(&l.MaxUnapprovedPerDomain, 8)
 	def(&l.MaxUnapprovedPerOrigin, 4)

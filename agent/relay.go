@@ -213,6 +213,9 @@ type exactReader struct {
 	n int64
 }
 
+// Len is how much of the frame is left to read.
+func (e *exactReader) Len() int64 { return e.n }
+
 func (e *exactReader) Read(p []byte) (int, error) {
 	if e.n <= 0 {
 		return 0, io.EOF

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -53,9 +54,14 @@ type conn struct {
 	requests int
 	slot     *connSlot
 
-	mu      sync.Mutex
-	uploads map[string]*upload
-	cades   *cades.Session // CryptoPro plug-in API objects (cadesapi.go), made on first use
+	chunks        chan struct{} // upload.chunk messages held (Limits.MaxChunksInFlight)
+	chunksHeldMax atomic.Int32  // the most held at once (for tests)
+
+	mu           sync.Mutex
+	uploads      map[string]*upload
+	spare        []byte         // a message buffer kept for the next chunk (keepSpare)
+	spareCharged int64          // its budget
+	cades        *cades.Session // CryptoPro plug-in API objects (cadesapi.go), made on first use
 }
 
 // serveWS checks the Origin and upgrades to a WebSocket.
@@ -85,7 +91,8 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 func (a *Agent) serveConn(t transport, origin string, slot *connSlot) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{a: a, t: t, origin: origin, ctx: ctx, cancel: cancel, slot: slot,
-		inFlight: make(chan struct{}, a.limits.MaxInFlight), uploads: map[string]*upload{}}
+		inFlight: make(chan struct{}, a.limits.MaxInFlight), uploads: map[string]*upload{},
+		chunks: make(chan struct{}, a.limits.MaxChunksInFlight)}
 	a.mu.Lock()
 	a.conns[c] = true
 	a.mu.Unlock()
@@ -94,6 +101,9 @@ func (a *Agent) serveConn(t transport, origin string, slot *connSlot) {
 		delete(a.conns, c)
 		a.mu.Unlock()
 		cancel()
+		c.mu.Lock()
+		c.dropSpareLocked()
+		c.mu.Unlock()
 		t.Close()
 	}()
 	c.run()
@@ -142,10 +152,35 @@ func (c *conn) readMessage(approved bool) (typ int, data []byte, release func(),
 	var charged int64
 	release = func() {
 		clear(data[:cap(data)])
+		if c.keepSpare(data, charged) {
+			data, charged = nil, 0
+			return
+		}
 		c.a.budget.release(charged)
 		charged = 0
 	}
+	if hint, ok := r.(interface{ Len() int64 }); ok && hint.Len() <= limit {
+		// The relay's frames say their length: one buffer of that size.
+		n := hint.Len() + 1 // room to read the end without growing
+		ctx, cancel := context.WithTimeout(c.ctx, c.a.limits.WriteTimeout)
+		err = c.a.budget.acquire(ctx, messageCopies*n)
+		cancel()
+		if err != nil {
+			return 0, nil, nil, errBudget
+		}
+		charged = messageCopies * n
+		data = make([]byte, 0, n)
+	}
 	for {
+		if len(data) == cap(data) && len(data) >= spareMin {
+			if spare, spareCharged := c.takeSpare(cap(data)); spare != nil {
+				copy(spare[:len(data)], data)
+				clear(data)
+				data = spare[:len(data)]
+				c.a.budget.release(charged) // the buffer left
+				charged = spareCharged
+			}
+		}
 		if len(data) == cap(data) {
 			// Grow by doubling (reading in place, not copying at every
 			// step), each growth reserved first. The reader stops at the
@@ -181,6 +216,57 @@ func (c *conn) readMessage(approved bool) (typ int, data []byte, release func(),
 
 var errBudget = errors.New("agent: out of memory for messages")
 
+func (c *conn) noteChunksHeld(n int) {
+	for {
+		m := c.chunksHeldMax.Load()
+		if int32(n) <= m || c.chunksHeldMax.CompareAndSwap(m, int32(n)) {
+			return
+		}
+	}
+}
+
+// spareMin is the smallest message buffer a connection keeps for its next
+// message while it has an upload open: chunk after chunk then reuses one
+// buffer instead of growing a new one (and leaving it to the collector)
+// for each.
+const spareMin = 1 << 20
+
+// keepSpare keeps buf (wiped) as the connection's spare, with its budget
+// charge, when it is large, an upload is open and there is none yet.
+func (c *conn) keepSpare(buf []byte, charged int64) bool {
+	if cap(buf) < spareMin {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spare != nil || len(c.uploads) == 0 || c.ctx.Err() != nil {
+		return false
+	}
+	c.spare, c.spareCharged = buf[:0], charged
+	return true
+}
+
+// takeSpare gives the spare when it is larger than have bytes.
+func (c *conn) takeSpare(have int) ([]byte, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cap(c.spare) <= have {
+		return nil, 0
+	}
+	b, n := c.spare, c.spareCharged
+	c.spare, c.spareCharged = nil, 0
+	return b[:cap(b)], n
+}
+
+// dropSpare lets the spare go (the uploads are over) and returns its
+// budget; the caller holds c.mu.
+func (c *conn) dropSpareLocked() {
+	if c.spare != nil {
+		c.a.budget.release(c.spareCharged)
+		c.spare, c.spareCharged = nil, 0
+	}
+}
+
 // run reads messages until the connection ends; each request runs in its
 // own goroutine, at most Limits.MaxInFlight at once.
 func (c *conn) run() {
@@ -199,7 +285,17 @@ func (c *conn) run() {
 	defer c.releaseCades()
 	defer wg.Wait()
 	defer c.cancel()
+	chunkTurn := make(chan struct{}) // closed when the previous chunk is done
+	close(chunkTurn)
 	for {
+		// Back-pressure: with MaxChunksInFlight chunks held, the socket is
+		// not read (TCP slows the sender) until one is hashed.
+		select {
+		case c.chunks <- struct{}{}:
+			<-c.chunks
+		case <-c.ctx.Done():
+			return
+		}
 		approved := c.approvedNow()
 		typ, data, release, err := c.readMessage(approved)
 		if err != nil {
@@ -241,12 +337,37 @@ func (c *conn) run() {
 			c.reply(req.ID, nil, rpcError(ReasonBusy, "more than %d requests under way on this connection", lim.MaxInFlight))
 			continue
 		}
+		// A connection's chunks are hashed one at a time, in the order they
+		// came, each after the one before (a client may send the next
+		// before the answer to the last).
+		var turn, done chan struct{}
+		if req.Method == "upload.chunk" {
+			c.chunks <- struct{}{} // a slot is free: the loop waited for one
+			c.noteChunksHeld(len(c.chunks))
+			turn, done = chunkTurn, make(chan struct{})
+			chunkTurn = done
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			result, err := c.a.dispatch(c, req)
+			var result any
+			var err error
+			if turn != nil {
+				select {
+				case <-turn:
+					result, err = c.a.dispatch(c, req)
+				case <-c.ctx.Done():
+					err = c.ctx.Err()
+				}
+				close(done)
+			} else {
+				result, err = c.a.dispatch(c, req)
+			}
 			clear(req.Params) // part of the message
 			release()
+			if turn != nil {
+				<-c.chunks
+			}
 			// Free the slot before answering: a client that sends its next
 			// request as soon as it has the answer must not find it taken.
 			<-c.inFlight

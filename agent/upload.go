@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"runtime/debug"
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/pkcs11/keystore"
@@ -122,18 +123,34 @@ func (a *Agent) uploadCancel(c *conn, params json.RawMessage) (any, error) {
 		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", p.UploadID)
 	}
 	delete(c.uploads, p.UploadID)
+	if len(c.uploads) == 0 {
+		c.dropSpareLocked()
+	}
 	return map[string]bool{"cancelled": true}, nil
 }
 
 // takeUpload removes the upload from the connection for signing.
 func (c *conn) takeUpload(id string) (*upload, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	u := c.uploads[id]
 	if u == nil || u.inUse {
+		c.mu.Unlock()
 		return nil, rpcError(ReasonUploadUnknown, "no open upload %q on this connection", id)
 	}
 	delete(c.uploads, id)
+	last := len(c.uploads) == 0
+	if last {
+		c.dropSpareLocked()
+	}
+	c.mu.Unlock()
+	if last {
+		// The chunks' buffers are garbage now, and the signature's login
+		// may be about to take 32 MiB (the software token's scrypt): the
+		// memory goes back to the system first, so that the two do not add
+		// up (a collection of a small heap: about a millisecond, once per
+		// uploaded document).
+		debug.FreeOSMemory()
+	}
 	return u, nil
 }
 
@@ -196,6 +213,22 @@ func (d chunkData) decode(w io.Writer) (int64, error) {
 		w = io.Discard
 	}
 	buf := make([]byte, chunkBlock)
+	if d.isBig {
+		// Checked canonical base64 (isBase64): decoded in place of the
+		// newline-filtering reader, in blocks of whole quanta.
+		var n int64
+		for in := d.b64; len(in) > 0; {
+			k := min(len(in), chunkBlock/3*4)
+			m, err := base64.StdEncoding.Decode(buf, in[:k])
+			if err != nil {
+				return n, err
+			}
+			w.Write(buf[:m])
+			n += int64(m)
+			in = in[k:]
+		}
+		return n, nil
+	}
 	return io.CopyBuffer(onlyWriter{w}, base64.NewDecoder(base64.StdEncoding, bytes.NewReader(d.b64)), buf)
 }
 
@@ -224,10 +257,15 @@ const minBigText = 64 << 10
 // decodeMessage is decodeRequest, faster for an upload.chunk with a long
 // data string; any other message is decoded whole.
 func decodeMessage(data []byte) (request, *Error) {
-	if len(data) < minBigText {
+	return decodeMessageMin(data, minBigText)
+}
+
+// decodeMessageMin is decodeMessage taking out a string of minLen bytes or more.
+func decodeMessageMin(data []byte, minLen int) (request, *Error) {
+	if len(data) < minLen {
 		return decodeRequest(data)
 	}
-	s, e, ok := longBase64(data)
+	s, e, ok := longBase64(data, minLen)
 	if !ok {
 		return decodeRequest(data)
 	}
@@ -237,7 +275,10 @@ func decodeMessage(data []byte) (request, *Error) {
 	rest = append(rest, data[:s]...)
 	rest = append(rest, data[e:]...)
 	req, rerr := decodeRequest(rest)
-	if rerr != nil || req.Method != "upload.chunk" {
+	// The placeholder must be in the params (a view of rest): a long id
+	// or top-level member is read from the whole message.
+	off := cap(rest) - cap(req.Params)
+	if rerr != nil || req.Method != "upload.chunk" || len(req.Params) == 0 || s-1 < off || s-1 >= off+len(req.Params) {
 		clear(rest)
 		return decodeRequest(data)
 	}
@@ -245,7 +286,7 @@ func decodeMessage(data []byte) (request, *Error) {
 	return req, nil
 }
 
-// longBase64 finds data's one JSON string of at least minBigText bytes and
+// longBase64 finds data's one JSON string of at least minLen bytes and
 // returns where its content starts and ends (data[s-1] and data[e] are its
 // quotes); ok only when there is exactly one and it is canonical padded
 // standard base64 (so it has no escapes, and decoding it cannot fail).
@@ -253,7 +294,7 @@ func decodeMessage(data []byte) (request, *Error) {
 // number of backslashes before it), which is exact for valid JSON; the
 // rest of the message is parsed afterwards, and a rest that is valid JSON
 // with "" in the string's place means the whole message was.
-func longBase64(data []byte) (s, e int, ok bool) {
+func longBase64(data []byte, minLen int) (s, e int, ok bool) {
 	found := false
 	for i := 0; i < len(data); {
 		q := bytes.IndexByte(data[i:], '"')
@@ -277,7 +318,7 @@ func longBase64(data []byte) (s, e int, ok bool) {
 			}
 			end++
 		}
-		if end-start >= minBigText {
+		if end-start >= minLen {
 			if found {
 				return 0, 0, false
 			}

@@ -225,6 +225,10 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
 	var agentOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &agentOut, &agentOut
+	if os.Getenv("BIGBENCH_AGENT_LOG") != "" {
+		// The agent's own output (with GODEBUG=gctrace=1, its collections).
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, 0, 0, 0, err
 	}

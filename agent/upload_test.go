@@ -1,0 +1,189 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/verify"
+)
+
+// TestUploadPipelined: a client that sends chunks without waiting for the
+// answers (more than MaxInFlight) gets every chunk hashed, in the order
+// sent, with the agent never holding more than MaxChunksInFlight chunk
+// messages (it stops reading the socket instead of answering busy).
+func TestUploadPipelined(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	c := f.dial(t, siteOrigin)
+	id := f.ids[0].Cert.Thumbprint()
+	up := mustCall[struct {
+		UploadID string `json:"uploadId"`
+	}](t, c, "upload.begin", map[string]any{"certId": id})
+	// Sizes differ, so that the running totals tell the order.
+	var doc []byte
+	var replies []chan rpcReply
+	var want []int64
+	for i := range 10 {
+		part := make([]byte, 256<<10+i*1000)
+		rand.Read(part)
+		doc = append(doc, part...)
+		want = append(want, int64(len(doc)))
+		replies = append(replies, c.send(t, "upload.chunk", map[string]any{"uploadId": up.UploadID, "data": part}))
+	}
+	for i, ch := range replies {
+		select {
+		case r := <-ch:
+			if r.Error != nil {
+				t.Fatalf("chunk %d: %+v", i, r.Error)
+			}
+			var got map[string]int64
+			json.Unmarshal(r.Result, &got)
+			if got["received"] != want[i] {
+				t.Errorf("chunk %d: received %d, want %d", i, got["received"], want[i])
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("chunk %d: no answer", i)
+		}
+	}
+	held := int32(0)
+	f.agent.mu.Lock()
+	for cn := range f.agent.conns {
+		held = max(held, cn.chunksHeldMax.Load())
+	}
+	f.agent.mu.Unlock()
+	if held < 1 || held > 2 {
+		t.Errorf("the agent held %d chunk messages at once, want 1..2 (MaxChunksInFlight)", held)
+	}
+	u := f.expect(answer{Approve: true, PIN: testPIN})
+	res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "uploadId": up.UploadID})
+	u.wait(t)
+	rep, err := verify.Verify(context.Background(), res.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
+	if err != nil || rep.Indication != verify.TotalPassed {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// TestUploadChunkForms: a chunk's data however it is written (the long
+// base64 string taken out of the message, JSON escapes, the string in
+// another member, not base64) gives the digest of the bytes, or an error
+// that leaves the upload as it was.
+func TestUploadChunkForms(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	c := f.dial(t, siteOrigin)
+	id := f.ids[0].Cert.Thumbprint()
+	up := mustCall[struct {
+		UploadID string `json:"uploadId"`
+	}](t, c, "upload.begin", map[string]any{"certId": id})
+	var doc []byte
+	raw := func(t *testing.T, params string) (json.RawMessage, *Error) {
+		t.Helper()
+		var p json.RawMessage = []byte(params)
+		return c.call(t, "upload.chunk", p)
+	}
+	part := func(n int) ([]byte, string) {
+		b := make([]byte, n)
+		rand.Read(b)
+		return b, base64.StdEncoding.EncodeToString(b)
+	}
+	uid := `"uploadId":"` + up.UploadID + `"`
+	// Long, plain: the fast road.
+	b, s := part(300 << 10)
+	if _, e := raw(t, `{`+uid+`, "data" : "`+s+`"}`); e != nil {
+		t.Fatal(e)
+	}
+	doc = append(doc, b...)
+	// Long with \/ escapes: decoded whole.
+	b, s = part(200<<10 + 1)
+	if _, e := raw(t, `{"data":"`+strings.ReplaceAll(s, "/", `\/`)+`",`+uid+`}`); e != nil {
+		t.Fatal(e)
+	}
+	doc = append(doc, b...)
+	// Short.
+	b, s = part(1000)
+	if _, e := raw(t, `{`+uid+`,"data":"`+s+`"}`); e != nil {
+		t.Fatal(e)
+	}
+	doc = append(doc, b...)
+	// Refused, the upload unchanged: a long base64 string in an unknown
+	// member, long text that is not base64, a long string in uploadId.
+	_, s = part(100 << 10)
+	for _, params := range []string{
+		`{` + uid + `,"data":"eA==","extra":"` + s + `"}`,
+		`{` + uid + `,"data":"` + s[:len(s)-4] + `!!!!"}`,
+		`{` + uid + `,"data":"` + s[:len(s)-1] + `"}`,
+		`{"uploadId":"` + s + `","data":"eA=="}`,
+	} {
+		_, e := raw(t, params)
+		if e == nil {
+			t.Fatalf("accepted %.80s…", params)
+		}
+	}
+	res := mustCall[map[string]int64](t, c, "upload.chunk", map[string]any{"uploadId": up.UploadID, "data": []byte{}})
+	if res["received"] != int64(len(doc)) {
+		t.Fatalf("received %d, want %d", res["received"], len(doc))
+	}
+	u := f.expect(answer{Approve: true, PIN: testPIN})
+	sig := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "uploadId": up.UploadID})
+	u.wait(t)
+	rep, err := verify.Verify(context.Background(), sig.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
+	if err != nil || rep.Indication != verify.TotalPassed {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// FuzzDecodeMessage: taking a long base64 string out before parsing
+// changes nothing — the same request (method, id, params with the text
+// put back) or an error exactly when decodeRequest gives one.
+func FuzzDecodeMessage(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"upload.chunk","params":{"uploadId":"u","data":"QUJDREVGR0g="}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"upload.chunk","params":{"data":"QUJDREVGR0g=","data":"QUJDREVGR0g="}}`,
+		`{"jsonrpc":"2.0","id":"QUJDREVGR0g=","method":"upload.chunk","params":{"data":"x"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"upload.chunk","params":{"data":"x"},"more":"QUJDREVGR0g="}`,
+		`{"jsonrpc":"2.0","id":1,"method":"upload.chunk","params":{"data":"QUJDRE\"VGR0g="}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"sign","params":{"data":"QUJDREVGR0g="}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"upload.chunk","params":{"data":"QUJDREVGR0g="}`,
+		`{"jsonrpc":"2.0","id":1,"method":"upload.chunk","params":{"data":"QUJDREVGR0g=\\"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := decodeRequest(bytes.Clone(data))
+		got, gerr := decodeMessageMin(data, 8)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%q: errors %v and %v", data, werr, gerr)
+		}
+		if werr != nil {
+			return
+		}
+		if got.Method != want.Method || !bytes.Equal(got.ID, want.ID) {
+			t.Fatalf("%q: %+v, want %+v", data, got, want)
+		}
+		params := got.Params
+		if got.big != nil {
+			// Put the text back where the placeholder stands.
+			if got.Method != "upload.chunk" || !isBase64(got.big.text) {
+				t.Fatalf("%q: took out %q from a %s", data, got.big.text, got.Method)
+			}
+			at := -1
+			for i := range params {
+				if &params[i] == got.big.at {
+					at = i
+				}
+			}
+			if at < 0 {
+				t.Fatalf("%q: the text taken out was not in the params", data)
+			}
+			params = append(append(append([]byte{}, params[:at+1]...), got.big.text...), params[at+1:]...)
+		}
+		if !jsonEqual(params, want.Params) {
+			t.Fatalf("%q: params %q, want %q", data, params, want.Params)
+		}
+	})
+}
