@@ -2,7 +2,9 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/kepkit/kep/gost/gost3410"
 	"github.com/kepkit/kep/internal/cpfixture"
 	"github.com/kepkit/kep/internal/testpki"
+	"github.com/kepkit/kep/pkcs11"
 	"github.com/kepkit/kep/pkcs11/keystore"
 )
 
@@ -255,5 +258,37 @@ func TestFileConfigCryptoPro(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"cryptoproDirs": ["x"]}`), 0o600)
 	if _, err := LoadFileConfig(filepath.Join(dir, "bad.json"), false); err == nil {
 		t.Error("a misspelt member was accepted")
+	}
+}
+
+// TestTerminalUIContainerPassword: in the terminal a container's password
+// is asked as such (Enter for none), and a wrong one is told without tries.
+func TestTerminalUIContainerPassword(t *testing.T) {
+	tty := &scriptedTTY{in: strings.NewReader("y\n\n" + "y\nright\n")}
+	ui := &TerminalUI{TTY: tty}
+	e := &keystore.Entry{ID: "AB", Certificate: &certs.Certificate{Certificate: &x509.Certificate{}}, Token: keystore.Token{Source: keystore.SourceCryptoPro, Info: pkcs11.TokenInfo{Label: "ivanov", LoginRequired: true}}}
+	conf, err := ui.Confirm(context.Background(), Operation{Kind: OpSign, Origin: siteOrigin, Entry: e, NeedPIN: true, Size: 1, DigestAlg: "streebog256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := conf.PIN(context.Background(), keystore.PINRequest{Token: e.Token, Entry: e, Attempt: 1})
+	if err != nil || len(first) != 0 {
+		t.Fatalf("first password %q, %v; want the empty one typed", first, err)
+	}
+	again, err := conf.PIN(context.Background(), keystore.PINRequest{Token: e.Token, Entry: e, Attempt: 2, Retry: pkcs11.ErrPINIncorrect})
+	if err != nil || string(again) != "right" {
+		t.Fatalf("second password %q, %v", again, err)
+	}
+	conf.Done(nil)
+	screen := tty.text()
+	for _, want := range []string{containerPrompt, wrongPasswordText, "Ввести пароль контейнера?"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal did not show %q:\n%s", want, screen)
+		}
+	}
+	for _, bad := range []string{"PIN-код токена", "Осталось", "right"} {
+		if strings.Contains(screen, bad) {
+			t.Errorf("the terminal showed %q:\n%s", bad, screen)
+		}
 	}
 }
