@@ -259,7 +259,17 @@ func encrypt(plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byt
 // KDF_TREE(DK, "kdf tree", ukm[8:16], R = 1), and the text followed by its
 // OMAC under K(2), encrypted in CTR-ACPKM under K(1) with the IV ukm[0:8].
 func encryptRFC9548(plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byte, error) {
-	salt, ukm := make([]byte, 32), make([]byte, 16)
+	return encryptOMAC(oidKuzCTRACPKMOMAC, 0, plain, password, o)
+}
+
+// encryptOMAC is PBES2 with the CTR-ACPKM-OMAC scheme oid (Kuznyechik or
+// Magma), its ACPKM sections section bytes long (0: the reader's first).
+func encryptOMAC(oid asn1.ObjectIdentifier, section int, plain, password []byte, o Options) (pkix.AlgorithmIdentifier, []byte, error) {
+	s := schemeOf(oid)
+	if section == 0 {
+		section = s.section
+	}
+	salt, ukm := make([]byte, 32), make([]byte, s.bs/2+8)
 	if _, err := io.ReadFull(o.Rand, salt); err != nil {
 		return pkix.AlgorithmIdentifier{}, nil, err
 	}
@@ -277,12 +287,11 @@ func encryptRFC9548(plain, password []byte, o Options) (pkix.AlgorithmIdentifier
 	}
 	defer clear(kEnc)
 	defer clear(kMAC)
-	s := schemeOf(oidKuzCTRACPKMOMAC)
 	tag, err := omacOf(s, kMAC, plain)
 	if err != nil {
 		return pkix.AlgorithmIdentifier{}, nil, err
 	}
-	stream, err := mode.NewCTRACPKM(s.newBlock, kEnc, ukm[:s.bs/2], s.section)
+	stream, err := mode.NewCTRACPKM(s.newBlock, kEnc, ukm[:s.bs/2], section)
 	if err != nil {
 		return pkix.AlgorithmIdentifier{}, nil, err
 	}
@@ -300,7 +309,7 @@ func encryptRFC9548(plain, password []byte, o Options) (pkix.AlgorithmIdentifier
 	}
 	p, err := asn1.Marshal(pbes2Params{
 		KDF:        pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: kdfParams}},
-		Encryption: pkix.AlgorithmIdentifier{Algorithm: oidKuzCTRACPKMOMAC, Parameters: asn1.RawValue{FullBytes: encParams}},
+		Encryption: pkix.AlgorithmIdentifier{Algorithm: oid, Parameters: asn1.RawValue{FullBytes: encParams}},
 	})
 	if err != nil {
 		return pkix.AlgorithmIdentifier{}, nil, err

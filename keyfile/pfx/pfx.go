@@ -509,13 +509,25 @@ type ctrScheme struct {
 	omac     bool // CTR-ACPKM-OMAC: KDF_TREE keys and a MAC after the text
 }
 
+// otherSections are the section sizes an OMAC scheme's reader tries after
+// s.section.
+func (s ctrScheme) otherSections() []int {
+	if s.bs == 8 {
+		return []int{8 << 10, 4 << 10}
+	}
+	return []int{256 << 10, 1 << 10}
+}
+
 // schemeOf returns the scheme of an encryption OID. The ACPKM sections are
 // 1 KiB for Magma and 4 KiB for Kuznyechik, the sizes of the gost engine's
 // magma-ctr-acpkm and kuznyechik-ctr-acpkm ciphers that its PBES2 uses (found
 // with a 12 KiB safe: 8 KiB and 256 KiB, its CMS sizes, do not decrypt it).
 // RFC 9337 leaves the size to "a specific protocol" and RFC 9548 names none;
 // a key bag (under 1 KiB) never reaches a section boundary, so only a long
-// encrypted certificate safe depends on this choice.
+// encrypted certificate safe depends on this choice. In the OMAC schemes the
+// MAC tells a right section size from a wrong one, so otherSections are
+// tried too when the first fails: the engine's CMS sizes (256 KiB
+// Kuznyechik, 8 KiB Magma) and the other cipher's.
 func schemeOf(o asn1.ObjectIdentifier) ctrScheme {
 	switch {
 	case o.Equal(oidMagmaCTRACPKM):
@@ -589,25 +601,36 @@ func decryptCTRACPKM(o asn1.ObjectIdentifier, params []byte, prf func([]byte) ha
 		defer clear(encKey)
 		defer clear(macKey)
 	}
-	stream, err := mode.NewCTRACPKM(s.newBlock, encKey, ep.UKM[:s.bs/2], s.section)
-	if err != nil {
-		return nil, err
+	sections := []int{s.section}
+	if s.omac {
+		for _, n := range s.otherSections() {
+			if n < len(data) || s.section < len(data) {
+				// (two sizes at or past the data's length decrypt alike)
+				sections = append(sections, n)
+			}
+		}
 	}
 	out := make([]byte, len(data))
-	stream.XORKeyStream(out, data)
-	if !s.omac {
-		return out, nil
+	for _, section := range sections {
+		stream, err := mode.NewCTRACPKM(s.newBlock, encKey, ep.UKM[:s.bs/2], section)
+		if err != nil {
+			return nil, err
+		}
+		stream.XORKeyStream(out, data)
+		if !s.omac {
+			return out, nil
+		}
+		text, tag := out[:len(out)-s.bs], out[len(out)-s.bs:]
+		want, err := omacOf(s, macKey, text)
+		if err != nil {
+			return nil, err
+		}
+		if hmac.Equal(want, tag) {
+			return text, nil
+		}
 	}
-	text, tag := out[:len(out)-s.bs], out[len(out)-s.bs:]
-	want, err := omacOf(s, macKey, text)
-	if err != nil {
-		return nil, err
-	}
-	if !hmac.Equal(want, tag) {
-		clear(out)
-		return nil, formatErr("the MAC of the encrypted content (%v) does not match: the file is damaged, or this part was encrypted under another password", o)
-	}
-	return text, nil
+	clear(out)
+	return nil, formatErr("the MAC of the encrypted content (%v) does not match: the file is damaged, or this part was encrypted under another password", o)
 }
 
 // Names of the encryptions a skipped safe may use, for File.Unread.

@@ -3,6 +3,7 @@ package pfx
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
@@ -316,4 +317,39 @@ func mustPKCS8(t *testing.T, f *File) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestOMACSectionSizes: RFC 9548 names no ACPKM section size; a long text
+// encrypted in an OMAC scheme with any of the sizes the reader knows (the
+// gost engine's PBES2 and CMS sizes) decrypts, the MAC telling which; a size
+// it does not know fails the MAC, never gives other text.
+func TestOMACSectionSizes(t *testing.T) {
+	// 9 KiB: past every small size, so each size decrypts differently (256
+	// KiB acts as "no re-keying" here).
+	text := bytes.Repeat([]byte("a certificate safe past a section "), 271)
+	for _, tc := range []struct {
+		oid      asn1.ObjectIdentifier
+		sections []int
+		unknown  int
+	}{
+		{oidKuzCTRACPKMOMAC, []int{4 << 10, 256 << 10, 1 << 10}, 8 << 10},
+		{oidMagmaCTRACPKMOMAC, []int{1 << 10, 8 << 10, 4 << 10}, 2 << 10},
+	} {
+		for _, n := range append(tc.sections, tc.unknown) {
+			alg, ct, err := encryptOMAC(tc.oid, n, text, []byte("pw"), Options{Iterations: 1, Rand: rand.Reader})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decrypt(alg, ct, []byte("pw"))
+			if n == tc.unknown {
+				if !errors.Is(err, ErrFormat) {
+					t.Errorf("%v, %d-byte sections: %v", tc.oid, n, err)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(got, text) {
+				t.Errorf("%v, %d-byte sections: %v", tc.oid, n, err)
+			}
+		}
+	}
 }
