@@ -182,7 +182,8 @@ func containerEntry(tok Token, c *cryptopro.Container) (*Entry, error) {
 }
 
 // use decrypts the container's key for fn and destroys it after. The empty
-// password is tried first without asking (as CryptoPro CSP does); then the
+// password is used without asking when it opens the container (as CryptoPro
+// CSP does; emptyOpens, checked once per content of the files); else the
 // UI is asked for the password until it gives the right one or an error. A
 // container counts no tries and never locks: a wrong password (found by the
 // fingerprint check) is reported as pkcs11.ErrPINIncorrect and asked again.
@@ -203,7 +204,13 @@ func (cs containerSource) use(ctx context.Context, e *Entry, ui UI, fn func(Sign
 		return fmt.Errorf("keystore: certificate %s cannot sign: %w", e.ID, cur.KeyErr)
 	}
 	digest := c.Digest()
-	key, err := c.PrivateKey(cryptopro.Primary, nil)
+	// The empty password, when it opens these files (emptyOpens, as
+	// listed); else straight to asking.
+	var key *gost3410.PrivateKey
+	err = cryptopro.ErrWrongPassword
+	if !cur.Token.Info.LoginRequired {
+		key, err = c.PrivateKey(cryptopro.Primary, nil)
+	}
 	if errors.Is(err, cryptopro.ErrWrongPassword) {
 		p := &pinUI{ui: ui, entry: e}
 		tok := cur.Token

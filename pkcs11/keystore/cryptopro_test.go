@@ -226,3 +226,36 @@ func signOnce(k Signer) error {
 	}
 	return pub.VerifyDigest(digest, sig)
 }
+
+// BenchmarkContainerUse: one signature with a password container's key,
+// decrypted each time (2,000 Streebog rounds and the unmasking) or taken
+// from a ContainerKeyCache (the agent's --pin-cache).
+func BenchmarkContainerUse(b *testing.B) {
+	id := testpki.New(b).Leaf(b, testpki.TC26256A, "bench")
+	dir := filepath.Join(b.TempDir(), "bench.000")
+	if err := cpfixture.Write(dir, id.Signer.(*gost3410.PrivateKey), id.Cert.Raw, cpfixture.Options{Password: "bench-pass"}); err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(context.Background(), Config{CryptoPro: []string{dir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	list, err := s.Certificates(context.Background())
+	if err != nil || len(list) != 1 {
+		b.Fatal(len(list), err)
+	}
+	for _, tc := range []struct {
+		name  string
+		cache *ContainerKeyCache
+	}{{"decrypt", nil}, {"cached", NewContainerKeyCache(time.Hour)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ui := UI{ContainerKeys: tc.cache, RequestPIN: func(context.Context, PINRequest) ([]byte, error) { return []byte("bench-pass"), nil }}
+			for b.Loop() {
+				if err := s.UseEntry(context.Background(), list[0], ui, signOnce); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
