@@ -55,7 +55,9 @@ func (a *Agent) uploadBegin(c *conn, params json.RawMessage) (any, error) {
 	}
 	id := randomHex(12)
 	c.uploads[id] = &upload{entry: e, digest: d, h: d.New(), desc: limitText(p.Description)}
-	return map[string]any{"uploadId": id, "hashAlg": d.Name, "maxChunk": a.maxChunk()}, nil
+	// window: chunks sent ahead of their answers are hashed in order, and
+	// the agent reads no further while it holds that many (rpc.go).
+	return map[string]any{"uploadId": id, "hashAlg": d.Name, "maxChunk": a.maxChunk(), "window": a.limits.MaxChunksInFlight}, nil
 }
 
 // maxChunk is the largest chunk (decoded bytes) upload.begin offers: one

@@ -24,7 +24,11 @@ func TestUploadPipelined(t *testing.T) {
 	id := f.ids[0].Cert.Thumbprint()
 	up := mustCall[struct {
 		UploadID string `json:"uploadId"`
+		Window   int    `json:"window"`
 	}](t, c, "upload.begin", map[string]any{"certId": id})
+	if up.Window != 2 {
+		t.Errorf("upload.begin: window %d, want 2 (MaxChunksInFlight)", up.Window)
+	}
 	// Sizes differ, so that the running totals tell the order.
 	var doc []byte
 	var replies []chan rpcReply

@@ -14,6 +14,8 @@
 #   OPENSSL          the openssl command that makes the CMS fixtures (default openssl)
 #   AGENTBENCH_N     signatures through the agent's confirmation page (default 1000)
 #   AGENTBENCH_BATCH signatures in the PIN-cache batch line (default 100)
+#   AGENTBENCH_NATIVE signatures through kep native-host, the extension's road
+#                    (default AGENTBENCH_N)
 #   SERVEBENCH_N     verifications per kep serve measurement (default 20000)
 #   BENCH_RUNS       runs of the kep/OpenSSL comparison (default 3): the op= lines
 #                    average them, and "spread op=…" lines give each ratio's
@@ -214,9 +216,17 @@ goargs=()
 
 # 7. The agent: its own added latency per signature on the confirmation-page
 # road (total minus the token's work minus the wait for the answer, per
-# request), the bare round trip, and a batch signed with the PIN cache on.
+# request), over the WebSocket and over the extension's road (kep
+# native-host started as a browser starts it, relaying to the agent), the
+# bare round trip, and a batch signed with the PIN cache on.
 say "measuring the agent (bench/cmd/agentbench)"
-"$GO" run ./bench/cmd/agentbench -n "${AGENTBENCH_N:-1000}" -batch "${AGENTBENCH_BATCH:-100}" || say "the agent benchmark failed"
+agentargs=()
+if "$GO" build -o "$work/kep-native" ./cmd/kep; then
+	agentargs=(-kep "$work/kep-native" -n-native "${AGENTBENCH_NATIVE:-${AGENTBENCH_N:-1000}}")
+else
+	say "cannot build kep for the native-messaging road"
+fi
+"$GO" run ./bench/cmd/agentbench -n "${AGENTBENCH_N:-1000}" -batch "${AGENTBENCH_BATCH:-100}" "${agentargs[@]}" || say "the agent benchmark failed"
 
 # 8. Login verification throughput for a backend (GOST-256, warm CRL cache).
 say "measuring login verification (verify/login BenchmarkLoginVerify)"

@@ -377,13 +377,29 @@ export class Kep {
     let params;
     if (detached && size !== null && size > limit) {
       const up = await this.call("upload.begin", { certId, description });
-      const chunk = Math.min(limit, 4 << 20);
+      // 1 MiB chunks: the agent holds a chunk's message while it hashes it,
+      // so its memory follows the chunk, not the document. An agent whose
+      // upload.begin gives a window of 2 or more hashes chunks in the order
+      // sent and stops reading while it holds that many: the next chunk is
+      // read and encoded while it hashes the last. Without one, a chunk at
+      // a time (an older agent could hash chunks sent ahead out of order).
+      const chunk = Math.min(limit, up.maxChunk || limit, 1 << 20);
+      const ahead = up.window >= 2 ? 1 : 0;
+      const pending = [];
+      const settle = async () => {
+        const { call, sent } = pending.shift();
+        await call;
+        if (onProgress) onProgress(sent, size);
+      };
       try {
         for (let off = 0; off < size; off += chunk) {
           const part = new Uint8Array(await data.slice(off, off + chunk).arrayBuffer());
-          await this.call("upload.chunk", { uploadId: up.uploadId, data: b64encode(part) });
-          if (onProgress) onProgress(Math.min(off + chunk, size), size);
+          const call = this.call("upload.chunk", { uploadId: up.uploadId, data: b64encode(part) });
+          call.catch(() => {}); // awaited in settle
+          pending.push({ call, sent: Math.min(off + chunk, size) });
+          while (pending.length > ahead) await settle();
         }
+        while (pending.length) await settle();
       } catch (e) {
         this.call("upload.cancel", { uploadId: up.uploadId }).catch(() => {});
         throw e;

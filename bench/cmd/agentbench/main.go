@@ -24,6 +24,15 @@
 // reply. p50 and p99 are of the per-request values (not differences of
 // percentiles); token, list and wait are printed too.
 //
+// With -kep, the same again on the extension's road: this program starts
+// `kep native-host chrome-extension://…/` as the browser does (its stdin
+// and stdout, native messaging's 4-byte length framing), opens the page's
+// channel ({"kep":"open"} with the origin, as the extension's background
+// does), and the host relays the sign requests to the agent over its relay
+// socket (agent.ListenRelay); the confirmation page is answered the same
+// way. added then also holds the host's relay hop (a process and a Unix
+// socket), which a user of the extension waits for too.
+//
 // With -batch N it also signs N digests in a row through an agent with the
 // PIN cache on: the person types the PIN once, then approves each
 // signature without it, and the software token keeps the unlocked key
@@ -32,6 +41,7 @@
 // Output, one line per measurement, for bench/run.sh:
 //
 //	op=agent/sign-added p50=… p99=… (ms) total-p50=… total-p99=… token-p50=… token-p99=… list-p50=… list-p99=… wait-p50=… wait-p99=… n=… road=…
+//	op=agent/sign-added-native p50=… p99=… (ms) total-p50=… … n=… road=native-messaging+confirmation-page
 //	op=agent/info-roundtrip p50=… p99=… (ms) n=…
 //	op=agent/batch-sign n=… total=… (ms) first=… rest-p50=… rest-p99=… per-signature=… added-p50=… added-p99=…
 package main
@@ -50,6 +60,7 @@ import (
 	"net/http/cookiejar"
 	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -59,7 +70,9 @@ import (
 
 	"github.com/kepkit/kep/agent"
 	"github.com/kepkit/kep/certs"
+	"github.com/kepkit/kep/extension"
 	"github.com/kepkit/kep/internal/demopki"
+	"github.com/kepkit/kep/internal/nativemsg"
 	"github.com/kepkit/kep/pkcs11/keystore"
 )
 
@@ -69,6 +82,8 @@ func main() {
 	n := flag.Int("n", 1000, "signatures through the confirmation page")
 	batch := flag.Int("batch", 0, "when positive, also sign this many in a batch with the PIN cache on")
 	info := flag.Int("info", 0, "agent.info round trips (10×n when zero)")
+	kep := flag.String("kep", "", "the kep binary, for the native-messaging road (kep native-host); not measured when empty")
+	nNative := flag.Int("n-native", 0, "signatures through the native-messaging road (n when zero)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "kep-agentbench-")
 	if err != nil {
@@ -83,23 +98,14 @@ func main() {
 
 	if *n > 0 {
 		b := start(dir, demo.Path(demo.Token), 0)
+		b.dialWS()
 		setDigest(b.keys, id)
 		b.signOnce(id) // warm up
 		b.reset()
 		for i := 0; i < *n; i++ {
 			b.signOnce(id)
 		}
-		added := make([]time.Duration, len(b.recs))
-		var total, wait, token, list []time.Duration
-		for i, r := range b.recs {
-			added[i] = r.total - r.wait - r.token - r.list
-			total, wait = append(total, r.total), append(wait, r.wait)
-			token, list = append(token, r.token), append(list, r.list)
-		}
-		fmt.Printf("op=agent/sign-added p50=%s p99=%s (ms) total-p50=%s total-p99=%s token-p50=%s token-p99=%s list-p50=%s list-p99=%s wait-p50=%s wait-p99=%s n=%d road=websocket+confirmation-page\n",
-			ms(pct(added, 50)), ms(pct(added, 99)), ms(pct(total, 50)), ms(pct(total, 99)),
-			ms(pct(token, 50)), ms(pct(token, 99)), ms(pct(list, 50)), ms(pct(list, 99)),
-			ms(pct(wait, 50)), ms(pct(wait, 99)), len(added))
+		b.report("agent/sign-added", "websocket+confirmation-page")
 		m := *info
 		if m == 0 {
 			m = 10 * *n
@@ -114,8 +120,30 @@ func main() {
 		b.close()
 	}
 
+	if *n > 0 && *kep == "" {
+		fmt.Println("# note: agent/sign-added-native not measured: no -kep binary for kep native-host")
+	} else if *n > 0 {
+		m := *nNative
+		if m == 0 {
+			m = *n
+		}
+		b := start(dir, demo.Path(demo.Token), 0)
+		if err := b.dialNative(*kep, filepath.Join(dir, "relay", "agent.sock")); err != nil {
+			log.Fatalf("the native-messaging road: %v", err)
+		}
+		setDigest(b.keys, id)
+		b.signOnce(id) // warm up
+		b.reset()
+		for i := 0; i < m; i++ {
+			b.signOnce(id)
+		}
+		b.report("agent/sign-added-native", "native-messaging+confirmation-page")
+		b.close()
+	}
+
 	if *batch > 0 {
 		b := start(dir, demo.Path(demo.Token), time.Hour)
+		b.dialWS()
 		setDigest(b.keys, id)
 		all := time.Now()
 		for i := 0; i < *batch; i++ {
@@ -145,7 +173,7 @@ type record struct {
 type bench struct {
 	a    *agent.Agent
 	keys *keystore.Store
-	ws   *websocket.Conn
+	road road
 	pin  string // typed at the next prompt that asks for it
 
 	mu      sync.Mutex
@@ -192,17 +220,135 @@ func start(dir, tokenDir string, pinCache time.Duration) *bench {
 	if err := b.a.Listen(ctx); err != nil {
 		log.Fatal(err)
 	}
-	b.ws, _, err = websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/ws", b.a.Port()), http.Header{"Origin": {origin}})
-	if err != nil {
-		log.Fatal(err)
-	}
 	return b
 }
 
+// road is how the page reaches the agent: one JSON-RPC message written,
+// the next message read.
+type road interface {
+	write(msg []byte) error
+	read() ([]byte, error)
+	close()
+}
+
+// dialWS connects the page over the agent's WebSocket.
+func (b *bench) dialWS() {
+	ws, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/ws", b.a.Port()), http.Header{"Origin": {origin}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	b.road = wsRoad{ws}
+}
+
+type wsRoad struct{ ws *websocket.Conn }
+
+func (r wsRoad) write(msg []byte) error { return r.ws.WriteMessage(websocket.TextMessage, msg) }
+func (r wsRoad) close()                 { r.ws.Close() }
+
+func (r wsRoad) read() ([]byte, error) {
+	_, msg, err := r.ws.ReadMessage()
+	return msg, err
+}
+
+// dialNative serves the agent's relay on sock and connects the page
+// through `kep native-host`, started as Chromium starts it for kep's
+// extension (the caller's origin as its argument, stdin and stdout the
+// channel); the host finds the agent by KEP_AGENT_SOCKET and is told not
+// to start one of its own.
+func (b *bench) dialNative(kep, sock string) error {
+	if err := b.a.ListenRelay(sock); err != nil {
+		return err
+	}
+	cmd := exec.Command(kep, "native-host", extension.ChromeOrigin)
+	cmd.Env = append(os.Environ(), agent.EnvRelaySocket+"="+sock, "KEP_NATIVE_HOST_NO_START=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	r := &nativeRoad{cmd: cmd, in: in, w: nativemsg.NewWriter(in), r: nativemsg.NewReader(out, nativemsg.MaxOut)}
+	open, _ := json.Marshal(map[string]any{"kep": "open", "v": 1, "origin": origin})
+	if err := r.w.Write(open); err != nil {
+		r.close()
+		return err
+	}
+	msg, err := r.r.Read()
+	if err != nil {
+		r.close()
+		return fmt.Errorf("no answer to open: %w", err)
+	}
+	var ready struct{ Kep, Origin, Reason, Message string }
+	if json.Unmarshal(msg, &ready) != nil || ready.Kep != "ready" || ready.Origin != origin {
+		r.close()
+		return fmt.Errorf("the host answered %s", msg)
+	}
+	b.road = r
+	return nil
+}
+
+// nativeRoad is the extension's side of kep native-host: the browser's
+// pipes, native-messaging frames.
+type nativeRoad struct {
+	cmd *exec.Cmd
+	in  io.Closer
+	w   *nativemsg.Writer
+	r   *nativemsg.Reader
+}
+
+func (r *nativeRoad) write(msg []byte) error { return r.w.Write(msg) }
+
+func (r *nativeRoad) read() ([]byte, error) {
+	msg, err := r.r.Read()
+	if err != nil {
+		return nil, err
+	}
+	var k struct{ Kep, Reason, Message string }
+	if json.Unmarshal(msg, &k) == nil && k.Kep != "" {
+		// The host's own messages: a reply in parts (not for a signature's
+		// few kilobytes) or the channel closed.
+		return nil, fmt.Errorf("kep native-host: %s", msg)
+	}
+	return msg, nil
+}
+
+func (r *nativeRoad) close() {
+	r.in.Close() // the browser closes the channel: the host ends
+	done := make(chan struct{})
+	go func() { r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		r.cmd.Process.Kill()
+		<-done
+	}
+}
+
 func (b *bench) close() {
-	b.ws.Close()
+	b.road.close()
 	b.a.Close()
 	b.keys.Close()
+}
+
+// report prints the per-request added latency of the records as op.
+func (b *bench) report(op, roadName string) {
+	added := make([]time.Duration, len(b.recs))
+	var total, wait, token, list []time.Duration
+	for i, r := range b.recs {
+		added[i] = r.total - r.wait - r.token - r.list
+		total, wait = append(total, r.total), append(wait, r.wait)
+		token, list = append(token, r.token), append(list, r.list)
+	}
+	fmt.Printf("op=%s p50=%s p99=%s (ms) total-p50=%s total-p99=%s token-p50=%s token-p99=%s list-p50=%s list-p99=%s wait-p50=%s wait-p99=%s n=%d road=%s\n",
+		op, ms(pct(added, 50)), ms(pct(added, 99)), ms(pct(total, 50)), ms(pct(total, 99)),
+		ms(pct(token, 50)), ms(pct(token, 99)), ms(pct(list, 50)), ms(pct(list, 99)),
+		ms(pct(wait, 50)), ms(pct(wait, 99)), len(added), roadName)
 }
 
 func (b *bench) reset() {
@@ -283,18 +429,33 @@ func (b *bench) answer(oneTime string) error {
 
 // call makes one JSON-RPC request and waits for its reply.
 func (b *bench) call(method string, params any) {
-	if err := b.ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params}); err != nil {
+	msg, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
 		log.Fatal(err)
 	}
-	var reply struct {
-		Error  *json.RawMessage
-		Result json.RawMessage
-	}
-	if err := b.ws.ReadJSON(&reply); err != nil {
+	if err := b.road.write(msg); err != nil {
 		log.Fatal(err)
 	}
-	if reply.Error != nil {
-		log.Fatalf("%s: %s", method, *reply.Error)
+	for {
+		data, err := b.road.read()
+		if err != nil {
+			log.Fatal(err)
+		}
+		var reply struct {
+			ID     json.RawMessage
+			Error  *json.RawMessage
+			Result json.RawMessage
+		}
+		if err := json.Unmarshal(data, &reply); err != nil {
+			log.Fatal(err)
+		}
+		if reply.ID == nil {
+			continue // a notification
+		}
+		if reply.Error != nil {
+			log.Fatalf("%s: %s", method, *reply.Error)
+		}
+		return
 	}
 }
 

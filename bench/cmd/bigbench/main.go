@@ -3,7 +3,8 @@
 //
 //  1. It signs the document through `kep agent` (a separate process, the
 //     demo software token): upload.begin, the document in upload.chunk
-//     messages as large as the agent allows, then sign with the upload (the
+//     messages as kep.js sends them (min(maxChunk, 1 MiB), one sent ahead
+//     when upload.begin gives a window), then sign with the upload (the
 //     PIN passed by a --page-pin-origin origin, so no window is involved).
 //     Throughput is the document's size over the time from upload.begin to
 //     the signature; the agent's peak RSS is its VmHWM
@@ -54,7 +55,7 @@ const origin = "https://bigbench.kep.example"
 func main() {
 	kep := flag.String("kep", "", "the kep binary (required)")
 	size := flag.Int64("size", 1<<30, "bytes of the document")
-	chunk := flag.Int("chunk", 4<<20, "largest upload.chunk (kep.js sends min(maxChunk, 4 MiB))")
+	chunk := flag.Int("chunk", 1<<20, "largest upload.chunk (kep.js sends min(maxChunk, 1 MiB))")
 	opensslCmd := flag.String("openssl", "openssl", "the openssl command")
 	sslConf := flag.String("openssl-conf", "", "OPENSSL_CONF that loads the gost engine (no OpenSSL figure when empty)")
 	flag.Parse()
@@ -261,10 +262,38 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
-	call := func(method string, params any, result any) error {
-		if err := ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params}); err != nil {
-			return err
+	// The peak's parts: anonymous memory (the Go heap, the scrypt) and
+	// file-backed pages (kep's binary, the PKCS#11 modules it loaded),
+	// polled every 5 ms while it works (VmHWM has only their sum).
+	pollDone := make(chan struct{})
+	polled := make(chan [2]int64, 1)
+	go func() {
+		var peak [2]int64
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if anon, file, err := rssParts(cmd.Process.Pid); err == nil {
+				peak[0], peak[1] = max(peak[0], anon), max(peak[1], file)
+			}
+			select {
+			case <-pollDone:
+				polled <- peak
+				return
+			case <-tick.C:
+			}
 		}
+	}()
+	defer func() {
+		select {
+		case <-pollDone:
+		default:
+			close(pollDone)
+		}
+	}()
+	send := func(method string, params any) error {
+		return ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	}
+	answer := func(method string, result any) error {
 		var reply struct {
 			Error  json.RawMessage
 			Result json.RawMessage
@@ -280,6 +309,12 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 		}
 		return nil
 	}
+	call := func(method string, params any, result any) error {
+		if err := send(method, params); err != nil {
+			return err
+		}
+		return answer(method, result)
+	}
 
 	f, err := os.Open(doc)
 	if err != nil {
@@ -290,6 +325,7 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	var begun struct {
 		UploadID string `json:"uploadId"`
 		MaxChunk int    `json:"maxChunk"`
+		Window   int    `json:"window"`
 	}
 	if err := call("upload.begin", map[string]any{"certId": id, "description": "bigbench"}, &begun); err != nil {
 		return nil, 0, 0, 0, err
@@ -298,19 +334,36 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	if chunk <= 0 {
 		return nil, 0, 0, 0, fmt.Errorf("upload.begin: maxChunk %d", begun.MaxChunk)
 	}
+	// As kep.js: one chunk sent ahead of the last one's answer when the
+	// agent gives a window of 2 or more.
+	ahead := 0
+	if begun.Window >= 2 {
+		ahead = 1
+	}
 	buf := make([]byte, chunk)
 	r := bufio.NewReaderSize(f, chunk)
+	waiting := 0
 	for {
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
-			if err := call("upload.chunk", map[string]any{"uploadId": begun.UploadID, "data": buf[:n]}, nil); err != nil {
+			if err := send("upload.chunk", map[string]any{"uploadId": begun.UploadID, "data": buf[:n]}); err != nil {
 				return nil, 0, 0, 0, err
+			}
+			for waiting++; waiting > ahead; waiting-- {
+				if err := answer("upload.chunk", nil); err != nil {
+					return nil, 0, 0, 0, err
+				}
 			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+	}
+	for ; waiting > 0; waiting-- {
+		if err := answer("upload.chunk", nil); err != nil {
 			return nil, 0, 0, 0, err
 		}
 	}
@@ -330,7 +383,31 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
+	close(pollDone)
+	parts := <-polled
+	fmt.Printf("# note: big/agent-sign: of the agent's peak, anonymous memory at most %.1f MiB, file-backed pages at most %.1f MiB (polled every 5 ms)\n", mib(parts[0]), mib(parts[1]))
 	return signed.CMS, took, rss, chunk, nil
+}
+
+// rssParts is a process's resident anonymous and file-backed memory
+// (bytes) from /proc/PID/status.
+func rssParts(pid int) (anon, file int64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, f := range []struct {
+			name string
+			v    *int64
+		}{{"RssAnon:", &anon}, {"RssFile:", &file}} {
+			if v, ok := strings.CutPrefix(line, f.name); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				*f.v = kb << 10
+			}
+		}
+	}
+	return anon, file, nil
 }
 
 // vmHWM is a process's peak resident set (bytes) from /proc/PID/status.
