@@ -200,6 +200,7 @@ type Agent struct {
 	relays []net.Listener         // the native host's relay sockets (relay.go)
 
 	servedWS, servedRelay atomic.Int64
+	memory                memoryRelease // memory.go
 }
 
 // accessWait is one access window, shared by the requests of one origin;
@@ -364,6 +365,7 @@ func (a *Agent) TLSPort() int { return a.tlsPort }
 // Close stops the agent and closes every connection.
 func (a *Agent) Close() error {
 	a.pins.clearAll()
+	a.memory.stop()
 	var errs []error
 	for _, s := range a.servers {
 		errs = append(errs, s.Close())

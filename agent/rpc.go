@@ -365,6 +365,9 @@ func (c *conn) run() {
 			}
 			clear(req.Params) // part of the message
 			release()
+			if tokenMethods[req.Method] {
+				c.a.memory.after()
+			}
 			if turn != nil {
 				<-c.chunks
 			}

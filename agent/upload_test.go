@@ -191,3 +191,29 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestMemoryReleasedAfterSigning: a signature (and its login) is followed,
+// once no token request comes for the delay, by one return of the free
+// memory to the system; requests that use no token schedule none.
+func TestMemoryReleasedAfterSigning(t *testing.T) {
+	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	f.agent.memory.delay = 50 * time.Millisecond
+	c := f.dial(t, siteOrigin)
+	mustCall[Info](t, c, "agent.info", nil)
+	time.Sleep(200 * time.Millisecond)
+	if n := f.agent.memory.released.Load(); n != 0 {
+		t.Fatalf("released %d times after agent.info", n)
+	}
+	id := f.ids[0].Cert.Thumbprint()
+	u := f.expect(answer{Approve: true, PIN: testPIN})
+	mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "data": []byte("x")})
+	u.wait(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for f.agent.memory.released.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := f.agent.memory.released.Load(); n != 1 {
+		t.Fatalf("released %d times after a signature, want 1", n)
+	}
+}

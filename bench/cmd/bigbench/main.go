@@ -56,6 +56,7 @@ func main() {
 	kep := flag.String("kep", "", "the kep binary (required)")
 	size := flag.Int64("size", 1<<30, "bytes of the document")
 	chunk := flag.Int("chunk", 1<<20, "largest upload.chunk (kep.js sends min(maxChunk, 1 MiB))")
+	window := flag.Int("window", 0, "chunks sent before waiting for an answer: 0 as upload.begin's window says (as kep.js), 1 one at a time (kep.js before the window, with -chunk 4194304)")
 	opensslCmd := flag.String("openssl", "openssl", "the openssl command")
 	sslConf := flag.String("openssl-conf", "", "OPENSSL_CONF that loads the gost engine (no OpenSSL figure when empty)")
 	flag.Parse()
@@ -67,13 +68,13 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := run(*kep, *size, *chunk, *opensslCmd, *sslConf, tmp); err != nil {
+	if err := run(*kep, *size, *chunk, *window, *opensslCmd, *sslConf, tmp); err != nil {
 		os.RemoveAll(tmp)
 		log.Fatalf("bigbench: %v", err)
 	}
 }
 
-func run(kep string, size int64, maxChunk int, opensslCmd, sslConf, tmp string) error {
+func run(kep string, size int64, maxChunk, window int, opensslCmd, sslConf, tmp string) error {
 	demo, err := demopki.Create(filepath.Join(tmp, "demo"), demopki.Options{})
 	if err != nil {
 		return err
@@ -86,7 +87,7 @@ func run(kep string, size int64, maxChunk int, opensslCmd, sslConf, tmp string) 
 	mbs := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
 
 	// 1. Signing through the agent.
-	sig, took, agentRSS, chunk, err := signThroughAgent(kep, tmp, demo, id, doc, maxChunk)
+	sig, took, agentRSS, chunk, err := signThroughAgent(kep, tmp, demo, id, doc, maxChunk, window)
 	if err != nil {
 		return fmt.Errorf("signing through the agent: %w", err)
 	}
@@ -213,7 +214,7 @@ wait:
 // signThroughAgent starts kep agent on a free port and signs doc through its
 // chunked upload; it returns the CMS, the time from upload.begin to the
 // signature, the agent's peak RSS and the chunk size used.
-func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, maxChunk int) ([]byte, time.Duration, int64, int, error) {
+func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, maxChunk, window int) ([]byte, time.Duration, int64, int, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, 0, 0, err
@@ -337,7 +338,7 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	// As kep.js: one chunk sent ahead of the last one's answer when the
 	// agent gives a window of 2 or more.
 	ahead := 0
-	if begun.Window >= 2 {
+	if window == 0 && begun.Window >= 2 || window >= 2 {
 		ahead = 1
 	}
 	buf := make([]byte, chunk)
@@ -386,6 +387,12 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	close(pollDone)
 	parts := <-polled
 	fmt.Printf("# note: big/agent-sign: of the agent's peak, anonymous memory at most %.1f MiB, file-backed pages at most %.1f MiB (polled every 5 ms)\n", mib(parts[0]), mib(parts[1]))
+	// The agent gives its memory back 2 s after the last token request
+	// (agent/memory.go): what it keeps while idle after the signature.
+	time.Sleep(3 * time.Second)
+	if anon, file, err := rssParts(cmd.Process.Pid); err == nil {
+		fmt.Printf("# note: big/agent-sign: 3 s after the signature the agent holds %.1f MiB (anonymous %.1f, file-backed %.1f)\n", mib(anon+file), mib(anon), mib(file))
+	}
 	return signed.CMS, took, rss, chunk, nil
 }
 
