@@ -1,20 +1,24 @@
 // Package field implements constant-time arithmetic modulo an odd integer m
-// of at most 512 bits, in Montgomery form, for the GOST R 34.10-2012 curve
-// prime p and group order q.
+// of at most 512 bits, for the GOST R 34.10-2012 curve prime p and group
+// order q.
 //
 // # Representation
 //
 // A modulus below 2^256 is held in n = 4 64-bit limbs, a larger one in n = 8.
-// With R = 2^(64n), an element a is stored as its Montgomery form a·R mod m,
-// fully reduced (below m), in the first n little-endian limbs of an [Elem]; the
-// remaining limbs are zero. Montgomery multiplication computes x·y·R⁻¹ mod m,
-// so the product of two Montgomery forms is the Montgomery form of the
-// product, and addition and subtraction work on the forms directly.
-// Conversions in and out (SetBytesLE, Reduce, BytesLE, ...) multiply by R² mod
-// m or by 1.
+// An element a is stored as a·R mod m, fully reduced (below m), in the first n
+// little-endian limbs of an [Elem]; the remaining limbs are zero. For most
+// moduli R = 2^(64n) and a·R is the Montgomery form: Montgomery
+// multiplication computes x·y·R⁻¹ mod m, so the product of two forms is the
+// form of the product. For m = 2^(64n) − c with c < 2^64 (the primes
+// 2^256 − 617 of tc26-256-A, CryptoPro-A, tc26-256-B and 2^512 − 569 of
+// tc26-512-A and tc26-512-C) products are reduced directly, pseudo-Mersenne
+// style, by 2^(64n) ≡ c, and R = 1: elements are themselves. Either way
+// addition and subtraction work on the forms directly, and conversions in and
+// out (SetBytesLE, Reduce, BytesLE, ...) multiply by R² mod m or by 1; code
+// above this package never sees the difference.
 //
 // The moduli may come arbitrarily close to 2^(64n) (2^256−617, 2^512−569):
-// every sum and Montgomery accumulator carries its top bit explicitly.
+// every sum and accumulator carries its top bit explicitly.
 //
 // # Constant time
 //
@@ -30,15 +34,15 @@
 // The 4- and 8-limb multiplication, squaring, addition and subtraction are
 // straight-line code written by gen.go (arith_gen.go). Multiplication and
 // squaring come in three flavours per limb count, picked once in New: a
-// generic one, and cheaper Montgomery reductions (one 64-bit product per
-// word instead of n) for moduli 2^(64n) − c and 2^(64n−1) + c with c < 2^64,
-// the shape of most GOST curve primes.
+// generic Montgomery one, a cheaper Montgomery reduction (one 64-bit product
+// per word instead of n) for moduli 2^(64n−1) + c with c < 2^64, and the
+// pseudo-Mersenne reduction for 2^(64n) − c.
 //
-// On amd64 with BMI2 and ADX, Mul and Sqr modulo 2^256 − c (the prime of
-// tc26-256-A, CryptoPro-A and tc26-256-B) use mul_amd64.s, written by
-// gen_amd64.go: the same Montgomery product with MULX and two carry chains
-// (ADCX/ADOX), constant time like the rest, about 12% faster. The tag
-// purego, or another architecture, keeps the generated Go code.
+// On amd64 with BMI2 and ADX, Mul and Sqr modulo 2^256 − c and 2^512 − c, and
+// modulo 2^511 + c (tc26-512-B), use mul_amd64.s, written by gen_amd64.go: the
+// same algorithms with MULX and two carry chains (ADCX/ADOX), a dedicated
+// squaring for 2^256 − c, constant time like the rest. The tag purego, or
+// another architecture, keeps the generated Go code.
 package field
 
 //go:generate go run gen.go
@@ -61,7 +65,7 @@ type Field struct {
 	m0inv uint64 // -m⁻¹ mod 2^64
 	one   Elem   // R mod m: Montgomery form of 1
 	rr    Elem   // R² mod m: converts into Montgomery form
-	rrr   Elem   // R³ mod m: converts the high half in Reduce
+	rrr   Elem   // 2^(64n)·R² mod m: converts the high half in Reduce
 	mod   *big.Int
 	kind  kind // selects the generated code: limb count and shape of m
 
@@ -128,17 +132,27 @@ func New(m *big.Int) (*Field, error) {
 	}
 	f.m0inv = -inv
 
+	// R is the Montgomery factor: 2^(64n), or 1 where the reduction is
+	// pseudo-Mersenne. Reduce needs 2^(64n)·R² for the high half.
 	r := new(big.Int).Lsh(big.NewInt(1), uint(64*f.n))
+	if f.pseudoMersenne() {
+		r.SetInt64(1)
+	}
 	r.Mod(r, m)
 	bigToLimbs(&f.one, r)
 	r2 := new(big.Int).Mul(r, r)
 	bigToLimbs(&f.rr, r2.Mod(r2, m))
-	r3 := new(big.Int).Mul(r2, r)
+	r3 := new(big.Int).Lsh(r2, uint(64*f.n))
 	bigToLimbs(&f.rrr, r3.Mod(r3, m))
 
 	f.planInv(new(big.Int).Sub(m, big.NewInt(2)))
 	return f, nil
 }
+
+// pseudoMersenne reports whether m = 2^(64n) − c with c < 2^64, for which
+// the generated code reduces products by 2^(64n) ≡ c and elements are kept
+// as themselves (R = 1) rather than in Montgomery form.
+func (f *Field) pseudoMersenne() bool { return f.kind == kindMinus4 || f.kind == kindMinus8 }
 
 // shapeOf classifies the n-limb modulus m.
 func shapeOf(m *Elem, n int) kind {
@@ -275,10 +289,10 @@ func (f *Field) Mul(z, x, y *Elem) {
 	if hasMULX {
 		switch f.kind {
 		case kindMinus4:
-			mulMinus4MULX(z, x, y, -f.m[0], f.m0inv)
+			mulPM4(z, x, y, -f.m[0])
 			return
 		case kindMinus8:
-			mulMinus8MULX(z, x, y, -f.m[0], f.m0inv)
+			mulPM8(z, x, y, -f.m[0])
 			return
 		case kindPlus8:
 			mulPlus8MULX(z, x, y, f.m[0], f.m0inv)
@@ -293,10 +307,10 @@ func (f *Field) Sqr(z, x *Elem) {
 	if hasMULX {
 		switch f.kind {
 		case kindMinus4:
-			mulMinus4MULX(z, x, x, -f.m[0], f.m0inv)
+			sqrPM4(z, x, -f.m[0])
 			return
 		case kindMinus8:
-			mulMinus8MULX(z, x, x, -f.m[0], f.m0inv)
+			mulPM8(z, x, x, -f.m[0])
 			return
 		case kindPlus8:
 			mulPlus8MULX(z, x, x, f.m[0], f.m0inv)

@@ -55,9 +55,9 @@ type fixture struct {
 	t    testing.TB
 	f    *Field
 	m    *big.Int
-	r    *big.Int // R mod m
+	r    *big.Int // R mod m (R = 1 for a pseudo-Mersenne field)
 	rInv *big.Int // R⁻¹ mod m
-	bigR *big.Int // R itself
+	bigR *big.Int // 2^(64n), the bound of Mul's first operand
 }
 
 func newFixture(t testing.TB, m *big.Int) *fixture {
@@ -67,9 +67,13 @@ func newFixture(t testing.TB, m *big.Int) *fixture {
 		t.Fatalf("New(%x): %v", m, err)
 	}
 	bigR := new(big.Int).Lsh(big.NewInt(1), uint(64*f.Limbs()))
+	mont := bigR // the Montgomery factor; 1 for a pseudo-Mersenne field
+	if f.pseudoMersenne() {
+		mont = big.NewInt(1)
+	}
 	return &fixture{t: t, f: f, m: m, bigR: bigR,
-		r:    new(big.Int).Mod(bigR, m),
-		rInv: new(big.Int).ModInverse(bigR, m)}
+		r:    new(big.Int).Mod(mont, m),
+		rInv: new(big.Int).ModInverse(mont, m)}
 }
 
 // raw returns the limbs of e as a number and fails if limbs past Limbs() are
@@ -135,6 +139,7 @@ func (x *fixture) samples(rng *rand.Rand, count int) []*big.Int {
 		new(big.Int).Set(x.r),                          // R mod m: raw limbs of R²
 		new(big.Int).Sub(m, x.r),                       // -R
 		new(big.Int).Mod(x.rInv, m),                    // raw form 1
+		new(big.Int).Mod(x.bigR, m),                    // 2^(64n) mod m (c for 2^(64n) − c)
 		new(big.Int).Sub(m, new(big.Int).Lsh(one, 64)), // m - 2^64
 	}
 	// all-ones limbs: 2^(64k)-1, and 2^b-1 just below the modulus length
@@ -673,7 +678,13 @@ func TestMulLooped(t *testing.T) {
 			b := vs[(i*7+3)%len(vs)]
 			var z1, z2 Elem
 			x.f.Mul(&z1, x.mont(a), x.mont(b))
-			mulLooped(&z2, x.mont(a), x.mont(b), x.f)
+			// mulLooped divides by 2^(64n): for a pseudo-Mersenne field
+			// (R = 1) its second operand carries that factor.
+			bm := x.mont(b)
+			if x.f.pseudoMersenne() {
+				bm = elem(new(big.Int).Mod(new(big.Int).Mul(b, x.bigR), x.m))
+			}
+			mulLooped(&z2, x.mont(a), bm, x.f)
 			if z1 != z2 {
 				t.Fatalf("Mul(%x, %x): unrolled %x, looped %x", a, b, z1, z2)
 			}
@@ -743,4 +754,85 @@ func BenchmarkReduce(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPseudoMersenne checks the pseudo-Mersenne reduction of 2^(64n) − c
+// (generated Go code and, through Mul and Sqr, the assembly where the CPU has
+// it) against math/big for operands anywhere below 2^(64n), and that the
+// operands reach each of its three outcomes, simulated here with big.Int:
+// the second fold wraps past 2^(64n), or it does not and t ≥ m (so t − m is
+// taken), or neither.
+func TestPseudoMersenne(t *testing.T) {
+	forModuli(t, func(t *testing.T, x *fixture, rng *rand.Rand) {
+		f := x.f
+		if !f.pseudoMersenne() {
+			if f.kind == kindMinus4 || f.kind == kindMinus8 {
+				t.Fatal("a 2^(64n) − c modulus is not pseudo-Mersenne")
+			}
+			return
+		}
+		r, m := x.bigR, x.m
+		c := new(big.Int).Sub(r, m)
+		bits := uint(64 * f.Limbs())
+		one := big.NewInt(1)
+		vs := []*big.Int{big.NewInt(0), one, big.NewInt(2), c, m, new(big.Int).Add(m, big.NewInt(5)),
+			new(big.Int).Sub(m, one), new(big.Int).Sub(r, one), new(big.Int).Sub(r, big.NewInt(2)),
+			new(big.Int).Lsh(one, bits-1), new(big.Int).Rsh(r, 64)}
+		for _, v := range vs {
+			v.Mod(v, r) // m + 5 for c < 5
+		}
+		for i := 0; i < 300; i++ {
+			v := x.random(rng)
+			if i%2 == 0 { // anywhere below 2^(64n)
+				v.Add(v, new(big.Int).Rsh(new(big.Int).Mul(c, big.NewInt(int64(rng.IntN(1<<20)))), 20))
+				v.Mod(v, r)
+			}
+			vs = append(vs, v)
+		}
+		var wrap, ge, plain int
+		mask := new(big.Int).Sub(r, one)
+		for i, a := range vs {
+			for j, b := range vs {
+				if i >= 40 && j >= 40 && (i+j)%7 != 0 {
+					continue
+				}
+				p := new(big.Int).Mul(a, b)
+				t1 := new(big.Int).Mul(new(big.Int).Rsh(p, bits), c)
+				t1.Add(t1, new(big.Int).And(p, mask))
+				t2 := new(big.Int).Mul(new(big.Int).Rsh(t1, bits), c)
+				t2.Add(t2, new(big.Int).And(t1, mask))
+				switch {
+				case t2.Cmp(r) >= 0:
+					wrap++
+				case t2.Cmp(m) >= 0:
+					ge++
+				default:
+					plain++
+				}
+				want := elem(p.Mod(p, m))
+				var z Elem
+				mul(&z, elem(a), elem(b), f)
+				if z != *want {
+					t.Fatalf("mul(%x, %x) = %x, want %x", a, b, z.big(), want.big())
+				}
+				f.Mul(&z, elem(a), elem(b))
+				if z != *want {
+					t.Fatalf("Mul(%x, %x) = %x, want %x", a, b, z.big(), want.big())
+				}
+				if i == j {
+					sqr(&z, elem(a), f)
+					if z != *want {
+						t.Fatalf("sqr(%x) = %x, want %x", a, z.big(), want.big())
+					}
+					f.Sqr(&z, elem(a))
+					if z != *want {
+						t.Fatalf("Sqr(%x) = %x, want %x", a, z.big(), want.big())
+					}
+				}
+			}
+		}
+		if plain == 0 || ge == 0 || (wrap == 0 && c.Cmp(big.NewInt(3)) >= 0) {
+			t.Errorf("outcomes reached: wrap %d, t ≥ m %d, neither %d", wrap, ge, plain)
+		}
+	})
 }

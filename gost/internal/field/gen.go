@@ -1,20 +1,22 @@
 //go:build ignore
 
-// gen writes arith_gen.go: straight-line Montgomery multiplication and
-// squaring, addition and subtraction for 4- and 8-limb moduli. Run it with
+// gen writes arith_gen.go: straight-line modular multiplication and
+// squaring (Montgomery, or pseudo-Mersenne for 2^(64n) − c), addition and
+// subtraction for 4- and 8-limb moduli. Run it with
 // `go generate` in this directory.
 //
 // # Shapes
 //
 // Besides a generic modulus, two shapes common among GOST curve primes get
-// their own reduction, chosen in New (see kind). With q the Montgomery
-// quotient word of a reduction step, q·m costs one 64-bit product instead of
-// n:
+// their own reduction, chosen in New (see kind):
 //
 //   - minus: m = 2^(64n) − c with c < 2^64 (limbs 1..n−1 all ones), e.g.
-//     2^256 − 617. Then q·m = q·2^(64n) − q·c.
+//     2^256 − 617. The 2n-word product is reduced pseudo-Mersenne style
+//     (pmReduce), with 2^(64n) ≡ c: no Montgomery form (R = 1).
 //   - plus: m = 2^(64n−1) + c with c < 2^64 (limbs 1..n−2 zero, the top limb
-//     2^63), e.g. 2^255 + 3225. Then q·m = q·c + (q<<63)·2^(64(n−1)).
+//     2^63), e.g. 2^255 + 3225. Montgomery reduction, where with q the
+//     quotient word of a step q·m = q·c + (q<<63)·2^(64(n−1)) costs one
+//     64-bit product instead of n.
 //
 // # Carries and scheduling
 //
@@ -159,19 +161,6 @@ func (g *gen) qrow(v variant, pend bool) []string {
 		for j := 1; j <= n; j++ {
 			q[j] = fmt.Sprintf("p%d", j)
 		}
-	case minus:
-		// mq*m = mq*2^(64n) − mq*c; below word 2 that is 0 − (qh:ql), above
-		// it the borrow of that subtraction, then mq minus the borrow.
-		g.p("qh, ql = bits.Mul64(mq, cc)")
-		g.p("l0, b = bits.Sub64(0, ql, 0)")
-		g.p("p1, b = bits.Sub64(0, qh, b)")
-		g.p("p2 = -b")
-		g.p("p%d = mq - b", n)
-		q[0], q[1] = "l0", "p1"
-		for j := 2; j < n; j++ {
-			q[j] = "p2"
-		}
-		q[n] = fmt.Sprintf("p%d", n)
 	case plus:
 		// mq*m = mq*c + (mq<<63)*2^(64(n-1)) + (mq>>1)*2^(64n)
 		g.p("p1, l0 = bits.Mul64(mq, cc)")
@@ -215,14 +204,22 @@ func (g *gen) prologue(v variant, extra string) {
 	case plus:
 		g.p("cc := f.m[0]")
 	}
-	g.p("inv := f.m0inv")
 	if v.barrier {
 		g.p("zero := f.zero")
 	}
-	decl := fmt.Sprintf("%s, %s, %s, c, mq", list("h", 0, n), list("l", 0, n), list("p", 1, n+1))
 	if v.s == minus {
-		decl += ", qh, ql, b"
+		// pseudo-Mersenne reduction (pmReduce): no Montgomery words, and
+		// the products need p_n only in rows of n words (mul, not sqr)
+		extra = strings.Replace(extra, ", pend", "", 1)
+		ps := n + 1
+		if !strings.Contains(extra, "vy") {
+			ps = n
+		}
+		g.p("var %s, %s, %s, %s, c, top uint64", extra, list("h", 0, n), list("l", 0, n), list("p", 1, ps))
+		return
 	}
+	g.p("inv := f.m0inv")
+	decl := fmt.Sprintf("%s, %s, %s, c, mq", list("h", 0, n), list("l", 0, n), list("p", 1, n+1))
 	g.p("var %s, %s uint64", extra, decl)
 }
 
@@ -234,8 +231,6 @@ func modWord(v variant) func(int) string {
 			return fmt.Sprintf("m%d", i)
 		case i == 0:
 			return "f.m[0]"
-		case v.s == minus:
-			return "^uint64(0)"
 		case i == v.n-1:
 			return "1 << 63"
 		}
@@ -243,12 +238,13 @@ func modWord(v variant) func(int) string {
 	}
 }
 
-// mul emits Montgomery multiplication: by separated operand scanning for 4
-// limbs, where it measured faster, and by coarsely integrated operand
-// scanning (CIOS) for 8 limbs, where the two are level but CIOS needs fewer
-// live words.
+// mul emits multiplication: by separated operand scanning for 4 limbs,
+// where it measured faster, and for the pseudo-Mersenne shape, whose
+// reduction needs the whole product; by coarsely integrated operand scanning
+// (CIOS) for 8-limb Montgomery reduction, where the two are level but CIOS
+// needs fewer live words.
 func (g *gen) mul(v variant) {
-	if v.n == 4 {
+	if v.n == 4 || v.s == minus {
 		g.mulSOS(v)
 	} else {
 		g.mulCIOS(v)
@@ -256,15 +252,19 @@ func (g *gen) mul(v variant) {
 }
 
 // mulSOS emits the 2n-word product x*y row by row (row i adds x*y_i at word
-// i), then the Montgomery reduction of redc. x*y < R*m, so the result before
-// the final subtraction is below 2m.
+// i), then its reduction (reduce). For Montgomery x*y < R*m, so the result
+// before the final subtraction is below 2m.
 func (g *gen) mulSOS(v variant) {
 	n := v.n
 	g.load("x", "x", n)
 	extra := list("r", 0, 2*n) + ", pend, vy"
 	g.prologue(v, extra)
 	for i := 0; i < n; i++ {
-		g.p("vy = y[%d]", i)
+		if v.barrier && i > 0 {
+			g.p("vy = y[%d] | (r%d & zero)", i, i-1)
+		} else {
+			g.p("vy = y[%d]", i)
+		}
 		g.row(names("x", n), "vy")
 		if i == 0 {
 			g.p("r0 = l0")
@@ -279,7 +279,57 @@ func (g *gen) mulSOS(v variant) {
 		}
 		g.p("r%d, _ = bits.Add64(p%d, 0, c)", i+n, n)
 	}
-	g.redc(v)
+	g.reduce(v)
+}
+
+// reduce emits the reduction of the 2n-word r into z: pseudo-Mersenne for
+// the minus shape, Montgomery otherwise.
+func (g *gen) reduce(v variant) {
+	if v.s == minus {
+		g.pmReduce(v.n)
+	} else {
+		g.redc(v)
+	}
+}
+
+// pmReduce emits z = r mod m for m = 2^(64n) − c and the 2n-word r = H·2^(64n)
+// + L, using 2^(64n) ≡ c: first L + H·c < 2^(64(n+1)) (n words and top),
+// then (n words) + top·c, which is below 2^(64n) + 2^128. When that last sum
+// wraps (carry w), the wrapped value t is below 2^128 − 2^64, and t + c is
+// the result; otherwise t is, minus m when t ≥ m, that is when t + c
+// carries. Both cases take s = t + c, selected when w or its carry is set.
+func (g *gen) pmReduce(n int) {
+	g.p("// fold the high half: L + H·c")
+	for j := 0; j < n; j++ {
+		g.p("h%d, l%d = bits.Mul64(r%d, cc)", j, j, n+j)
+	}
+	g.p("r0, c = bits.Add64(r0, l0, 0)")
+	for j := 1; j < n; j++ {
+		g.p("r%d, c = bits.Add64(r%d, l%d, c)", j, j, j)
+	}
+	g.p("top = c")
+	g.p("r1, c = bits.Add64(r1, h0, 0)")
+	for j := 2; j < n; j++ {
+		g.p("r%d, c = bits.Add64(r%d, h%d, c)", j, j, j-1)
+	}
+	g.p("top, _ = bits.Add64(top, h%d, c)", n-1)
+	g.p("// fold top·c")
+	g.p("h0, l0 = bits.Mul64(top, cc)")
+	g.p("r0, c = bits.Add64(r0, l0, 0)")
+	g.p("r1, c = bits.Add64(r1, h0, c)")
+	for j := 2; j < n; j++ {
+		g.p("r%d, c = bits.Add64(r%d, 0, c)", j, j)
+	}
+	g.p("top = c")
+	g.p("// s = t + c, taken on a wrap or a carry")
+	g.p("s0, c := bits.Add64(r0, cc, 0)")
+	for j := 1; j < n; j++ {
+		g.p("s%d, c := bits.Add64(r%d, 0, c)", j, j)
+	}
+	g.p("sel := -(c | top)")
+	for j := 0; j < n; j++ {
+		g.p("z[%d] = r%d ^ ((r%d ^ s%d) & sel)", j, j, j, j)
+	}
 }
 
 // mulCIOS emits CIOS Montgomery multiplication: for each word y_i, t += x*y_i,
@@ -328,7 +378,7 @@ func (g *gen) mulCIOS(v variant) {
 }
 
 // sqr emits squaring by separated operand scanning: the 2n-word square from
-// n(n-1)/2 cross products (doubled) and n diagonal squares, then redc.
+// n(n-1)/2 cross products (doubled) and n diagonal squares, then reduce.
 func (g *gen) sqr(v variant) {
 	n := v.n
 	g.load("x", "x", n)
@@ -388,7 +438,7 @@ func (g *gen) sqr(v variant) {
 			g.p("r%d, _ = bits.Add64(r%d, h%d, c)", 2*i+1, 2*i+1, i)
 		}
 	}
-	g.redc(v)
+	g.reduce(v)
 }
 
 // redc emits the word-by-word Montgomery reduction of the 2n-word r (below

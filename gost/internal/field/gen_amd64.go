@@ -1,11 +1,16 @@
 //go:build ignore
 
-// gen_amd64.go writes mul_amd64.s: Montgomery multiplication modulo
-// m = 2^256 − c (c < 2^64), the shape of the GOST 256-bit prime 2^256 − 617,
-// with BMI2 (MULX) and ADX (ADCX/ADOX: two independent carry chains). It
-// computes what mul's kindMinus4 case does (see gen.go), row by row: t +=
-// x·y_i on the two chains, then one reduction word q = t0·m0inv with q·m =
-// q·2^256 − q·c, then a shift by one word; a final conditional subtraction.
+// gen_amd64.go writes mul_amd64.s, with BMI2 (MULX) and ADX (ADCX/ADOX: two
+// independent carry chains):
+//
+//   - mulPM4, sqrPM4 and mulPM8: products reduced modulo m = 2^(64n) − c
+//     (c < 2^64; the GOST primes 2^256 − 617 and 2^512 − 569) by 2^(64n) ≡ c,
+//     as pmReduce in gen.go does: the 2n-word product, its high half times c
+//     folded into the low half, the top word times c folded again, and
+//     t + c selected (CMOV) where that fold wrapped or t + c carries.
+//   - mulPlus8MULX: Montgomery multiplication modulo m = 2^511 + c, as mul's
+//     kindPlus8 case.
+//
 // Run: go run gen_amd64.go
 package main
 
@@ -24,87 +29,253 @@ func main() {
 	p("//go:build amd64 && !purego")
 	p("")
 	p(`#include "textflag.h"`)
-	p("")
-	p("// func mulMinus4MULX(z, x, y *Elem, c, inv uint64)")
-	p("// z = x·y·2^-256 mod (2^256 − c), fully reduced; x < 2^256, y < m.")
-	p("TEXT ·mulMinus4MULX(SB), NOSPLIT, $0-40")
-	p("\tMOVQ x+8(FP), SI")
-	p("\tMOVQ y+16(FP), DI")
-	p("\tXORQ CX, CX // the zero register")
-	t := []string{"R8", "R9", "R10", "R11", "R12", "R13"}
-	for _, r := range t {
-		p("\tXORQ %s, %s", r, r)
-	}
-	for i := 0; i < 4; i++ {
-		p("\t// row %d: t += x·y[%d]", i, i)
-		if i > 0 {
-			p("\tXORQ %s, %s // the new top word", t[5], t[5])
-		}
-		p("\tMOVQ %d(DI), DX", 8*i)
-		p("\tXORQ AX, AX // clears CF and OF")
-		for j := 0; j < 4; j++ {
-			p("\tMULXQ %d(SI), AX, BX", 8*j)
-			p("\tADCXQ AX, %s", t[j])
-			p("\tADOXQ BX, %s", t[j+1])
-		}
-		p("\tADCXQ CX, %s", t[4])
-		p("\tADOXQ CX, %s", t[5])
-		p("\tADCXQ CX, %s", t[5])
-		p("\t// reduction: t += q·m = q·2^256 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0")
-		p("\tMOVQ %s, DX", t[0])
-		p("\tIMULQ inv+32(FP), DX")
-		p("\tMULXQ c+24(FP), AX, BX")
-		p("\tSUBQ BX, %s", t[1])
-		p("\tSBBQ CX, %s", t[2])
-		p("\tSBBQ CX, %s", t[3])
-		p("\tSBBQ CX, %s", t[4])
-		p("\tSBBQ CX, %s", t[5])
-		p("\tADDQ DX, %s", t[4])
-		p("\tADCQ CX, %s", t[5])
-		t = append(t[1:], t[0]) // shift by one word
-	}
-	p("\t// t < 2m: subtract m once (t + c ≥ 2^256 exactly when t ≥ m)")
-	p("\tMOVQ %s, AX", t[0])
-	p("\tADDQ c+24(FP), AX")
-	p("\tMOVQ %s, BX", t[1])
-	p("\tADCQ CX, BX")
-	p("\tMOVQ %s, DX", t[2])
-	p("\tADCQ CX, DX")
-	p("\tMOVQ %s, SI", t[3])
-	p("\tADCQ CX, SI")
-	p("\tADCQ CX, %s", t[4])
-	p("\tTESTQ %s, %s", t[4], t[4])
-	p("\tCMOVQNE AX, %s", t[0])
-	p("\tCMOVQNE BX, %s", t[1])
-	p("\tCMOVQNE DX, %s", t[2])
-	p("\tCMOVQNE SI, %s", t[3])
-	p("\tMOVQ z+0(FP), DI")
-	for j := 0; j < 4; j++ {
-		p("\tMOVQ %s, %d(DI)", t[j], 8*j)
-	}
-	p("\tRET")
-	gen8(p, false)
-	gen8(p, true)
+	genPM4(p, false)
+	genPM4(p, true)
+	genPM8(p)
+	genPlus8(p)
 	if err := os.WriteFile("mul_amd64.s", []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// gen8 writes mulMinus8MULX, the same algorithm for m = 2^512 − c (the GOST
-// 512-bit prime 2^512 − 569), or with plus mulPlus8MULX for m = 2^511 + c
-// (tc26-512-B's 2^511 + 111), where q·m = q·c + (q<<63)·2^448 + (q>>1)·2^512
-// is added in two carry chains and the final step subtracts m itself. Ten
-// accumulator words need every register: R8–R15, DI and BP (the frame of 8
-// bytes makes the assembler save and restore BP); y's pointer is loaded
-// again for each row, and the result is stored before the conditional
-// subtraction, which then selects word by word with CMOV (flags are kept by
-// MOV and CMOV).
-func gen8(p func(string, ...any), plus bool) {
-	const n = 8
-	name, shape := "mulMinus8MULX", "2^512 − c"
-	if plus {
-		name, shape = "mulPlus8MULX", "2^511 + c"
+// pmFold4 writes the reduction of the product r[0..7] (registers) modulo
+// 2^256 − c, with c in DX and CX zero, and stores the result at z. It
+// clobbers AX, BX, SI and the product registers.
+func pmFold4(p func(string, ...any), r []string, cArg string) {
+	p("\t// fold: r[0..3] + r[4..7]·c, the top word into %s", r[4])
+	p("\tMOVQ %s, DX", cArg)
+	p("\tXORQ AX, AX // clears CF and OF")
+	for j := 0; j < 3; j++ {
+		p("\tMULXQ %s, AX, BX", r[4+j])
+		p("\tADCXQ AX, %s", r[j])
+		p("\tADOXQ BX, %s", r[j+1])
 	}
+	p("\tMULXQ %s, AX, %s", r[7], r[4])
+	p("\tADCXQ AX, %s", r[3])
+	p("\tADOXQ CX, %s", r[4])
+	p("\tADCXQ CX, %s", r[4])
+	p("\t// fold top·c; %s = the carry out (wrap)", r[5])
+	p("\tXORQ %s, %s", r[5], r[5])
+	p("\tMULXQ %s, AX, BX", r[4])
+	p("\tADDQ AX, %s", r[0])
+	p("\tADCQ BX, %s", r[1])
+	p("\tADCQ CX, %s", r[2])
+	p("\tADCQ CX, %s", r[3])
+	p("\tADCQ CX, %s", r[5])
+	p("\t// s = t + c, taken where it carries or the fold wrapped")
+	s := []string{"AX", "BX", "SI", r[6]}
+	for j := 0; j < 4; j++ {
+		p("\tMOVQ %s, %s", r[j], s[j])
+	}
+	p("\tADDQ DX, AX")
+	for j := 1; j < 4; j++ {
+		p("\tADCQ CX, %s", s[j])
+	}
+	p("\tADCQ CX, %s // ZF: neither", r[5])
+	for j := 0; j < 4; j++ {
+		p("\tCMOVQNE %s, %s", s[j], r[j])
+	}
+	p("\tMOVQ z+0(FP), DI")
+	for j := 0; j < 4; j++ {
+		p("\tMOVQ %s, %d(DI)", r[j], 8*j)
+	}
+	p("\tRET")
+}
+
+// genPM4 writes mulPM4, or with sqr sqrPM4: the 8-word product (squaring:
+// the six cross products doubled while the four squares are added, on the
+// two carry chains), then pmFold4.
+func genPM4(p func(string, ...any), sqr bool) {
+	r := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+	p("")
+	if sqr {
+		p("// func sqrPM4(z, x *Elem, c uint64)")
+		p("// z = x² mod (2^256 − c), fully reduced; x < 2^256.")
+		p("TEXT ·sqrPM4(SB), NOSPLIT, $0-24")
+		p("\tMOVQ x+8(FP), SI")
+		p("\tXORQ CX, CX // the zero register")
+		p("\t// cross products x_i·x_j, i < j, at words 1..6")
+		p("\tMOVQ 0(SI), DX")
+		p("\tMULXQ 8(SI), %s, %s", r[1], r[2])
+		p("\tMULXQ 16(SI), AX, %s", r[3])
+		p("\tADDQ AX, %s", r[2])
+		p("\tMULXQ 24(SI), AX, %s", r[4])
+		p("\tADCQ AX, %s", r[3])
+		p("\tADCQ CX, %s", r[4])
+		p("\tMOVQ 8(SI), DX")
+		p("\tXORQ AX, AX // clears CF and OF")
+		p("\tMULXQ 16(SI), AX, BX")
+		p("\tADCXQ AX, %s", r[3])
+		p("\tADOXQ BX, %s", r[4])
+		p("\tMULXQ 24(SI), AX, %s", r[5])
+		p("\tADCXQ AX, %s", r[4])
+		p("\tADOXQ CX, %s", r[5])
+		p("\tADCXQ CX, %s", r[5])
+		p("\tMOVQ 16(SI), DX")
+		p("\tMULXQ 24(SI), AX, %s", r[6])
+		p("\tADDQ AX, %s", r[5])
+		p("\tADCQ CX, %s", r[6])
+		p("\t// double them (CF chain) and add x_i² (OF chain)")
+		p("\tXORQ %s, %s // the top word; clears CF and OF", r[7], r[7])
+		p("\tMOVQ 0(SI), DX")
+		p("\tMULXQ DX, %s, AX", r[0])
+		p("\tADCXQ %s, %s", r[1], r[1])
+		p("\tADOXQ AX, %s", r[1])
+		for i := 1; i < 4; i++ {
+			p("\tMOVQ %d(SI), DX", 8*i)
+			p("\tMULXQ DX, AX, BX")
+			p("\tADCXQ %s, %s", r[2*i], r[2*i])
+			p("\tADOXQ AX, %s", r[2*i])
+			if i < 3 {
+				p("\tADCXQ %s, %s", r[2*i+1], r[2*i+1])
+			} else {
+				p("\tADCXQ CX, %s", r[2*i+1])
+			}
+			p("\tADOXQ BX, %s", r[2*i+1])
+		}
+		pmFold4(p, r, "c+16(FP)")
+		return
+	}
+	p("// func mulPM4(z, x, y *Elem, c uint64)")
+	p("// z = x·y mod (2^256 − c), fully reduced; x, y < 2^256.")
+	p("TEXT ·mulPM4(SB), NOSPLIT, $0-32")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ y+16(FP), DI")
+	p("\tXORQ CX, CX // the zero register")
+	p("\t// row 0: r = x·y[0]")
+	p("\tMOVQ 0(DI), DX")
+	p("\tMULXQ 0(SI), %s, %s", r[0], r[1])
+	for j := 1; j < 4; j++ {
+		p("\tMULXQ %d(SI), AX, %s", 8*j, r[j+1])
+		if j == 1 {
+			p("\tADDQ AX, %s", r[j])
+		} else {
+			p("\tADCQ AX, %s", r[j])
+		}
+	}
+	p("\tADCQ CX, %s", r[4])
+	for i := 1; i < 4; i++ {
+		p("\t// row %d: r += x·y[%d]·2^%d", i, i, 64*i)
+		p("\tMOVQ %d(DI), DX", 8*i)
+		p("\tXORQ AX, AX // clears CF and OF")
+		for j := 0; j < 3; j++ {
+			p("\tMULXQ %d(SI), AX, BX", 8*j)
+			p("\tADCXQ AX, %s", r[i+j])
+			p("\tADOXQ BX, %s", r[i+j+1])
+		}
+		p("\tMULXQ 24(SI), AX, %s", r[i+4])
+		p("\tADCXQ AX, %s", r[i+3])
+		p("\tADOXQ CX, %s", r[i+4])
+		p("\tADCXQ CX, %s", r[i+4])
+	}
+	pmFold4(p, r, "c+24(FP)")
+}
+
+// genPM8 writes mulPM8: the 16-word product row by row in a window of nine
+// registers (R8–R15, BP; the frame makes the assembler save BP), each
+// finished low word stored in the frame; then the high half times c folded
+// into the stored low half (ADCX reads it from memory), the top word times c
+// folded again, t stored at z, and t + c selected word by word (CMOV) where
+// the second fold wrapped or t + c carries.
+func genPM8(p func(string, ...any)) {
+	const n = 8
+	p("")
+	p("// func mulPM8(z, x, y *Elem, c uint64)")
+	p("// z = x·y mod (2^512 − c), fully reduced; x, y < 2^512.")
+	p("TEXT ·mulPM8(SB), NOSPLIT, $64-32")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ y+16(FP), DI")
+	p("\tXORQ CX, CX // the zero register")
+	w := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "BP"}
+	p("\t// row 0: r = x·y[0]")
+	p("\tMOVQ 0(DI), DX")
+	p("\tMULXQ 0(SI), %s, %s", w[0], w[1])
+	for j := 1; j < n; j++ {
+		p("\tMULXQ %d(SI), AX, %s", 8*j, w[j+1])
+		if j == 1 {
+			p("\tADDQ AX, %s", w[j])
+		} else {
+			p("\tADCQ AX, %s", w[j])
+		}
+	}
+	p("\tADCQ CX, %s", w[n])
+	p("\tMOVQ %s, 0(SP)", w[0])
+	w = append(w[1:], w[0])
+	for i := 1; i < n; i++ {
+		p("\t// row %d: r += x·y[%d]·2^%d", i, i, 64*i)
+		p("\tMOVQ %d(DI), DX", 8*i)
+		p("\tXORQ AX, AX // clears CF and OF")
+		for j := 0; j < n-1; j++ {
+			p("\tMULXQ %d(SI), AX, BX", 8*j)
+			p("\tADCXQ AX, %s", w[j])
+			p("\tADOXQ BX, %s", w[j+1])
+		}
+		p("\tMULXQ %d(SI), AX, %s", 8*(n-1), w[n])
+		p("\tADCXQ AX, %s", w[n-1])
+		p("\tADOXQ CX, %s", w[n])
+		p("\tADCXQ CX, %s", w[n])
+		if i < n-1 {
+			p("\tMOVQ %s, %d(SP)", w[0], 8*i)
+			w = append(w[1:], w[0])
+		}
+	}
+	// r0..r6 in the frame, r7 in w[0], r8..r15 in w[1..8]
+	p("\t// fold: t_j = r_j + lo(r_(8+j)·c) + hi(r_(7+j)·c), into r_(8+j)'s register")
+	p("\tMOVQ %s, 56(SP)", w[0])
+	hi := []string{"AX", "BX"}
+	p("\tMOVQ c+24(FP), DX")
+	p("\tXORQ AX, AX // clears CF and OF")
+	t := w[1:] // t_j in w[1+j]
+	for j := 0; j < n; j++ {
+		p("\tMULXQ %s, %s, %s", t[j], t[j], hi[j%2])
+		p("\tADCXQ %d(SP), %s", 8*j, t[j])
+		if j > 0 {
+			p("\tADOXQ %s, %s", hi[(j-1)%2], t[j])
+		}
+	}
+	top := hi[(n-1)%2]
+	p("\tADCXQ CX, %s", top)
+	p("\tADOXQ CX, %s // the top word", top)
+	wrap := w[0]
+	p("\t// fold top·c; %s = the carry out (wrap)", wrap)
+	p("\tXORQ %s, %s", wrap, wrap)
+	p("\tMULXQ %s, AX, BX", top)
+	p("\tADDQ AX, %s", t[0])
+	p("\tADCQ BX, %s", t[1])
+	for j := 2; j < n; j++ {
+		p("\tADCQ CX, %s", t[j])
+	}
+	p("\tADCQ CX, %s", wrap)
+	p("\tMOVQ z+0(FP), SI")
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %s, %d(SI)", t[j], 8*j)
+	}
+	p("\t// s = t + c, taken where it carries or the fold wrapped")
+	p("\tADDQ DX, %s", t[0])
+	for j := 1; j < n; j++ {
+		p("\tADCQ CX, %s", t[j])
+	}
+	p("\tADCQ CX, %s // ZF: neither", wrap)
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %d(SI), AX", 8*j)
+		p("\tCMOVQNE %s, AX", t[j])
+		p("\tMOVQ AX, %d(SI)", 8*j)
+	}
+	p("\tRET")
+}
+
+// genPlus8 writes mulPlus8MULX: Montgomery multiplication for m = 2^511 + c
+// (tc26-512-B's 2^511 + 111), row by row: t += x·y_i on the two chains, then
+// one reduction word q = t0·m0inv with q·m = q·c + (q<<63)·2^448 +
+// (q>>1)·2^512 added in two carry chains, then a shift by one word; the final
+// step subtracts m. Ten accumulator words need every register: R8–R15, DI
+// and BP (the frame of 8 bytes makes the assembler save and restore BP); y's
+// pointer is loaded again for each row, and the result is stored before the
+// conditional subtraction, which then selects word by word with CMOV (flags
+// are kept by MOV and CMOV).
+func genPlus8(p func(string, ...any)) {
+	const n = 8
+	name, shape := "mulPlus8MULX", "2^511 + c"
 	p("")
 	p("// func %s(z, x, y *Elem, c, inv uint64)", name)
 	p("// z = x·y·2^-512 mod (%s), fully reduced; x < 2^512, y < m.", shape)
@@ -134,60 +305,36 @@ func gen8(p func(string, ...any), plus bool) {
 		p("\tMOVQ %s, DX", t[0])
 		p("\tIMULQ inv+32(FP), DX")
 		p("\tMULXQ c+24(FP), AX, BX")
-		if plus {
-			p("\t// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64")
-			p("\tADDQ AX, %s", t[0])
-			p("\tADCQ BX, %s", t[1])
-			for j := 2; j <= n+1; j++ {
-				p("\tADCQ CX, %s", t[j])
-			}
-			p("\tMOVQ DX, AX")
-			p("\tSHLQ $63, AX")
-			p("\tSHRQ $1, DX")
-			p("\tADDQ AX, %s", t[n-1])
-			p("\tADCQ DX, %s", t[n])
-			p("\tADCQ CX, %s", t[n+1])
-		} else {
-			p("\t// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0")
-			p("\tSUBQ BX, %s", t[1])
-			for j := 2; j <= n+1; j++ {
-				p("\tSBBQ CX, %s", t[j])
-			}
-			p("\tADDQ DX, %s", t[n])
-			p("\tADCQ CX, %s", t[n+1])
+		p("\t// reduction: t += q·m = q·c + q·2^511, q = t0·m0inv; t0 + lo(q·c) = 0 mod 2^64")
+		p("\tADDQ AX, %s", t[0])
+		p("\tADCQ BX, %s", t[1])
+		for j := 2; j <= n+1; j++ {
+			p("\tADCQ CX, %s", t[j])
 		}
+		p("\tMOVQ DX, AX")
+		p("\tSHLQ $63, AX")
+		p("\tSHRQ $1, DX")
+		p("\tADDQ AX, %s", t[n-1])
+		p("\tADCQ DX, %s", t[n])
+		p("\tADCQ CX, %s", t[n+1])
 		t = append(t[1:], t[0]) // shift by one word
 	}
 	p("\tMOVQ z+0(FP), SI")
 	for j := 0; j < n; j++ {
 		p("\tMOVQ %s, %d(SI)", t[j], 8*j)
 	}
-	if plus {
-		p("\t// t < 2m: t − m where it does not borrow")
-		p("\tMOVQ $0x8000000000000000, AX")
-		p("\tSUBQ c+24(FP), %s", t[0])
-		for j := 1; j < n-1; j++ {
-			p("\tSBBQ CX, %s", t[j])
-		}
-		p("\tSBBQ AX, %s", t[n-1])
-		p("\tSBBQ CX, %s", t[n])
-		for j := 0; j < n; j++ {
-			p("\tMOVQ %d(SI), AX", 8*j)
-			p("\tCMOVQCC %s, AX", t[j])
-			p("\tMOVQ AX, %d(SI)", 8*j)
-		}
-	} else {
-		p("\t// t < 2m: t − m = t + c − 2^512 where t + c ≥ 2^512")
-		p("\tADDQ c+24(FP), %s", t[0])
-		for j := 1; j <= n; j++ {
-			p("\tADCQ CX, %s", t[j])
-		}
-		p("\tTESTQ %s, %s", t[n], t[n])
-		for j := 0; j < n; j++ {
-			p("\tMOVQ %d(SI), AX", 8*j)
-			p("\tCMOVQNE %s, AX", t[j])
-			p("\tMOVQ AX, %d(SI)", 8*j)
-		}
+	p("\t// t < 2m: t − m where it does not borrow")
+	p("\tMOVQ $0x8000000000000000, AX")
+	p("\tSUBQ c+24(FP), %s", t[0])
+	for j := 1; j < n-1; j++ {
+		p("\tSBBQ CX, %s", t[j])
+	}
+	p("\tSBBQ AX, %s", t[n-1])
+	p("\tSBBQ CX, %s", t[n])
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %d(SI), AX", 8*j)
+		p("\tCMOVQCC %s, AX", t[j])
+		p("\tMOVQ AX, %d(SI)", 8*j)
 	}
 	p("\tRET")
 }

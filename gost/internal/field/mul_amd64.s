@@ -4,49 +4,236 @@
 
 #include "textflag.h"
 
-// func mulMinus4MULX(z, x, y *Elem, c, inv uint64)
-// z = x·y·2^-256 mod (2^256 − c), fully reduced; x < 2^256, y < m.
-TEXT ·mulMinus4MULX(SB), NOSPLIT, $0-40
+// func mulPM4(z, x, y *Elem, c uint64)
+// z = x·y mod (2^256 − c), fully reduced; x, y < 2^256.
+TEXT ·mulPM4(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ y+16(FP), DI
 	XORQ CX, CX // the zero register
-	XORQ R8, R8
-	XORQ R9, R9
-	XORQ R10, R10
-	XORQ R11, R11
-	XORQ R12, R12
-	XORQ R13, R13
-	// row 0: t += x·y[0]
+	// row 0: r = x·y[0]
 	MOVQ 0(DI), DX
+	MULXQ 0(SI), R8, R9
+	MULXQ 8(SI), AX, R10
+	ADDQ AX, R9
+	MULXQ 16(SI), AX, R11
+	ADCQ AX, R10
+	MULXQ 24(SI), AX, R12
+	ADCQ AX, R11
+	ADCQ CX, R12
+	// row 1: r += x·y[1]·2^64
+	MOVQ 8(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
-	ADCXQ AX, R8
-	ADOXQ BX, R9
-	MULXQ 8(SI), AX, BX
 	ADCXQ AX, R9
 	ADOXQ BX, R10
-	MULXQ 16(SI), AX, BX
+	MULXQ 8(SI), AX, BX
 	ADCXQ AX, R10
 	ADOXQ BX, R11
-	MULXQ 24(SI), AX, BX
+	MULXQ 16(SI), AX, BX
 	ADCXQ AX, R11
 	ADOXQ BX, R12
-	ADCXQ CX, R12
+	MULXQ 24(SI), AX, R13
+	ADCXQ AX, R12
 	ADOXQ CX, R13
 	ADCXQ CX, R13
-	// reduction: t += q·m = q·2^256 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	MOVQ R8, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	SUBQ BX, R9
-	SBBQ CX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	ADDQ DX, R12
+	// row 2: r += x·y[2]·2^128
+	MOVQ 16(DI), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 24(SI), AX, R14
+	ADCXQ AX, R13
+	ADOXQ CX, R14
+	ADCXQ CX, R14
+	// row 3: r += x·y[3]·2^192
+	MOVQ 24(DI), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 0(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 8(SI), AX, BX
+	ADCXQ AX, R12
+	ADOXQ BX, R13
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 24(SI), AX, R15
+	ADCXQ AX, R14
+	ADOXQ CX, R15
+	ADCXQ CX, R15
+	// fold: r[0..3] + r[4..7]·c, the top word into R12
+	MOVQ c+24(FP), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ R12, AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ R13, AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ R14, AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ R15, AX, R12
+	ADCXQ AX, R11
+	ADOXQ CX, R12
+	ADCXQ CX, R12
+	// fold top·c; R13 = the carry out (wrap)
+	XORQ R13, R13
+	MULXQ R12, AX, BX
+	ADDQ AX, R8
+	ADCQ BX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
 	ADCQ CX, R13
-	// row 1: t += x·y[1]
-	XORQ R8, R8 // the new top word
+	// s = t + c, taken where it carries or the fold wrapped
+	MOVQ R8, AX
+	MOVQ R9, BX
+	MOVQ R10, SI
+	MOVQ R11, R14
+	ADDQ DX, AX
+	ADCQ CX, BX
+	ADCQ CX, SI
+	ADCQ CX, R14
+	ADCQ CX, R13 // ZF: neither
+	CMOVQNE AX, R8
+	CMOVQNE BX, R9
+	CMOVQNE SI, R10
+	CMOVQNE R14, R11
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	RET
+
+// func sqrPM4(z, x *Elem, c uint64)
+// z = x² mod (2^256 − c), fully reduced; x < 2^256.
+TEXT ·sqrPM4(SB), NOSPLIT, $0-24
+	MOVQ x+8(FP), SI
+	XORQ CX, CX // the zero register
+	// cross products x_i·x_j, i < j, at words 1..6
+	MOVQ 0(SI), DX
+	MULXQ 8(SI), R9, R10
+	MULXQ 16(SI), AX, R11
+	ADDQ AX, R10
+	MULXQ 24(SI), AX, R12
+	ADCQ AX, R11
+	ADCQ CX, R12
+	MOVQ 8(SI), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ 16(SI), AX, BX
+	ADCXQ AX, R11
+	ADOXQ BX, R12
+	MULXQ 24(SI), AX, R13
+	ADCXQ AX, R12
+	ADOXQ CX, R13
+	ADCXQ CX, R13
+	MOVQ 16(SI), DX
+	MULXQ 24(SI), AX, R14
+	ADDQ AX, R13
+	ADCQ CX, R14
+	// double them (CF chain) and add x_i² (OF chain)
+	XORQ R15, R15 // the top word; clears CF and OF
+	MOVQ 0(SI), DX
+	MULXQ DX, R8, AX
+	ADCXQ R9, R9
+	ADOXQ AX, R9
+	MOVQ 8(SI), DX
+	MULXQ DX, AX, BX
+	ADCXQ R10, R10
+	ADOXQ AX, R10
+	ADCXQ R11, R11
+	ADOXQ BX, R11
+	MOVQ 16(SI), DX
+	MULXQ DX, AX, BX
+	ADCXQ R12, R12
+	ADOXQ AX, R12
+	ADCXQ R13, R13
+	ADOXQ BX, R13
+	MOVQ 24(SI), DX
+	MULXQ DX, AX, BX
+	ADCXQ R14, R14
+	ADOXQ AX, R14
+	ADCXQ CX, R15
+	ADOXQ BX, R15
+	// fold: r[0..3] + r[4..7]·c, the top word into R12
+	MOVQ c+16(FP), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ R12, AX, BX
+	ADCXQ AX, R8
+	ADOXQ BX, R9
+	MULXQ R13, AX, BX
+	ADCXQ AX, R9
+	ADOXQ BX, R10
+	MULXQ R14, AX, BX
+	ADCXQ AX, R10
+	ADOXQ BX, R11
+	MULXQ R15, AX, R12
+	ADCXQ AX, R11
+	ADOXQ CX, R12
+	ADCXQ CX, R12
+	// fold top·c; R13 = the carry out (wrap)
+	XORQ R13, R13
+	MULXQ R12, AX, BX
+	ADDQ AX, R8
+	ADCQ BX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	ADCQ CX, R13
+	// s = t + c, taken where it carries or the fold wrapped
+	MOVQ R8, AX
+	MOVQ R9, BX
+	MOVQ R10, SI
+	MOVQ R11, R14
+	ADDQ DX, AX
+	ADCQ CX, BX
+	ADCQ CX, SI
+	ADCQ CX, R14
+	ADCQ CX, R13 // ZF: neither
+	CMOVQNE AX, R8
+	CMOVQNE BX, R9
+	CMOVQNE SI, R10
+	CMOVQNE R14, R11
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	RET
+
+// func mulPM8(z, x, y *Elem, c uint64)
+// z = x·y mod (2^512 − c), fully reduced; x, y < 2^512.
+TEXT ·mulPM8(SB), NOSPLIT, $64-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	XORQ CX, CX // the zero register
+	// row 0: r = x·y[0]
+	MOVQ 0(DI), DX
+	MULXQ 0(SI), R8, R9
+	MULXQ 8(SI), AX, R10
+	ADDQ AX, R9
+	MULXQ 16(SI), AX, R11
+	ADCQ AX, R10
+	MULXQ 24(SI), AX, R12
+	ADCQ AX, R11
+	MULXQ 32(SI), AX, R13
+	ADCQ AX, R12
+	MULXQ 40(SI), AX, R14
+	ADCQ AX, R13
+	MULXQ 48(SI), AX, R15
+	ADCQ AX, R14
+	MULXQ 56(SI), AX, BP
+	ADCQ AX, R15
+	ADCQ CX, BP
+	MOVQ R8, 0(SP)
+	// row 1: r += x·y[1]·2^64
 	MOVQ 8(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
@@ -61,22 +248,21 @@ TEXT ·mulMinus4MULX(SB), NOSPLIT, $0-40
 	MULXQ 24(SI), AX, BX
 	ADCXQ AX, R12
 	ADOXQ BX, R13
-	ADCXQ CX, R13
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, BP
+	MULXQ 56(SI), AX, R8
+	ADCXQ AX, BP
 	ADOXQ CX, R8
 	ADCXQ CX, R8
-	// reduction: t += q·m = q·2^256 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	MOVQ R9, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	SUBQ BX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	SBBQ CX, R8
-	ADDQ DX, R13
-	ADCQ CX, R8
-	// row 2: t += x·y[2]
-	XORQ R9, R9 // the new top word
+	MOVQ R9, 8(SP)
+	// row 2: r += x·y[2]·2^128
 	MOVQ 16(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
@@ -90,23 +276,22 @@ TEXT ·mulMinus4MULX(SB), NOSPLIT, $0-40
 	ADOXQ BX, R13
 	MULXQ 24(SI), AX, BX
 	ADCXQ AX, R13
+	ADOXQ BX, R14
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, BP
+	MULXQ 48(SI), AX, BX
+	ADCXQ AX, BP
 	ADOXQ BX, R8
-	ADCXQ CX, R8
+	MULXQ 56(SI), AX, R9
+	ADCXQ AX, R8
 	ADOXQ CX, R9
 	ADCXQ CX, R9
-	// reduction: t += q·m = q·2^256 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	MOVQ R10, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	SUBQ BX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	SBBQ CX, R8
-	SBBQ CX, R9
-	ADDQ DX, R8
-	ADCQ CX, R9
-	// row 3: t += x·y[3]
-	XORQ R10, R10 // the new top word
+	MOVQ R10, 16(SP)
+	// row 3: r += x·y[3]·2^192
 	MOVQ 24(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
@@ -117,299 +302,55 @@ TEXT ·mulMinus4MULX(SB), NOSPLIT, $0-40
 	ADOXQ BX, R13
 	MULXQ 16(SI), AX, BX
 	ADCXQ AX, R13
-	ADOXQ BX, R8
+	ADOXQ BX, R14
 	MULXQ 24(SI), AX, BX
+	ADCXQ AX, R14
+	ADOXQ BX, R15
+	MULXQ 32(SI), AX, BX
+	ADCXQ AX, R15
+	ADOXQ BX, BP
+	MULXQ 40(SI), AX, BX
+	ADCXQ AX, BP
+	ADOXQ BX, R8
+	MULXQ 48(SI), AX, BX
 	ADCXQ AX, R8
 	ADOXQ BX, R9
-	ADCXQ CX, R9
+	MULXQ 56(SI), AX, R10
+	ADCXQ AX, R9
 	ADOXQ CX, R10
 	ADCXQ CX, R10
-	// reduction: t += q·m = q·2^256 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	MOVQ R11, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	SUBQ BX, R12
-	SBBQ CX, R13
-	SBBQ CX, R8
-	SBBQ CX, R9
-	SBBQ CX, R10
-	ADDQ DX, R9
-	ADCQ CX, R10
-	// t < 2m: subtract m once (t + c ≥ 2^256 exactly when t ≥ m)
-	MOVQ R12, AX
-	ADDQ c+24(FP), AX
-	MOVQ R13, BX
-	ADCQ CX, BX
-	MOVQ R8, DX
-	ADCQ CX, DX
-	MOVQ R9, SI
-	ADCQ CX, SI
-	ADCQ CX, R10
-	TESTQ R10, R10
-	CMOVQNE AX, R12
-	CMOVQNE BX, R13
-	CMOVQNE DX, R8
-	CMOVQNE SI, R9
-	MOVQ z+0(FP), DI
-	MOVQ R12, 0(DI)
-	MOVQ R13, 8(DI)
-	MOVQ R8, 16(DI)
-	MOVQ R9, 24(DI)
-	RET
-
-// func mulMinus8MULX(z, x, y *Elem, c, inv uint64)
-// z = x·y·2^-512 mod (2^512 − c), fully reduced; x < 2^512, y < m.
-TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
-	MOVQ x+8(FP), SI
-	XORQ CX, CX // the zero register
-	XORQ R8, R8
-	XORQ R9, R9
-	XORQ R10, R10
-	XORQ R11, R11
-	XORQ R12, R12
-	XORQ R13, R13
-	XORQ R14, R14
-	XORQ R15, R15
-	XORQ DI, DI
-	XORQ BP, BP
-	// row 0: t += x·y[0]
-	MOVQ y+16(FP), AX
-	MOVQ 0(AX), DX
+	MOVQ R11, 24(SP)
+	// row 4: r += x·y[4]·2^256
+	MOVQ 32(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
-	ADCXQ AX, R8
-	ADOXQ BX, R9
-	MULXQ 8(SI), AX, BX
-	ADCXQ AX, R9
-	ADOXQ BX, R10
-	MULXQ 16(SI), AX, BX
-	ADCXQ AX, R10
-	ADOXQ BX, R11
-	MULXQ 24(SI), AX, BX
-	ADCXQ AX, R11
-	ADOXQ BX, R12
-	MULXQ 32(SI), AX, BX
 	ADCXQ AX, R12
 	ADOXQ BX, R13
-	MULXQ 40(SI), AX, BX
-	ADCXQ AX, R13
-	ADOXQ BX, R14
-	MULXQ 48(SI), AX, BX
-	ADCXQ AX, R14
-	ADOXQ BX, R15
-	MULXQ 56(SI), AX, BX
-	ADCXQ AX, R15
-	ADOXQ BX, DI
-	ADCXQ CX, DI
-	ADOXQ CX, BP
-	ADCXQ CX, BP
-	MOVQ R8, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R9
-	SBBQ CX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	SBBQ CX, R14
-	SBBQ CX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	ADDQ DX, DI
-	ADCQ CX, BP
-	// row 1: t += x·y[1]
-	XORQ R8, R8 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 8(AX), DX
-	XORQ AX, AX // clears CF and OF
-	MULXQ 0(SI), AX, BX
-	ADCXQ AX, R9
-	ADOXQ BX, R10
 	MULXQ 8(SI), AX, BX
-	ADCXQ AX, R10
-	ADOXQ BX, R11
-	MULXQ 16(SI), AX, BX
-	ADCXQ AX, R11
-	ADOXQ BX, R12
-	MULXQ 24(SI), AX, BX
-	ADCXQ AX, R12
-	ADOXQ BX, R13
-	MULXQ 32(SI), AX, BX
 	ADCXQ AX, R13
 	ADOXQ BX, R14
-	MULXQ 40(SI), AX, BX
+	MULXQ 16(SI), AX, BX
 	ADCXQ AX, R14
 	ADOXQ BX, R15
-	MULXQ 48(SI), AX, BX
+	MULXQ 24(SI), AX, BX
 	ADCXQ AX, R15
-	ADOXQ BX, DI
-	MULXQ 56(SI), AX, BX
-	ADCXQ AX, DI
 	ADOXQ BX, BP
-	ADCXQ CX, BP
-	ADOXQ CX, R8
-	ADCXQ CX, R8
-	MOVQ R9, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	SBBQ CX, R14
-	SBBQ CX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	ADDQ DX, BP
-	ADCQ CX, R8
-	// row 2: t += x·y[2]
-	XORQ R9, R9 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 16(AX), DX
-	XORQ AX, AX // clears CF and OF
-	MULXQ 0(SI), AX, BX
-	ADCXQ AX, R10
-	ADOXQ BX, R11
-	MULXQ 8(SI), AX, BX
-	ADCXQ AX, R11
-	ADOXQ BX, R12
-	MULXQ 16(SI), AX, BX
-	ADCXQ AX, R12
-	ADOXQ BX, R13
-	MULXQ 24(SI), AX, BX
-	ADCXQ AX, R13
-	ADOXQ BX, R14
 	MULXQ 32(SI), AX, BX
-	ADCXQ AX, R14
-	ADOXQ BX, R15
-	MULXQ 40(SI), AX, BX
-	ADCXQ AX, R15
-	ADOXQ BX, DI
-	MULXQ 48(SI), AX, BX
-	ADCXQ AX, DI
-	ADOXQ BX, BP
-	MULXQ 56(SI), AX, BX
 	ADCXQ AX, BP
 	ADOXQ BX, R8
-	ADCXQ CX, R8
-	ADOXQ CX, R9
-	ADCXQ CX, R9
-	MOVQ R10, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	SBBQ CX, R14
-	SBBQ CX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	SBBQ CX, R9
-	ADDQ DX, R8
-	ADCQ CX, R9
-	// row 3: t += x·y[3]
-	XORQ R10, R10 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 24(AX), DX
-	XORQ AX, AX // clears CF and OF
-	MULXQ 0(SI), AX, BX
-	ADCXQ AX, R11
-	ADOXQ BX, R12
-	MULXQ 8(SI), AX, BX
-	ADCXQ AX, R12
-	ADOXQ BX, R13
-	MULXQ 16(SI), AX, BX
-	ADCXQ AX, R13
-	ADOXQ BX, R14
-	MULXQ 24(SI), AX, BX
-	ADCXQ AX, R14
-	ADOXQ BX, R15
-	MULXQ 32(SI), AX, BX
-	ADCXQ AX, R15
-	ADOXQ BX, DI
 	MULXQ 40(SI), AX, BX
-	ADCXQ AX, DI
-	ADOXQ BX, BP
-	MULXQ 48(SI), AX, BX
-	ADCXQ AX, BP
-	ADOXQ BX, R8
-	MULXQ 56(SI), AX, BX
 	ADCXQ AX, R8
 	ADOXQ BX, R9
-	ADCXQ CX, R9
-	ADOXQ CX, R10
-	ADCXQ CX, R10
-	MOVQ R11, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R12
-	SBBQ CX, R13
-	SBBQ CX, R14
-	SBBQ CX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	SBBQ CX, R9
-	SBBQ CX, R10
-	ADDQ DX, R9
-	ADCQ CX, R10
-	// row 4: t += x·y[4]
-	XORQ R11, R11 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 32(AX), DX
-	XORQ AX, AX // clears CF and OF
-	MULXQ 0(SI), AX, BX
-	ADCXQ AX, R12
-	ADOXQ BX, R13
-	MULXQ 8(SI), AX, BX
-	ADCXQ AX, R13
-	ADOXQ BX, R14
-	MULXQ 16(SI), AX, BX
-	ADCXQ AX, R14
-	ADOXQ BX, R15
-	MULXQ 24(SI), AX, BX
-	ADCXQ AX, R15
-	ADOXQ BX, DI
-	MULXQ 32(SI), AX, BX
-	ADCXQ AX, DI
-	ADOXQ BX, BP
-	MULXQ 40(SI), AX, BX
-	ADCXQ AX, BP
-	ADOXQ BX, R8
 	MULXQ 48(SI), AX, BX
-	ADCXQ AX, R8
-	ADOXQ BX, R9
-	MULXQ 56(SI), AX, BX
 	ADCXQ AX, R9
 	ADOXQ BX, R10
-	ADCXQ CX, R10
+	MULXQ 56(SI), AX, R11
+	ADCXQ AX, R10
 	ADOXQ CX, R11
 	ADCXQ CX, R11
-	MOVQ R12, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R13
-	SBBQ CX, R14
-	SBBQ CX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	SBBQ CX, R9
-	SBBQ CX, R10
-	SBBQ CX, R11
-	ADDQ DX, R10
-	ADCQ CX, R11
-	// row 5: t += x·y[5]
-	XORQ R12, R12 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 40(AX), DX
+	MOVQ R12, 32(SP)
+	// row 5: r += x·y[5]·2^320
+	MOVQ 40(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
 	ADCXQ AX, R13
@@ -419,146 +360,133 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADOXQ BX, R15
 	MULXQ 16(SI), AX, BX
 	ADCXQ AX, R15
-	ADOXQ BX, DI
-	MULXQ 24(SI), AX, BX
-	ADCXQ AX, DI
 	ADOXQ BX, BP
-	MULXQ 32(SI), AX, BX
+	MULXQ 24(SI), AX, BX
 	ADCXQ AX, BP
 	ADOXQ BX, R8
-	MULXQ 40(SI), AX, BX
+	MULXQ 32(SI), AX, BX
 	ADCXQ AX, R8
 	ADOXQ BX, R9
-	MULXQ 48(SI), AX, BX
+	MULXQ 40(SI), AX, BX
 	ADCXQ AX, R9
 	ADOXQ BX, R10
-	MULXQ 56(SI), AX, BX
+	MULXQ 48(SI), AX, BX
 	ADCXQ AX, R10
 	ADOXQ BX, R11
-	ADCXQ CX, R11
+	MULXQ 56(SI), AX, R12
+	ADCXQ AX, R11
 	ADOXQ CX, R12
 	ADCXQ CX, R12
-	MOVQ R13, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R14
-	SBBQ CX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	SBBQ CX, R9
-	SBBQ CX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	ADDQ DX, R11
-	ADCQ CX, R12
-	// row 6: t += x·y[6]
-	XORQ R13, R13 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 48(AX), DX
+	MOVQ R13, 40(SP)
+	// row 6: r += x·y[6]·2^384
+	MOVQ 48(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
 	ADCXQ AX, R14
 	ADOXQ BX, R15
 	MULXQ 8(SI), AX, BX
 	ADCXQ AX, R15
-	ADOXQ BX, DI
-	MULXQ 16(SI), AX, BX
-	ADCXQ AX, DI
 	ADOXQ BX, BP
-	MULXQ 24(SI), AX, BX
+	MULXQ 16(SI), AX, BX
 	ADCXQ AX, BP
 	ADOXQ BX, R8
-	MULXQ 32(SI), AX, BX
+	MULXQ 24(SI), AX, BX
 	ADCXQ AX, R8
 	ADOXQ BX, R9
-	MULXQ 40(SI), AX, BX
+	MULXQ 32(SI), AX, BX
 	ADCXQ AX, R9
 	ADOXQ BX, R10
-	MULXQ 48(SI), AX, BX
+	MULXQ 40(SI), AX, BX
 	ADCXQ AX, R10
 	ADOXQ BX, R11
-	MULXQ 56(SI), AX, BX
+	MULXQ 48(SI), AX, BX
 	ADCXQ AX, R11
 	ADOXQ BX, R12
-	ADCXQ CX, R12
+	MULXQ 56(SI), AX, R13
+	ADCXQ AX, R12
 	ADOXQ CX, R13
 	ADCXQ CX, R13
-	MOVQ R14, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, R15
-	SBBQ CX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	SBBQ CX, R9
-	SBBQ CX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	ADDQ DX, R12
-	ADCQ CX, R13
-	// row 7: t += x·y[7]
-	XORQ R14, R14 // the new top word
-	MOVQ y+16(FP), AX
-	MOVQ 56(AX), DX
+	MOVQ R14, 48(SP)
+	// row 7: r += x·y[7]·2^448
+	MOVQ 56(DI), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ 0(SI), AX, BX
 	ADCXQ AX, R15
-	ADOXQ BX, DI
-	MULXQ 8(SI), AX, BX
-	ADCXQ AX, DI
 	ADOXQ BX, BP
-	MULXQ 16(SI), AX, BX
+	MULXQ 8(SI), AX, BX
 	ADCXQ AX, BP
 	ADOXQ BX, R8
-	MULXQ 24(SI), AX, BX
+	MULXQ 16(SI), AX, BX
 	ADCXQ AX, R8
 	ADOXQ BX, R9
-	MULXQ 32(SI), AX, BX
+	MULXQ 24(SI), AX, BX
 	ADCXQ AX, R9
 	ADOXQ BX, R10
-	MULXQ 40(SI), AX, BX
+	MULXQ 32(SI), AX, BX
 	ADCXQ AX, R10
 	ADOXQ BX, R11
-	MULXQ 48(SI), AX, BX
+	MULXQ 40(SI), AX, BX
 	ADCXQ AX, R11
 	ADOXQ BX, R12
-	MULXQ 56(SI), AX, BX
+	MULXQ 48(SI), AX, BX
 	ADCXQ AX, R12
 	ADOXQ BX, R13
-	ADCXQ CX, R13
+	MULXQ 56(SI), AX, R14
+	ADCXQ AX, R13
 	ADOXQ CX, R14
 	ADCXQ CX, R14
-	MOVQ R15, DX
-	IMULQ inv+32(FP), DX
-	MULXQ c+24(FP), AX, BX
-	// reduction: t += q·m = q·2^512 − q·c, q = t0·m0inv; t0 − lo(q·c) = 0
-	SUBQ BX, DI
-	SBBQ CX, BP
-	SBBQ CX, R8
-	SBBQ CX, R9
-	SBBQ CX, R10
-	SBBQ CX, R11
-	SBBQ CX, R12
-	SBBQ CX, R13
-	SBBQ CX, R14
-	ADDQ DX, R13
+	// fold: t_j = r_j + lo(r_(8+j)·c) + hi(r_(7+j)·c), into r_(8+j)'s register
+	MOVQ R15, 56(SP)
+	MOVQ c+24(FP), DX
+	XORQ AX, AX // clears CF and OF
+	MULXQ BP, BP, AX
+	ADCXQ 0(SP), BP
+	MULXQ R8, R8, BX
+	ADCXQ 8(SP), R8
+	ADOXQ AX, R8
+	MULXQ R9, R9, AX
+	ADCXQ 16(SP), R9
+	ADOXQ BX, R9
+	MULXQ R10, R10, BX
+	ADCXQ 24(SP), R10
+	ADOXQ AX, R10
+	MULXQ R11, R11, AX
+	ADCXQ 32(SP), R11
+	ADOXQ BX, R11
+	MULXQ R12, R12, BX
+	ADCXQ 40(SP), R12
+	ADOXQ AX, R12
+	MULXQ R13, R13, AX
+	ADCXQ 48(SP), R13
+	ADOXQ BX, R13
+	MULXQ R14, R14, BX
+	ADCXQ 56(SP), R14
+	ADOXQ AX, R14
+	ADCXQ CX, BX
+	ADOXQ CX, BX // the top word
+	// fold top·c; R15 = the carry out (wrap)
+	XORQ R15, R15
+	MULXQ BX, AX, BX
+	ADDQ AX, BP
+	ADCQ BX, R8
+	ADCQ CX, R9
+	ADCQ CX, R10
+	ADCQ CX, R11
+	ADCQ CX, R12
+	ADCQ CX, R13
 	ADCQ CX, R14
+	ADCQ CX, R15
 	MOVQ z+0(FP), SI
-	MOVQ DI, 0(SI)
-	MOVQ BP, 8(SI)
-	MOVQ R8, 16(SI)
-	MOVQ R9, 24(SI)
-	MOVQ R10, 32(SI)
-	MOVQ R11, 40(SI)
-	MOVQ R12, 48(SI)
-	MOVQ R13, 56(SI)
-	// t < 2m: t − m = t + c − 2^512 where t + c ≥ 2^512
-	ADDQ c+24(FP), DI
-	ADCQ CX, BP
+	MOVQ BP, 0(SI)
+	MOVQ R8, 8(SI)
+	MOVQ R9, 16(SI)
+	MOVQ R10, 24(SI)
+	MOVQ R11, 32(SI)
+	MOVQ R12, 40(SI)
+	MOVQ R13, 48(SI)
+	MOVQ R14, 56(SI)
+	// s = t + c, taken where it carries or the fold wrapped
+	ADDQ DX, BP
 	ADCQ CX, R8
 	ADCQ CX, R9
 	ADCQ CX, R10
@@ -566,30 +494,30 @@ TEXT ·mulMinus8MULX(SB), NOSPLIT, $8-40
 	ADCQ CX, R12
 	ADCQ CX, R13
 	ADCQ CX, R14
-	TESTQ R14, R14
+	ADCQ CX, R15 // ZF: neither
 	MOVQ 0(SI), AX
-	CMOVQNE DI, AX
+	CMOVQNE BP, AX
 	MOVQ AX, 0(SI)
 	MOVQ 8(SI), AX
-	CMOVQNE BP, AX
+	CMOVQNE R8, AX
 	MOVQ AX, 8(SI)
 	MOVQ 16(SI), AX
-	CMOVQNE R8, AX
+	CMOVQNE R9, AX
 	MOVQ AX, 16(SI)
 	MOVQ 24(SI), AX
-	CMOVQNE R9, AX
+	CMOVQNE R10, AX
 	MOVQ AX, 24(SI)
 	MOVQ 32(SI), AX
-	CMOVQNE R10, AX
+	CMOVQNE R11, AX
 	MOVQ AX, 32(SI)
 	MOVQ 40(SI), AX
-	CMOVQNE R11, AX
+	CMOVQNE R12, AX
 	MOVQ AX, 40(SI)
 	MOVQ 48(SI), AX
-	CMOVQNE R12, AX
+	CMOVQNE R13, AX
 	MOVQ AX, 48(SI)
 	MOVQ 56(SI), AX
-	CMOVQNE R13, AX
+	CMOVQNE R14, AX
 	MOVQ AX, 56(SI)
 	RET
 

@@ -8,76 +8,84 @@ import (
 	"testing"
 )
 
-// TestMULXMatchesGo: the assembly multiplication gives exactly what the
-// generated Go code gives, for random operands and the edge ones (0, 1, m−1,
-// x up to 2^256−1), on every 2^256 − c modulus the curves use and a few more.
-func TestMULXMatchesGo(t *testing.T) {
+// TestPMAsmMatchesGo: the pseudo-Mersenne assembly (mulPM4, sqrPM4,
+// mulPM8) gives exactly what the generated Go code gives, for random
+// operands anywhere below 2^(64n) and the edge ones (0, 1, 2, c, m−1, m−2,
+// m, m/2, 2^(64n)−1, a limb of ones, carries rippling), in place too, on
+// every 2^(64n) − c modulus the curves use and others (c = 1, c large,
+// c = 2^64 − 1). TestPseudoMersenne checks both against math/big.
+func TestPMAsmMatchesGo(t *testing.T) {
 	if !hasMULX {
 		// The assembly is then never called: the Go code, tested
 		// elsewhere, does all the work.
 		t.Skip("this CPU has no BMI2/ADX: the assembly path is not used here")
 	}
-	for _, c := range []int64{617, 189, 1, 0x7fffffff, 0x3fffffffffffffff} {
-		m := new(big.Int).Lsh(big.NewInt(1), 256)
-		m.Sub(m, big.NewInt(c))
-		if m.Bit(0) == 0 {
-			m.Sub(m, big.NewInt(1))
-		}
-		f, err := New(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.kind != kindMinus4 {
-			t.Fatalf("2^256−%d: kind %d", c, f.kind)
-		}
-		var edges []Elem
-		for _, v := range []*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(m, big.NewInt(1)), new(big.Int).Sub(m, big.NewInt(2))} {
-			var e Elem
-			bigToLimbs(&e, v)
-			edges = append(edges, e)
-		}
-		allOnes := Elem{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} // x may be any value below 2^256
-		random := func(max *big.Int) Elem {
-			v, _ := rand.Int(rand.Reader, max)
-			var e Elem
-			bigToLimbs(&e, v)
-			return e
-		}
-		r := new(big.Int).Lsh(big.NewInt(1), 256)
-		check := func(x, y Elem) {
-			var want, got Elem
-			mul(&want, &x, &y, f)
-			mulMinus4MULX(&got, &x, &y, -f.m[0], f.m0inv)
-			if got != want {
-				t.Fatalf("2^256−%d: %x · %x = %x, want %x", c, x, y, got, want)
+	cs := []uint64{617, 189, 569, 1, 3, 0x7fffffff, 0x3fffffffffffffff, 1<<64 - 1}
+	for _, n := range []int{4, 8} {
+		r := new(big.Int).Lsh(big.NewInt(1), uint(64*n))
+		for _, c := range cs {
+			m := new(big.Int).Sub(r, new(big.Int).SetUint64(c))
+			if m.Bit(0) == 0 {
+				continue
+			}
+			f, err := New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !f.pseudoMersenne() {
+				t.Fatalf("2^%d − %d: kind %d", 64*n, c, f.kind)
+			}
+			asmMul, asmSqr := func(z, x, y *Elem) { mulPM8(z, x, y, c) }, func(z, x *Elem) { mulPM8(z, x, x, c) }
+			if n == 4 {
+				asmMul, asmSqr = func(z, x, y *Elem) { mulPM4(z, x, y, c) }, func(z, x *Elem) { sqrPM4(z, x, c) }
+			}
+			elem := func(v *big.Int) Elem {
+				var e Elem
+				bigToLimbs(&e, v)
+				return e
+			}
+			var edges []Elem
+			for _, v := range []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), new(big.Int).SetUint64(c),
+				new(big.Int).Sub(m, big.NewInt(1)), new(big.Int).Sub(m, big.NewInt(2)), m,
+				new(big.Int).Rsh(m, 1), new(big.Int).Sub(r, big.NewInt(1)), new(big.Int).Sub(r, big.NewInt(2)),
+				new(big.Int).Lsh(big.NewInt(1), uint(64*n-1)),
+				new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(64*(n-1))), big.NewInt(1)),
+				new(big.Int).Lsh(big.NewInt(1), 64),
+			} {
+				edges = append(edges, elem(v))
+			}
+			check := func(x, y Elem) {
+				t.Helper()
+				var want, got Elem
+				mul(&want, &x, &y, f)
+				asmMul(&got, &x, &y)
+				if got != want {
+					t.Fatalf("2^%d − %d: %x · %x = %x, want %x", 64*n, c, x, y, got, want)
+				}
+				got = x // in place, as the curve code calls it
+				asmMul(&got, &got, &y)
+				if got != want {
+					t.Fatalf("2^%d − %d: in place %x · %x = %x, want %x", 64*n, c, x, y, got, want)
+				}
+				sqr(&want, &x, f)
+				got = x
+				asmSqr(&got, &got)
+				if got != want {
+					t.Fatalf("2^%d − %d: %x² = %x, want %x", 64*n, c, x, got, want)
+				}
+			}
+			for _, x := range edges {
+				for _, y := range edges {
+					check(x, y)
+				}
+			}
+			for i := 0; i < 10000; i++ {
+				x, _ := rand.Int(rand.Reader, r)
+				y, _ := rand.Int(rand.Reader, r)
+				check(elem(x), elem(y))
 			}
 		}
-		for _, x := range append(edges, allOnes) {
-			for _, y := range edges {
-				check(x, y)
-			}
-		}
-		for i := 0; i < 20000; i++ {
-			check(random(r), random(m))
-		}
 	}
-}
-
-// TestMULX8MatchesGo is TestMULXMatchesGo for the 512-bit code: every
-// 2^512 − c modulus the curves use (569) and others (c = 1, large c), random
-// operands and the edge ones (0, 1, 2, m−1, m−2, x up to 2^512−1, values
-// with every limb all ones or with the carries rippling), against the
-// generated Go code.
-func TestMULX8MatchesGo(t *testing.T) {
-	if !hasMULX {
-		t.Skip("this CPU has no BMI2/ADX: the assembly path is not used here")
-	}
-	r := new(big.Int).Lsh(big.NewInt(1), 512)
-	var minus []*big.Int
-	for _, c := range []int64{569, 1, 3, 0x7fffffff, 0x3fffffffffffffff} {
-		minus = append(minus, new(big.Int).Sub(r, big.NewInt(c)))
-	}
-	testMULX8(t, minus, kindMinus8, mulMinus8MULX)
 }
 
 // TestMULXPlus8MatchesGo is the same for m = 2^511 + c: tc26-512-B's
@@ -190,7 +198,7 @@ func BenchmarkMulMinus8(b *testing.B) {
 	})
 	b.Run("mulx", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			mulMinus8MULX(&x, &x, &y, -f.m[0], f.m0inv)
+			mulPM8(&x, &x, &y, -f.m[0])
 		}
 	})
 }
@@ -238,7 +246,12 @@ func BenchmarkMulMinus4(b *testing.B) {
 	})
 	b.Run("mulx", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			mulMinus4MULX(&x, &x, &y, -f.m[0], f.m0inv)
+			mulPM4(&x, &x, &y, -f.m[0])
+		}
+	})
+	b.Run("mulx-sqr", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			sqrPM4(&x, &x, -f.m[0])
 		}
 	})
 }

@@ -5,11 +5,14 @@ package field
 // hasMULX is false: the generated pure-Go code serves every modulus.
 const hasMULX = false
 
-// mulMinus4MULX is never called without hasMULX.
-func mulMinus4MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
+// mulPM4 is never called without hasMULX.
+func mulPM4(z, x, y *Elem, c uint64) { panic("field: no MULX code on this platform") }
 
-// mulMinus8MULX is never called without hasMULX.
-func mulMinus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
+// sqrPM4 is never called without hasMULX.
+func sqrPM4(z, x *Elem, c uint64) { panic("field: no MULX code on this platform") }
+
+// mulPM8 is never called without hasMULX.
+func mulPM8(z, x, y *Elem, c uint64) { panic("field: no MULX code on this platform") }
 
 // mulPlus8MULX is never called without hasMULX.
 func mulPlus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
