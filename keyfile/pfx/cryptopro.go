@@ -38,6 +38,15 @@ import (
 //     is the first 4 bytes of its imitovstavka under KEK_e with IV = ukm —
 //     RFC 4357's key wrap (section 6.1), stretched to 64-byte keys.
 
+// cryptoProAgreement maps a GOST R 34.10-2012 key algorithm to its
+// key-agreement OID (id-tc26-agreement-gost-3410-2012-256/512), which a
+// real CryptoPro CSP file carries inside the export blob for an exchange
+// key (AT_KEYEXCHANGE) while the outer algorithm is the signature one.
+var cryptoProAgreement = map[string]asn1.ObjectIdentifier{
+	"1.2.643.7.1.1.1.1": {1, 2, 643, 7, 1, 1, 6, 1},
+	"1.2.643.7.1.1.1.2": {1, 2, 643, 7, 1, 1, 6, 2},
+}
+
 // cryptoProLabel is the KDF label of step 4.
 var cryptoProLabel = []byte{0x26, 0xbd, 0xb8, 0x78}
 
@@ -148,7 +157,7 @@ func cryptoProKey(k, plain []byte) ([]byte, error) {
 		!keyAlg.ReadASN1Element(&keyParams, cbasn1.SEQUENCE) {
 		return nil, formatErr("CryptoPro key blob: malformed export blob")
 	}
-	if !keyOID.Equal(algOID) {
+	if !keyOID.Equal(algOID) && !keyOID.Equal(cryptoProAgreement[algOID.String()]) {
 		return nil, formatErr("CryptoPro key blob: algorithm %v outside, %v inside", algOID, keyOID)
 	}
 	if len(ukm) != 8 || len(mac) != gost28147.MACSize || (len(enc) != 32 && len(enc) != 64) {
@@ -167,7 +176,7 @@ func cryptoProKey(k, plain []byte) ([]byte, error) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1Int64(0)
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(keyOID)
+			b.AddASN1ObjectIdentifier(algOID)
 			b.AddBytes(keyParams)
 		})
 		b.AddASN1OctetString(raw)

@@ -216,7 +216,8 @@ func Decode(data, password []byte) (*File, error) {
 	if p.MacData.Mac.Algorithm.Algorithm == nil {
 		return nil, fmt.Errorf("%w: the PFX has no MAC, so a wrong password could not be told from damage", ErrUnsupported)
 	}
-	if err := checkMAC(&p.MacData, authSafe, password); err != nil {
+	bmp, err := checkMAC(&p.MacData, authSafe, password)
+	if err != nil {
 		return nil, err
 	}
 	var infos []contentInfo
@@ -245,7 +246,16 @@ func Decode(data, password []byte) (*File, error) {
 				unread = append(unread, algName(alg))
 				continue
 			}
-			if contents, err = decrypt(alg, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
+			if alg.Algorithm.Equal(oidPBESHA13DES) {
+				// RFC 7292's own PBE, as CryptoPro CSP encrypts its
+				// certificates: the password in the BMP form the MAC took.
+				if bmp == nil {
+					bmp = bmpPassword(password)
+				}
+				if contents, err = decrypt3DES(alg.Parameters.FullBytes, ed.EncryptedContentInfo.EncryptedContent, bmp); err != nil {
+					return nil, err
+				}
+			} else if contents, err = decrypt(alg, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
 				if errors.Is(err, ErrUnsupported) {
 					// A safe under an encryption kep does not read (RC2 or
 					// 3DES, say): its certificates are missing, said in
@@ -401,24 +411,30 @@ func macKey(prf func([]byte) hash.Hash, password, salt []byte, iter int) ([]byte
 	return k[64:], nil
 }
 
-func checkMAC(m *macData, authSafe, password []byte) error {
+// checkMAC checks the PFX's MAC under password. For RFC 7292's HMAC-SHA-1
+// MAC (CryptoPro CSP's) it returns the BMP form of the password that
+// matched, for the safes under RFC 7292's PBE; nil for the GOST MACs.
+func checkMAC(m *macData, authSafe, password []byte) ([]byte, error) {
+	if m.Mac.Algorithm.Algorithm.Equal(oidSHA1) {
+		return checkSHA1MAC(m, authSafe, password)
+	}
 	prf, err := macHash(m.Mac.Algorithm.Algorithm)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.Iterations < 1 || m.Iterations > MaxIterations || len(m.MacSalt) == 0 || len(m.MacSalt) > 64 {
-		return formatErr("MAC parameters: %d iterations, %d-byte salt", m.Iterations, len(m.MacSalt))
+		return nil, formatErr("MAC parameters: %d iterations, %d-byte salt", m.Iterations, len(m.MacSalt))
 	}
 	key, err := macKey(prf, password, m.MacSalt, m.Iterations)
 	if err != nil {
-		return formatErr("%v", err)
+		return nil, formatErr("%v", err)
 	}
 	h := prf(key)
 	h.Write(authSafe)
 	if !hmac.Equal(h.Sum(nil), m.Mac.Digest) {
-		return ErrWrongPassword
+		return nil, ErrWrongPassword
 	}
-	return nil
+	return nil, nil
 }
 
 // decrypt undoes a PBES2 encryption.
