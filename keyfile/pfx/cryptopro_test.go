@@ -332,8 +332,10 @@ func pfxSamplesDir() string {
 // testdata/cryptopro-samples.txt that is present decodes under its
 // password; its key is its certificate's key when it carries one, and the
 // key the source states when it states one (as little-endian bytes, the
-// form PKCS#8 carries; a big-endian statement is accepted and said); a wrong
-// password is ErrWrongPassword. Files not present are named in the skip.
+// form PKCS#8 carries; a big-endian statement is accepted and said); its
+// first certificate has the stated thumbprint when one is stated; a wrong
+// password ("x" after the right one) is ErrWrongPassword. Files not present
+// are named in the skip.
 func TestCryptoProPFXSamples(t *testing.T) {
 	list, err := os.ReadFile("testdata/cryptopro-samples.txt")
 	if err != nil {
@@ -347,10 +349,10 @@ func TestCryptoProPFXSamples(t *testing.T) {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 4 {
+		if len(f) != 5 {
 			t.Fatalf("bad line %q", line)
 		}
-		name, password, wantKey := f[0], f[1], f[2]
+		name, password, wantKey, wantCert := f[0], f[1], f[2], f[3]
 		if password == "-" {
 			password = ""
 		}
@@ -372,6 +374,16 @@ func TestCryptoProPFXSamples(t *testing.T) {
 				t.Error("the key is not its certificate's")
 			}
 			t.Logf("%v key, %d certificate(s), unread safes %v", file.Key.Params(), len(file.Certificates), file.Unread)
+			if wantCert != "-" {
+				switch {
+				case len(file.Certificates) == 0:
+					t.Errorf("no certificate read, %s expected (unread safes %v)", wantCert, file.Unread)
+				case file.Certificates[0].Thumbprint() != wantCert:
+					t.Errorf("certificate %s, %s expected", file.Certificates[0].Thumbprint(), wantCert)
+				case !file.Key.PublicKey().Equal(file.Certificates[0].PublicKey):
+					t.Errorf("the key is not the certificate %s's", wantCert)
+				}
+			}
 			if wantKey != "-" {
 				want := mustHex(wantKey)
 				got := file.Key.Bytes()
