@@ -18,8 +18,11 @@ import (
 // CryptoPro publishes no description; the steps below are those several
 // independent decoders agree on (li0ard's cpfx in Python and TypeScript,
 // whose tests read PFX files exported by CryptoPro CSP; legale's gost-engine
-// fork and libpogost; an XCA port in Rust), and kep's tests check them
-// against libpogost's published vectors:
+// fork and libpogost; an XCA port in Rust), checked against libpogost's
+// published vectors and against a real file exported by CryptoPro CSP
+// ("Crypto-Pro GOST R 34.10-2012 KC1 CSP": pycades-test.pfx of
+// CryptoPro's pycades tests, empty password), which differs from the
+// descriptions where said:
 //
 //  1. parameters SEQUENCE { salt OCTET STRING (16 bytes), iterations INTEGER };
 //  2. K_0 = the password in UTF-16LE (nothing for an empty one), K_i =
@@ -31,7 +34,16 @@ import (
 //     CryptoAPI key-blob header and then the export blob SEQUENCE { SEQUENCE
 //     { ukm OCTET STRING (8), SEQUENCE { enc OCTET STRING, mac OCTET STRING },
 //     [0] IMPLICIT SEQUENCE { BIT STRING, [0] IMPLICIT SEQUENCE { key
-//     algorithm, SEQUENCE { curve, digest } } } }, OCTET STRING };
+//     algorithm, SEQUENCE { curve, digest } } } }, OCTET STRING }. In the
+//     real file the outer algorithm is the signature OID with NULL
+//     parameters (1.2.643.7.1.1.1.1), the key algorithm inside the blob is
+//     the key-agreement OID (1.2.643.7.1.1.6.1, an AT_KEYEXCHANGE key; kep's
+//     first reader, written from the descriptions, wanted the outer OID there
+//     and refused the file; now either is taken) and its parameters give the
+//     curve (CryptoPro-XchA there); the header is 07 20 00 00 46 AA 00 00
+//     "MAG1" 20 00 00 00, the BIT STRING A0 with 5 unused bits,
+//     and the wrapper ends with [0] attributes (1.2.643.2.2.37.3.10 holding
+//     a [1] GeneralizedTime, 2050-01-01) that kep does not read;
 //  4. KEK_e = KDF_GOSTR3411_2012_256(K, label 26 BD B8 78, seed ukm);
 //  5. the key (32 or 64 bytes, little-endian, as PKCS#8 carries it) is the
 //     GOST 28147-89 ECB decryption of enc under KEK_e (CryptoPro-A), and mac

@@ -11,15 +11,20 @@
 //     and Magma CTR-ACPKM (`openssl pkcs12 -keypbe kuznyechik-ctr-acpkm`, PRF
 //     HMAC-SHA256 or HMAC-Streebog).
 //
-// In every form the PKCS#12 MAC is HMAC-Streebog (or HMAC-GOST R 34.11-94)
+// In these forms the PKCS#12 MAC is HMAC-Streebog (or HMAC-GOST R 34.11-94)
 // under a key taken, as TC 26 and OpenSSL do for GOST digests, from the last
 // 32 bytes of 96 bytes of PBKDF2 output. Passwords are UTF-8 bytes.
 //
-// Also read: the key bag of CryptoPro CSP's own PFX (PBE
+// Also read: the PFX CryptoPro CSP exports — its own key bag (PBE
 // 1.2.840.113549.1.12.1.80 with its key-export blob; see cryptopro.go for
-// what that is and how sure kep is of it). A safe of certificates encrypted
-// in a way kep does not read is skipped and named in File.Unread. Files with
-// RSA or ECDSA keys are golang.org/x/crypto/pkcs12's business (ErrNotGOST).
+// what that is and how sure kep is of it) inside RFC 7292's own algorithms,
+// an HMAC-SHA-1 MAC and a certificate safe under
+// pbeWithSHAAnd3-KeyTripleDES-CBC, both keyed by RFC 7292 Appendix B.2
+// over the BMP password (rfc7292.go; for the empty password 00 00 and the
+// zero-length form are both tried: OpenSSL writes the first, CryptoPro the
+// second). A safe of certificates encrypted in a way kep does not read is
+// skipped and named in File.Unread. Files with RSA or ECDSA keys are
+// golang.org/x/crypto/pkcs12's business (ErrNotGOST, found before the MAC).
 //
 // Decode checks the MAC before it decrypts anything: a wrong password is
 // ErrWrongPassword. Every size and count is bounded (MaxSize, MaxIterations).
