@@ -74,14 +74,23 @@ func (c *Container) certificateIn(k KeyIndex, dir string) []byte {
 		if err != nil {
 			continue
 		}
-		for _, der := range certificateBlocks(b) {
-			cert, err := certs.ParseCertificate(der)
-			if err != nil {
-				continue
-			}
-			if pub, ok := cert.PublicKey.(*gost3410.PublicKey); ok && c.MatchesPublicKey(k, pub) {
-				return der
-			}
+		if der := c.certificateFrom(k, b); der != nil {
+			return der
+		}
+	}
+	return nil
+}
+
+// certificateFrom returns the certificate of key k in a file's contents
+// (PEM or DER), nil when it holds none.
+func (c *Container) certificateFrom(k KeyIndex, b []byte) []byte {
+	for _, der := range certificateBlocks(b) {
+		cert, err := certs.ParseCertificate(der)
+		if err != nil {
+			continue
+		}
+		if pub, ok := cert.PublicKey.(*gost3410.PublicKey); ok && c.MatchesPublicKey(k, pub) {
+			return der
 		}
 	}
 	return nil
