@@ -40,7 +40,9 @@ func TestLogin(t *testing.T) {
 	other := testpki.New(t)
 	stranger := other.Leaf(t, testpki.CryptoProA, "stranger")
 
-	base := time.Now()
+	// Whole seconds, as signingTime and the challenge's times are: the
+	// boundary cases below land exactly on MaxSkew and on the expiry.
+	base := time.Now().Truncate(time.Second)
 	tamper := func(b []byte) []byte {
 		r, err := ParseResponse(b)
 		if err != nil {
@@ -88,6 +90,13 @@ func TestLogin(t *testing.T) {
 		{name: "client clock ahead", id: good, signAt: 10 * time.Minute, ignoreSkew: true, want: ReasonClockSkew},
 		{name: "client clock behind", id: good, signAt: -10 * time.Minute, ignoreSkew: true, want: ReasonClockSkew},
 		{name: "custom skew", id: good, signAt: 2 * time.Minute, verifier: func(v *Verifier) { v.MaxSkew = time.Minute }, want: ReasonClockSkew},
+		{name: "custom skew allows more", id: good, signAt: 8 * time.Minute, ignoreSkew: true, verifier: func(v *Verifier) { v.MaxSkew = 10 * time.Minute }},
+		{name: "skew exactly MaxSkew ahead", id: good, signAt: DefaultMaxSkew},
+		{name: "skew exactly MaxSkew behind", id: good, signAt: -DefaultMaxSkew},
+		{name: "skew a second over, ahead", id: good, signAt: DefaultMaxSkew + time.Second, ignoreSkew: true, want: ReasonClockSkew, wantDetail: "signingTime"},
+		{name: "skew a second over, behind", id: good, signAt: -DefaultMaxSkew - time.Second, ignoreSkew: true, want: ReasonClockSkew, wantDetail: "signingTime"},
+		{name: "at the expiry", id: good, signAt: DefaultTTL, verifyAt: DefaultTTL},
+		{name: "a second after the expiry", id: good, signAt: DefaultTTL, verifyAt: DefaultTTL + time.Second, want: ReasonNonceExpired},
 		{name: "expired certificate", id: shortLived, issueAt: 72 * time.Hour, signAt: 72 * time.Hour, verifyAt: 72 * time.Hour, want: ReasonCertExpired, wantSub: certs.SubOutOfBoundsNoPOE},
 		{name: "certificate not yet valid", id: good, issueAt: -48 * time.Hour, signAt: -48 * time.Hour, verifyAt: -48 * time.Hour, want: ReasonCertNotYetValid, wantSub: certs.SubNotYetValid},
 		{name: "revoked certificate", id: revoked, verifier: func(v *Verifier) { v.CRLs = append(v.CRLs, crl) }, want: ReasonCertRevoked, wantSub: certs.SubRevokedNoPOE},
@@ -97,11 +106,11 @@ func TestLogin(t *testing.T) {
 		{name: "emailProtection only", id: emailOnly, want: ReasonKeyUsage, wantDetail: "clientAuth"},
 		{name: "tampered content", id: good, mutate: tamper, want: ReasonSignatureInvalid, wantSub: verify.HashFailure},
 		{name: "garbage", id: good, mutate: func([]byte) []byte { return []byte("{") }, want: ReasonFormat},
-		{name: "not a CMS", id: good, mutate: func([]byte) []byte { return []byte(`{"format":"bound","cms":"MAA="}`) }, want: ReasonFormat},
+		{name: "not a CMS", id: good, mutate: func([]byte) []byte { return []byte(`{"format":"bound","cms":"MAA="}`) }, want: ReasonFormat, wantDetail: "cannot be read"},
 		{name: "revocation checker: revoked", id: good, verifier: func(v *Verifier) {
 			v.Revocation = fakeRevocation{res: &certs.RevocationStatus{State: certs.RevocationRevoked, RevokedAt: base.Add(-time.Hour), Reason: "keyCompromise", Source: "test"}}
 		}, want: ReasonCertRevoked},
-		{name: "revocation checker: unreachable", id: good, verifier: func(v *Verifier) { v.Revocation = fakeRevocation{err: errors.New("connection refused")} }, want: ReasonIndeterminate},
+		{name: "revocation checker: unreachable", id: good, verifier: func(v *Verifier) { v.Revocation = fakeRevocation{err: errors.New("connection refused")} }, want: ReasonIndeterminate, wantSub: certs.SubTryLater},
 		{name: "revocation checker: good", id: good, verifier: func(v *Verifier) {
 			v.Revocation = fakeRevocation{res: &certs.RevocationStatus{State: certs.RevocationGood}}
 			v.RequireRevocation = true
@@ -340,5 +349,111 @@ func TestBoundDocumentWholeSeconds(t *testing.T) {
 	}
 	if _, err := ParseBoundDocument(d.Marshal()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClientTimeSkew: a bound document's clientTime is held to MaxSkew on
+// its own, whatever the signingTime attribute says.
+func TestClientTimeSkew(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.CryptoProA, "client time")
+	now := time.Now().Truncate(time.Second)
+	store := NewMemoryStore()
+	v := &Verifier{Store: store, Roots: []*certs.Certificate{p.Root.Cert}, Now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		off  time.Duration
+		want string
+	}{{DefaultMaxSkew, ""}, {-DefaultMaxSkew, ""}, {DefaultMaxSkew + time.Second, ReasonClockSkew}, {-DefaultMaxSkew - time.Second, ReasonClockSkew}} {
+		ch, err := (&Issuer{Store: store, Now: func() time.Time { return now }}).Challenge(bg, defaultOrigin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := NewBoundDocument(ch.Origin, ch.Nonce, ch.ServerTime, now.Add(tc.off)).Marshal()
+		der, err := sign.Sign(bg, bytes.NewReader(doc), id.Signer, id.Cert, sign.Options{Attached: true, SigningTime: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := (&Response{Format: FormatBound, CMS: der}).Marshal()
+		_, err = v.Verify(bg, defaultOrigin, resp)
+		var r *RefusalError
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("clientTime %v off: %v", tc.off, err)
+		case tc.want != "" && (!errors.As(err, &r) || r.Reason != tc.want || !strings.HasPrefix(r.Detail, "clientTime")):
+			t.Errorf("clientTime %v off: %v, want %s naming clientTime", tc.off, err, tc.want)
+		}
+	}
+}
+
+// TestResponseStructure: what a login response must be besides a valid
+// signature — one signer, a signingTime, a nonce as the esia-compatible
+// content — and a Verifier without a store is an error, not a refusal. Each
+// refusal still consumes the nonce.
+func TestResponseStructure(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.CryptoProA, "structure")
+	second := p.Leaf(t, testpki.CryptoProA, "second signer")
+	store := NewMemoryStore()
+	v := &Verifier{Store: store, Roots: []*certs.Certificate{p.Root.Cert}, AllowESIACompatible: true}
+	challenge := func() *Challenge {
+		ch, err := (&Issuer{Store: store}).Challenge(bg, defaultOrigin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	for _, tc := range []struct {
+		name       string
+		make       func(ch *Challenge) []byte // the response
+		wantDetail string
+	}{
+		{"two signers", func(ch *Challenge) []byte {
+			doc := NewBoundDocument(ch.Origin, ch.Nonce, ch.ServerTime, time.Now()).Marshal()
+			der, err := sign.Sign(bg, bytes.NewReader(doc), id.Signer, id.Cert, sign.Options{Attached: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if der, err = sign.Cosign(bg, der, nil, second.Signer, second.Cert, sign.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			resp, _ := (&Response{Format: FormatBound, CMS: der}).Marshal()
+			return resp
+		}, "2 signers"},
+		{"esia-compatible content not a nonce", func(ch *Challenge) []byte {
+			// The nonce is spoiled by a character outside base64url.
+			resp, err := SignString(bg, ch.Nonce[:42]+"=", id.Signer, id.Cert, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}, "not a nonce"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := store.Len()
+			resp := tc.make(challenge())
+			_, err := v.Verify(bg, defaultOrigin, resp)
+			var r *RefusalError
+			if !errors.As(err, &r) || r.Reason != ReasonFormat || !strings.Contains(r.Detail, tc.wantDetail) {
+				t.Fatalf("%v, want FORMAT (%s)", err, tc.wantDetail)
+			}
+			if tc.wantDetail == "2 signers" && store.Len() != before {
+				t.Error("the nonce was not consumed")
+			}
+		})
+	}
+	ch := challenge()
+	resp, err := Sign(bg, ch, FormatBound, id.Signer, id.Cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r *RefusalError
+	if _, err := (&Verifier{Roots: v.Roots}).Verify(bg, defaultOrigin, resp); err == nil || errors.As(err, &r) {
+		t.Fatalf("no store: %v, want an error that is not a refusal", err)
+	}
+	if _, err := v.Verify(bg, "null", resp); !errors.As(err, &r) || r.Reason != ReasonOriginMismatch {
+		t.Fatalf("origin null: %v, want ORIGIN_MISMATCH", err)
+	}
+	if _, err := v.Verify(bg, defaultOrigin, resp); err != nil {
+		t.Fatalf("the response, verified after the refusals before it: %v", err)
 	}
 }

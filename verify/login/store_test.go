@@ -112,6 +112,16 @@ func testStore(t *testing.T, s, second NonceStore) {
 	if err := s.Put(ctx, newNonce(t), defaultOrigin, exp); err == nil {
 		t.Fatal("put with a cancelled context succeeded")
 	}
+	n = newNonce(t)
+	if err := s.Put(bg, n, defaultOrigin, exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Take(ctx, n); err == nil {
+		t.Fatal("take with a cancelled context succeeded")
+	}
+	if o, _, err := s.Take(bg, n); err != nil || o != defaultOrigin {
+		t.Fatalf("the nonce a cancelled take left: %q %v", o, err)
+	}
 }
 
 func TestMemoryStore(t *testing.T) {
@@ -160,6 +170,56 @@ func TestFileStore(t *testing.T) {
 	}
 	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("directory mode: %v %v", st.Mode(), err)
+	}
+}
+
+// TestFileStoreRetention: a file store keeps a nonce until Retention after
+// its expiry (so a late response is NONCE_EXPIRED, not NONCE_UNKNOWN), and
+// Put sweeps what is older than that.
+func TestFileStoreRetention(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	s.Now = func() time.Time { return now }
+	late, stale := newNonce(t), newNonce(t)
+	// late expires in an hour; stale expired long ago.
+	if err := s.Put(bg, late, defaultOrigin, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(bg, stale, defaultOrigin, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Half an hour on, past the creation time plus Retention but before the
+	// expiry: a Put sweeps, and keeps late.
+	now = now.Add(30 * time.Minute)
+	if err := s.Put(bg, newNonce(t), defaultOrigin, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Take(bg, stale); !errors.Is(err, ErrNonceUnknown) {
+		t.Fatalf("a nonce expired an hour ago: %v, want it swept", err)
+	}
+	if o, _, err := s.Take(bg, late); err != nil || o != defaultOrigin {
+		t.Fatalf("a nonce expiring in half an hour: %q %v", o, err)
+	}
+	// Its record of use lasts until Retention after its expiry.
+	s.Sweep(now.Add(30*time.Minute + Retention - time.Second))
+	if _, _, err := s.Take(bg, late); !errors.Is(err, ErrNonceReplayed) {
+		t.Fatalf("replay before the record ends: %v", err)
+	}
+	s.Sweep(now.Add(30*time.Minute + Retention + time.Second))
+	if _, _, err := s.Take(bg, late); !errors.Is(err, ErrNonceUnknown) {
+		t.Fatalf("replay after the record ends: %v", err)
+	}
+	// A store cannot live under a regular file.
+	f := dir + "/file"
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFileStore(f + "/nonces"); err == nil {
+		t.Fatal("a store under a regular file")
 	}
 }
 
