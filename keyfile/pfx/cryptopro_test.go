@@ -110,17 +110,30 @@ func TestCryptoProVectors(t *testing.T) {
 	}
 }
 
-// cryptoProKeyBag writes a key bag the way the decoders describe CryptoPro
-// CSP's (test-only: kep does not write this form). header is the 16-byte
-// key-blob header; the CryptoAPI values are those the decoders test for
-// (46 AA for 256-bit keys, 42 AA for 512-bit ones at bytes 4–5).
-func cryptoProKeyBag(t testing.TB, key *gost3410.PrivateKey, password []byte, iterations int) []byte {
+// cpShape is the shape of the decrypted key bag the test-only writer makes.
+type cpShape int
+
+const (
+	// cpReal is what CryptoPro CSP wrote in pycades-test.pfx: NULL outer
+	// parameters, the key-agreement OID inside the export blob, the header
+	// 07 20 00 00 46 AA 00 00 "MAG1" 20 00 00 00, the BIT STRING A0 with 5
+	// unused bits, a [0] attribute 1.2.643.2.2.37.3.10 after the blob.
+	cpReal cpShape = iota
+	// cpDescribed is what the decoders describe: the same algorithm and
+	// parameters outside and inside, the header 07 02 00 00 46 AA 00 00
+	// "MAG1" 00 01 00 00 (42 AA for 512-bit keys), no attributes.
+	cpDescribed
+)
+
+// cryptoProKeyBag writes a key bag as CryptoPro CSP does, in the given
+// shape (test-only: kep does not write this form).
+func cryptoProKeyBag(t testing.TB, key *gost3410.PrivateKey, password []byte, iterations int, shape cpShape) []byte {
 	t.Helper()
 	salt, ukm := make([]byte, 16), make([]byte, 8)
 	rand.Read(salt)
 	rand.Read(ukm)
 	k := cryptoProKDF(password, salt, iterations)
-	plain := cryptoProPlain(key, k, ukm)
+	plain := cryptoProPlain(key, k, ukm, shape)
 	cc, _ := gost28147.NewCipher(k, gost28147.CryptoProA)
 	stream, _ := gost28147.NewCFBEncrypter(cc, salt[:8], false)
 	encrypted := make([]byte, len(plain))
@@ -138,7 +151,7 @@ func cryptoProKeyBag(t testing.TB, key *gost3410.PrivateKey, password []byte, it
 
 // cryptoProPlain is the decrypted key bag: the PKCS#8-shaped wrapper of the
 // key-blob header and the export blob of key under the password key k.
-func cryptoProPlain(key *gost3410.PrivateKey, k, ukm []byte) []byte {
+func cryptoProPlain(key *gost3410.PrivateKey, k, ukm []byte, shape cpShape) []byte {
 	pkcs8, err := gostkey.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		panic(err)
@@ -165,8 +178,19 @@ func cryptoProPlain(key *gost3410.PrivateKey, k, ukm []byte) []byte {
 	mac := m.Sum(nil)
 
 	header := []byte{0x07, 0x02, 0, 0, 0x46, 0xaa, 0, 0, 'M', 'A', 'G', '1', 0, 1, 0, 0}
+	innerOID, bits := oid, []byte{0, 0x80}
+	if shape == cpReal {
+		header = []byte{0x07, 0x20, 0, 0, 0x46, 0xaa, 0, 0, 'M', 'A', 'G', '1', 0x20, 0, 0, 0}
+		innerOID, bits = cryptoProAgreement[oid.String()], []byte{5, 0xa0}
+		var o cryptobyte.Builder // the outer algorithm: the OID, NULL
+		o.AddASN1(cbasn1.SEQUENCE, func(o *cryptobyte.Builder) {
+			o.AddASN1ObjectIdentifier(oid)
+			o.AddASN1NULL()
+		})
+		alg = o.BytesOrPanic()
+	}
 	if len(raw) == 64 {
-		header[4] = 0x42
+		header[4] = 0x42 // as the decoders describe 512-bit keys
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -177,9 +201,9 @@ func cryptoProPlain(key *gost3410.PrivateKey, k, ukm []byte) []byte {
 				b.AddASN1OctetString(mac)
 			})
 			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-				b.AddASN1BitString([]byte{0x80})
+				b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) { b.AddBytes(bits) })
 				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(oid)
+					b.AddASN1ObjectIdentifier(innerOID)
 					b.AddBytes(keyParams)
 				})
 			})
@@ -192,6 +216,20 @@ func cryptoProPlain(key *gost3410.PrivateKey, k, ukm []byte) []byte {
 		w.AddASN1Int64(0)
 		w.AddBytes(alg)
 		w.AddASN1OctetString(append(header, exportBlob...))
+		if shape == cpReal {
+			w.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(w *cryptobyte.Builder) {
+				w.AddASN1(cbasn1.SEQUENCE, func(w *cryptobyte.Builder) {
+					w.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 643, 2, 2, 37, 3, 10})
+					w.AddASN1(cbasn1.SET, func(w *cryptobyte.Builder) {
+						w.AddASN1(cbasn1.SEQUENCE, func(w *cryptobyte.Builder) {
+							w.AddASN1(cbasn1.Tag(1).ContextSpecific(), func(w *cryptobyte.Builder) {
+								w.AddBytes([]byte("20500101000000Z"))
+							})
+						})
+					})
+				})
+			})
+		}
 	})
 	return w.BytesOrPanic()
 }
@@ -199,9 +237,9 @@ func cryptoProPlain(key *gost3410.PrivateKey, k, ukm []byte) []byte {
 // cryptoProPFX puts such a key bag in a PFX with the certificate in a plain
 // Data safe, or in an EncryptedData safe under CryptoPro's PBE OID (which
 // kep skips), and an HMAC-Streebog-512 MAC.
-func cryptoProPFX(t testing.TB, key *gost3410.PrivateKey, cert []byte, password []byte, certEncrypted bool) []byte {
+func cryptoProPFX(t testing.TB, key *gost3410.PrivateKey, cert []byte, password []byte, certEncrypted bool, shape cpShape) []byte {
 	t.Helper()
-	epki := cryptoProKeyBag(t, key, password, 2000)
+	epki := cryptoProKeyBag(t, key, password, 2000, shape)
 	keyBags, _ := asn1.Marshal([]safeBag{{ID: oidShroudedKeyBag, Value: asn1.RawValue{FullBytes: explicit0(epki)}}})
 	keySafe, _ := asn1.Marshal(keyBags)
 	var infos []contentInfo
@@ -232,10 +270,11 @@ func cryptoProPFX(t testing.TB, key *gost3410.PrivateKey, cert []byte, password 
 	return data
 }
 
-// TestCryptoProKeyBag: a PFX whose key bag is built as the decoders
-// describe CryptoPro's (by the test-only writer above, whose crypto steps
-// TestCryptoProVectors ties to libpogost) decodes to the key, for 256- and
-// 512-bit keys, an empty and a Cyrillic password; the certificate in a
+// TestCryptoProKeyBag: a PFX whose key bag is built as CryptoPro CSP's real
+// file has it, or as the decoders describe it (by the test-only writer
+// above, whose crypto steps TestCryptoProVectors ties to libpogost),
+// decodes to the key, for 256- and 512-bit keys, an empty and a Cyrillic
+// password; the certificate in a
 // Data safe is returned, one under CryptoPro's PBE in an EncryptedData
 // safe is skipped and named in Unread; a wrong password is
 // ErrWrongPassword; a changed key blob is caught by its own MAC.
@@ -255,14 +294,16 @@ func TestCryptoProKeyBag(t *testing.T) {
 		key      *gost3410.PrivateKey
 		password string
 		certEnc  bool
+		shape    cpShape
 	}{
-		{"512, RFC 9548's key", ref.Key, "123456", false},
-		{"256, empty password", k256, "", false},
-		{"512, Cyrillic password, encrypted certificate", ref.Key, "пароль", true},
+		{"512, RFC 9548's key", ref.Key, "123456", false, cpReal},
+		{"256, empty password", k256, "", false, cpReal},
+		{"256, empty password, the decoders' shape", k256, "", false, cpDescribed},
+		{"512, Cyrillic password, encrypted certificate", ref.Key, "пароль", true, cpReal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cert := ref.Certificates[0].Raw
-			data := cryptoProPFX(t, tc.key, cert, []byte(tc.password), tc.certEnc)
+			data := cryptoProPFX(t, tc.key, cert, []byte(tc.password), tc.certEnc, tc.shape)
 			f, err := Decode(data, []byte(tc.password))
 			if err != nil {
 				t.Fatal(err)
@@ -286,7 +327,7 @@ func TestCryptoProKeyBag(t *testing.T) {
 	// export blob's MAC or structure refuses it, or it changed a byte no step
 	// reads, or the curve OID (outside the blob's MAC) — never another key on
 	// the same curve.
-	epki := cryptoProKeyBag(t, ref.Key, []byte("x"), 10)
+	epki := cryptoProKeyBag(t, ref.Key, []byte("x"), 10, cpReal)
 	var e encryptedPrivateKeyInfo
 	if _, err := asn1.Unmarshal(epki, &e); err != nil {
 		t.Fatal(err)
@@ -413,14 +454,15 @@ func TestCryptoProPFXSamples(t *testing.T) {
 
 // FuzzCryptoProKey: no decrypted key bag panics the export-blob parser; a
 // key it returns is a PKCS#8 key parseKey reads. Seeds: bags made by the
-// test-only writer, decrypted.
+// test-only writer in both shapes, decrypted.
 func FuzzCryptoProKey(f *testing.F) {
 	k := cryptoProKDF([]byte("p"), seq(16), 1)
 	for _, name := range []string{"cryptopro-a", "tc26-512-a"} {
 		ps, _ := gost3410.ParamSetByName(name)
 		key, _ := gost3410.NewPrivateKey(ps, seq(ps.Size() + 1)[1:])
-		plain := cryptoProPlain(key, k, seq(8))
-		f.Add(plain)
+		for _, shape := range []cpShape{cpReal, cpDescribed} {
+			f.Add(cryptoProPlain(key, k, seq(8), shape))
+		}
 	}
 	f.Fuzz(func(t *testing.T, plain []byte) {
 		der, err := cryptoProKey(k, plain)

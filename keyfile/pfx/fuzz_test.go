@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,8 +14,12 @@ import (
 
 // FuzzDecode: no input panics; whatever decodes re-encodes, in both forms
 // Encode writes, and decodes again to the same key and certificates. Seeds:
-// Encode's two forms, RFC 9548's example files and a CryptoPro-shaped file
-// from the test-only writer of cryptopro_test.go.
+// Encode's two forms, RFC 9548's example files, a CryptoPro-shaped file
+// from the test-only writer of cryptopro_test.go, an OpenSSL file in
+// CryptoPro's outer shape (HMAC-SHA-1 MAC, 3DES certificate safe:
+// testdata/openssl-sha1-3des.pfx, made by testdata/generate.sh) and, when
+// present, the real CryptoPro CSP file pycades-test.pfx (not in the
+// repository; see testdata/cryptopro-samples.txt).
 func FuzzDecode(f *testing.F) {
 	for _, name := range []string{"cryptopro-a", "tc26-512-b"} {
 		ps, _ := gost3410.ParamSetByName(name)
@@ -43,7 +48,20 @@ func FuzzDecode(f *testing.F) {
 	}
 	ps, _ := gost3410.ParamSetByName("tc26-256-a")
 	key, _ := gost3410.NewPrivateKey(ps, seq(33)[1:])
-	f.Add(cryptoProPFX(f, key, vectorCert(f), []byte("p"), false), []byte("p"))
+	f.Add(cryptoProPFX(f, key, vectorCert(f), []byte("p"), false, cpReal), []byte("p"))
+	seed, err := os.ReadFile("testdata/openssl-sha1-3des.pfx")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := Decode(seed, []byte("p")); err != nil {
+		f.Fatalf("the OpenSSL seed: %v", err)
+	}
+	f.Add(seed, []byte("p"))
+	if dir := pfxSamplesDir(); dir != "" {
+		if real, err := os.ReadFile(filepath.Join(dir, "pycades-test.pfx")); err == nil {
+			f.Add(real, []byte{})
+		}
+	}
 	f.Fuzz(func(t *testing.T, data, password []byte) {
 		file, err := Decode(data, password)
 		if err != nil {
