@@ -43,9 +43,15 @@ for pkg in $MUTATE_PKGS; do
 	# and would mutate its sub-packages too (verify's login and protocol,
 	# certs' revocation and trustlist, agent's…), each listed on its own; the
 	# paths it matches are relative to the package directory.
-	timeout "$MUTATE_TIMEOUT" "$GREMLINS" unleash --workers "$MUTATE_WORKERS" \
+	# -k: on TERM gremlins 0.6.0 says "Shutting down gracefully..." and goes
+	# on testing the remaining mutants; KILL it a minute later.
+	# Its copies of the module (one per worker) go in a directory of our own,
+	# removed afterwards: a killed gremlins leaves them behind.
+	tmp=$(mktemp -d)
+	TMPDIR=$tmp timeout -k 1m "$MUTATE_TIMEOUT" "$GREMLINS" unleash --workers "$MUTATE_WORKERS" \
 		--timeout-coefficient "$MUTATE_COEFF" --exclude-files / "./$pkg" >"$file" 2>&1
 	rc=$?
+	rm -rf "$tmp"
 	took=$((SECONDS - start))
 	results="$file.results"
 	# On the timeout's signal gremlins prints "Shutting down gracefully..."
@@ -53,7 +59,7 @@ for pkg in $MUTATE_PKGS; do
 	# signal counts as passing): only the results before that line count.
 	sed '/Shutting down gracefully/q' "$file" | grep -E '^ *(KILLED|LIVED|TIMED OUT) ' >"$results"
 	note=""
-	if [ "$rc" = 124 ]; then
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		note=" partial: cut off after $MUTATE_TIMEOUT"
 		status=1
 	elif [ "$rc" != 0 ] || ! grep -q '^Test efficacy' "$file"; then
