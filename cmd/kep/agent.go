@@ -95,8 +95,10 @@ holds the same settings as the flags; flags add to it.`,
 			cpSearch := (fc.CryptoProSearch == nil || *fc.CryptoProSearch) && !noCryptoProSearch
 			kc := keystore.Config{Modules: append(fc.Modules, modules...), Discover: discover, SoftDir: fc.Soft,
 				CryptoPro: append(fc.CryptoPro, cryptoproDirs...), CryptoProSearch: cpSearch}
-			if cpSearch {
-				kc.CryptoProRoots = searchRoots()
+			if v := os.Getenv("KEP_CRYPTOPRO_PATH"); v != "" && cpSearch {
+				// Else the usual places, looked up at each listing (a
+				// flash drive may get a new drive letter).
+				kc.CryptoProRoots = filepath.SplitList(v)
 			}
 			keys, err := keystore.Open(ctx, kc)
 			if err != nil {
@@ -250,7 +252,7 @@ func printAgentStart(w io.Writer, a *agent.Agent, keys *keystore.Store, soft str
 		fmt.Fprintf(w, "  CryptoPro container %s\n", c)
 	}
 	if kc.CryptoProSearch {
-		fmt.Fprintf(w, "  CryptoPro containers in %s\n", strings.Join(kc.CryptoProRoots, ", "))
+		fmt.Fprintf(w, "  CryptoPro containers in %s\n", strings.Join(searchRoots(), ", "))
 	}
 	list, err := keys.Certificates(context.Background())
 	fmt.Fprintf(w, "  %d certificate(s)\n", len(list))

@@ -39,7 +39,15 @@ type containerSource struct {
 type containerState struct {
 	mu    sync.Mutex
 	empty map[string]emptyCheck
+	// found and foundAt are the search's last result: listings in quick
+	// succession (certs.list, then the sign that follows) walk the drives
+	// once.
+	found   []string
+	foundAt time.Time
 }
+
+// searchReuse is how long a search's result is reused.
+const searchReuse = 2 * time.Second
 
 type emptyCheck struct {
 	digest [32]byte
@@ -63,11 +71,24 @@ func (cs containerSource) paths() []string {
 		add(p)
 	}
 	if cs.cfg.CryptoProSearch {
-		for _, p := range cryptopro.Find(cs.cfg.CryptoProRoots...) {
+		for _, p := range cs.search() {
 			add(p)
 		}
 	}
 	return out
+}
+
+// search runs cryptopro.Find over the roots (CryptoPro's usual places,
+// looked up again each time, when none are set), or reuses a result younger
+// than searchReuse.
+func (cs containerSource) search() []string {
+	cs.state.mu.Lock()
+	defer cs.state.mu.Unlock()
+	if cs.state.foundAt.IsZero() || time.Since(cs.state.foundAt) >= searchReuse {
+		cs.state.found = cryptopro.Find(cs.cfg.CryptoProRoots...)
+		cs.state.foundAt = time.Now()
+	}
+	return append([]string(nil), cs.state.found...)
 }
 
 func (cs containerSource) owns(tok Token) bool { return tok.Source == SourceCryptoPro }

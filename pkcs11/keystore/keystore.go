@@ -64,7 +64,8 @@ type Config struct {
 	CryptoPro []string
 	// CryptoProSearch adds, at each listing, the containers found in
 	// CryptoProRoots, or in CryptoPro's usual places when that is empty
-	// (cryptopro.Locations: the user's key store and removable drives).
+	// (cryptopro.Locations, looked up each time: the user's key store and
+	// removable drives). A search's result is reused for 2 seconds.
 	CryptoProSearch bool
 	CryptoProRoots  []string
 	// OnWork, when set, is told how long each listing of the tokens
