@@ -2653,7 +2653,8 @@ func sqrPlus8(z, x *Elem, f *Field) {
 
 // add sets z = x + y mod m for x, y < m.
 func add(z, x, y *Elem, f *Field) {
-	if f.n == 4 {
+	switch f.kind {
+	case kindGeneric4:
 		m0, m1, m2, m3 := f.m[0], f.m[1], f.m[2], f.m[3]
 		var c uint64
 		t0, c := bits.Add64(x[0], y[0], c)
@@ -2671,42 +2672,149 @@ func add(z, x, y *Elem, f *Field) {
 		z[1] = s1 ^ ((s1 ^ t1) & keep)
 		z[2] = s2 ^ ((s2 ^ t2) & keep)
 		z[3] = s3 ^ ((s3 ^ t3) & keep)
-	} else {
-		m0, m1, m2, m3, m4, m5, m6, m7 := f.m[0], f.m[1], f.m[2], f.m[3], f.m[4], f.m[5], f.m[6], f.m[7]
+	case kindMinus4:
+		cc := -f.m[0]
 		var c uint64
 		t0, c := bits.Add64(x[0], y[0], c)
 		t1, c := bits.Add64(x[1], y[1], c)
 		t2, c := bits.Add64(x[2], y[2], c)
 		t3, c := bits.Add64(x[3], y[3], c)
-		t4, c := bits.Add64(x[4], y[4], c)
-		t5, c := bits.Add64(x[5], y[5], c)
-		t6, c := bits.Add64(x[6], y[6], c)
-		t7, c := bits.Add64(x[7], y[7], c)
+		k := c
+		s0, c := bits.Add64(t0, cc, 0)
+		s1, c := bits.Add64(t1, 0, c)
+		s2, c := bits.Add64(t2, 0, c)
+		s3, c := bits.Add64(t3, 0, c)
+		sel := -(k | c)
+		z[0] = t0 ^ ((t0 ^ s0) & sel)
+		z[1] = t1 ^ ((t1 ^ s1) & sel)
+		z[2] = t2 ^ ((t2 ^ s2) & sel)
+		z[3] = t3 ^ ((t3 ^ s3) & sel)
+	case kindPlus4:
+		m0, m1, m2, m3 := f.m[0], f.m[1], f.m[2], f.m[3]
+		var c uint64
+		t0, c := bits.Add64(x[0], y[0], c)
+		t1, c := bits.Add64(x[1], y[1], c)
+		t2, c := bits.Add64(x[2], y[2], c)
+		t3, c := bits.Add64(x[3], y[3], c)
 		var br uint64
 		s0, br := bits.Sub64(t0, m0, br)
 		s1, br := bits.Sub64(t1, m1, br)
 		s2, br := bits.Sub64(t2, m2, br)
 		s3, br := bits.Sub64(t3, m3, br)
-		s4, br := bits.Sub64(t4, m4, br)
-		s5, br := bits.Sub64(t5, m5, br)
-		s6, br := bits.Sub64(t6, m6, br)
-		s7, br := bits.Sub64(t7, m7, br)
 		_, br = bits.Sub64(c, 0, br)
 		keep := -br
 		z[0] = s0 ^ ((s0 ^ t0) & keep)
 		z[1] = s1 ^ ((s1 ^ t1) & keep)
 		z[2] = s2 ^ ((s2 ^ t2) & keep)
 		z[3] = s3 ^ ((s3 ^ t3) & keep)
-		z[4] = s4 ^ ((s4 ^ t4) & keep)
-		z[5] = s5 ^ ((s5 ^ t5) & keep)
-		z[6] = s6 ^ ((s6 ^ t6) & keep)
-		z[7] = s7 ^ ((s7 ^ t7) & keep)
+	case kindGeneric8:
+		addGeneric8(z, x, y, f)
+	case kindMinus8:
+		addMinus8(z, x, y, f)
+	case kindPlus8:
+		addPlus8(z, x, y, f)
 	}
+}
+
+func addGeneric8(z, x, y *Elem, f *Field) {
+	m0, m1, m2, m3, m4, m5, m6, m7 := f.m[0], f.m[1], f.m[2], f.m[3], f.m[4], f.m[5], f.m[6], f.m[7]
+	var c uint64
+	t0, c := bits.Add64(x[0], y[0], c)
+	t1, c := bits.Add64(x[1], y[1], c)
+	t2, c := bits.Add64(x[2], y[2], c)
+	t3, c := bits.Add64(x[3], y[3], c)
+	t4, c := bits.Add64(x[4], y[4], c)
+	t5, c := bits.Add64(x[5], y[5], c)
+	t6, c := bits.Add64(x[6], y[6], c)
+	t7, c := bits.Add64(x[7], y[7], c)
+	var br uint64
+	s0, br := bits.Sub64(t0, m0, br)
+	s1, br := bits.Sub64(t1, m1, br)
+	s2, br := bits.Sub64(t2, m2, br)
+	s3, br := bits.Sub64(t3, m3, br)
+	s4, br := bits.Sub64(t4, m4, br)
+	s5, br := bits.Sub64(t5, m5, br)
+	s6, br := bits.Sub64(t6, m6, br)
+	s7, br := bits.Sub64(t7, m7, br)
+	_, br = bits.Sub64(c, 0, br)
+	keep := -br
+	z[0] = s0 ^ ((s0 ^ t0) & keep)
+	z[1] = s1 ^ ((s1 ^ t1) & keep)
+	z[2] = s2 ^ ((s2 ^ t2) & keep)
+	z[3] = s3 ^ ((s3 ^ t3) & keep)
+	z[4] = s4 ^ ((s4 ^ t4) & keep)
+	z[5] = s5 ^ ((s5 ^ t5) & keep)
+	z[6] = s6 ^ ((s6 ^ t6) & keep)
+	z[7] = s7 ^ ((s7 ^ t7) & keep)
+}
+
+func addMinus8(z, x, y *Elem, f *Field) {
+	cc := -f.m[0]
+	var c uint64
+	t0, c := bits.Add64(x[0], y[0], c)
+	t1, c := bits.Add64(x[1], y[1], c)
+	t2, c := bits.Add64(x[2], y[2], c)
+	t3, c := bits.Add64(x[3], y[3], c)
+	t4, c := bits.Add64(x[4], y[4], c)
+	t5, c := bits.Add64(x[5], y[5], c)
+	t6, c := bits.Add64(x[6], y[6], c)
+	t7, c := bits.Add64(x[7], y[7], c)
+	k := c
+	s0, c := bits.Add64(t0, cc, 0)
+	s1, c := bits.Add64(t1, 0, c)
+	s2, c := bits.Add64(t2, 0, c)
+	s3, c := bits.Add64(t3, 0, c)
+	s4, c := bits.Add64(t4, 0, c)
+	s5, c := bits.Add64(t5, 0, c)
+	s6, c := bits.Add64(t6, 0, c)
+	s7, c := bits.Add64(t7, 0, c)
+	sel := -(k | c)
+	z[0] = t0 ^ ((t0 ^ s0) & sel)
+	z[1] = t1 ^ ((t1 ^ s1) & sel)
+	z[2] = t2 ^ ((t2 ^ s2) & sel)
+	z[3] = t3 ^ ((t3 ^ s3) & sel)
+	z[4] = t4 ^ ((t4 ^ s4) & sel)
+	z[5] = t5 ^ ((t5 ^ s5) & sel)
+	z[6] = t6 ^ ((t6 ^ s6) & sel)
+	z[7] = t7 ^ ((t7 ^ s7) & sel)
+}
+
+func addPlus8(z, x, y *Elem, f *Field) {
+	m0, m1, m2, m3, m4, m5, m6, m7 := f.m[0], f.m[1], f.m[2], f.m[3], f.m[4], f.m[5], f.m[6], f.m[7]
+	var c uint64
+	t0, c := bits.Add64(x[0], y[0], c)
+	t1, c := bits.Add64(x[1], y[1], c)
+	t2, c := bits.Add64(x[2], y[2], c)
+	t3, c := bits.Add64(x[3], y[3], c)
+	t4, c := bits.Add64(x[4], y[4], c)
+	t5, c := bits.Add64(x[5], y[5], c)
+	t6, c := bits.Add64(x[6], y[6], c)
+	t7, c := bits.Add64(x[7], y[7], c)
+	var br uint64
+	s0, br := bits.Sub64(t0, m0, br)
+	s1, br := bits.Sub64(t1, m1, br)
+	s2, br := bits.Sub64(t2, m2, br)
+	s3, br := bits.Sub64(t3, m3, br)
+	s4, br := bits.Sub64(t4, m4, br)
+	s5, br := bits.Sub64(t5, m5, br)
+	s6, br := bits.Sub64(t6, m6, br)
+	s7, br := bits.Sub64(t7, m7, br)
+	_, br = bits.Sub64(c, 0, br)
+	keep := -br
+	z[0] = s0 ^ ((s0 ^ t0) & keep)
+	z[1] = s1 ^ ((s1 ^ t1) & keep)
+	z[2] = s2 ^ ((s2 ^ t2) & keep)
+	z[3] = s3 ^ ((s3 ^ t3) & keep)
+	z[4] = s4 ^ ((s4 ^ t4) & keep)
+	z[5] = s5 ^ ((s5 ^ t5) & keep)
+	z[6] = s6 ^ ((s6 ^ t6) & keep)
+	z[7] = s7 ^ ((s7 ^ t7) & keep)
 }
 
 // sub sets z = x − y mod m for x, y < m.
 func sub(z, x, y *Elem, f *Field) {
-	if f.n == 4 {
+	switch f.kind {
+	case kindGeneric4:
 		var br uint64
 		t0, br := bits.Sub64(x[0], y[0], br)
 		t1, br := bits.Sub64(x[1], y[1], br)
@@ -2718,25 +2826,99 @@ func sub(z, x, y *Elem, f *Field) {
 		z[1], c = bits.Add64(t1, f.m[1]&mask, c)
 		z[2], c = bits.Add64(t2, f.m[2]&mask, c)
 		z[3], c = bits.Add64(t3, f.m[3]&mask, c)
-	} else {
+	case kindMinus4:
 		var br uint64
 		t0, br := bits.Sub64(x[0], y[0], br)
 		t1, br := bits.Sub64(x[1], y[1], br)
 		t2, br := bits.Sub64(x[2], y[2], br)
 		t3, br := bits.Sub64(x[3], y[3], br)
-		t4, br := bits.Sub64(x[4], y[4], br)
-		t5, br := bits.Sub64(x[5], y[5], br)
-		t6, br := bits.Sub64(x[6], y[6], br)
-		t7, br := bits.Sub64(x[7], y[7], br)
+		mask := -br
+		z[0], br = bits.Sub64(t0, -f.m[0]&mask, 0)
+		z[1], br = bits.Sub64(t1, 0, br)
+		z[2], br = bits.Sub64(t2, 0, br)
+		z[3], br = bits.Sub64(t3, 0, br)
+	case kindPlus4:
+		var br uint64
+		t0, br := bits.Sub64(x[0], y[0], br)
+		t1, br := bits.Sub64(x[1], y[1], br)
+		t2, br := bits.Sub64(x[2], y[2], br)
+		t3, br := bits.Sub64(x[3], y[3], br)
 		mask := -br
 		var c uint64
 		z[0], c = bits.Add64(t0, f.m[0]&mask, c)
 		z[1], c = bits.Add64(t1, f.m[1]&mask, c)
 		z[2], c = bits.Add64(t2, f.m[2]&mask, c)
 		z[3], c = bits.Add64(t3, f.m[3]&mask, c)
-		z[4], c = bits.Add64(t4, f.m[4]&mask, c)
-		z[5], c = bits.Add64(t5, f.m[5]&mask, c)
-		z[6], c = bits.Add64(t6, f.m[6]&mask, c)
-		z[7], c = bits.Add64(t7, f.m[7]&mask, c)
+	case kindGeneric8:
+		subGeneric8(z, x, y, f)
+	case kindMinus8:
+		subMinus8(z, x, y, f)
+	case kindPlus8:
+		subPlus8(z, x, y, f)
 	}
+}
+
+func subGeneric8(z, x, y *Elem, f *Field) {
+	var br uint64
+	t0, br := bits.Sub64(x[0], y[0], br)
+	t1, br := bits.Sub64(x[1], y[1], br)
+	t2, br := bits.Sub64(x[2], y[2], br)
+	t3, br := bits.Sub64(x[3], y[3], br)
+	t4, br := bits.Sub64(x[4], y[4], br)
+	t5, br := bits.Sub64(x[5], y[5], br)
+	t6, br := bits.Sub64(x[6], y[6], br)
+	t7, br := bits.Sub64(x[7], y[7], br)
+	mask := -br
+	var c uint64
+	z[0], c = bits.Add64(t0, f.m[0]&mask, c)
+	z[1], c = bits.Add64(t1, f.m[1]&mask, c)
+	z[2], c = bits.Add64(t2, f.m[2]&mask, c)
+	z[3], c = bits.Add64(t3, f.m[3]&mask, c)
+	z[4], c = bits.Add64(t4, f.m[4]&mask, c)
+	z[5], c = bits.Add64(t5, f.m[5]&mask, c)
+	z[6], c = bits.Add64(t6, f.m[6]&mask, c)
+	z[7], c = bits.Add64(t7, f.m[7]&mask, c)
+}
+
+func subMinus8(z, x, y *Elem, f *Field) {
+	var br uint64
+	t0, br := bits.Sub64(x[0], y[0], br)
+	t1, br := bits.Sub64(x[1], y[1], br)
+	t2, br := bits.Sub64(x[2], y[2], br)
+	t3, br := bits.Sub64(x[3], y[3], br)
+	t4, br := bits.Sub64(x[4], y[4], br)
+	t5, br := bits.Sub64(x[5], y[5], br)
+	t6, br := bits.Sub64(x[6], y[6], br)
+	t7, br := bits.Sub64(x[7], y[7], br)
+	mask := -br
+	z[0], br = bits.Sub64(t0, -f.m[0]&mask, 0)
+	z[1], br = bits.Sub64(t1, 0, br)
+	z[2], br = bits.Sub64(t2, 0, br)
+	z[3], br = bits.Sub64(t3, 0, br)
+	z[4], br = bits.Sub64(t4, 0, br)
+	z[5], br = bits.Sub64(t5, 0, br)
+	z[6], br = bits.Sub64(t6, 0, br)
+	z[7], br = bits.Sub64(t7, 0, br)
+}
+
+func subPlus8(z, x, y *Elem, f *Field) {
+	var br uint64
+	t0, br := bits.Sub64(x[0], y[0], br)
+	t1, br := bits.Sub64(x[1], y[1], br)
+	t2, br := bits.Sub64(x[2], y[2], br)
+	t3, br := bits.Sub64(x[3], y[3], br)
+	t4, br := bits.Sub64(x[4], y[4], br)
+	t5, br := bits.Sub64(x[5], y[5], br)
+	t6, br := bits.Sub64(x[6], y[6], br)
+	t7, br := bits.Sub64(x[7], y[7], br)
+	mask := -br
+	var c uint64
+	z[0], c = bits.Add64(t0, f.m[0]&mask, c)
+	z[1], c = bits.Add64(t1, f.m[1]&mask, c)
+	z[2], c = bits.Add64(t2, f.m[2]&mask, c)
+	z[3], c = bits.Add64(t3, f.m[3]&mask, c)
+	z[4], c = bits.Add64(t4, f.m[4]&mask, c)
+	z[5], c = bits.Add64(t5, f.m[5]&mask, c)
+	z[6], c = bits.Add64(t6, f.m[6]&mask, c)
+	z[7], c = bits.Add64(t7, f.m[7]&mask, c)
 }

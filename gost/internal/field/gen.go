@@ -460,8 +460,28 @@ func (g *gen) redc(v variant) {
 }
 
 // add emits z = x + y mod m: the n-word sum with its carry, minus m when
-// that does not borrow.
-func (g *gen) add(n int) {
+// that does not borrow. For m = 2^(64n) − c, x + y ≥ m exactly when the sum
+// carries or the sum plus c does, and then the result is the sum plus c:
+// no limbs of m are loaded.
+func (g *gen) add(v variant) {
+	n := v.n
+	if v.s == minus {
+		g.p("cc := -f.m[0]")
+		g.p("var c uint64")
+		for i := 0; i < n; i++ {
+			g.p("t%d, c := bits.Add64(x[%d], y[%d], c)", i, i, i)
+		}
+		g.p("k := c")
+		g.p("s0, c := bits.Add64(t0, cc, 0)")
+		for i := 1; i < n; i++ {
+			g.p("s%d, c := bits.Add64(t%d, 0, c)", i, i)
+		}
+		g.p("sel := -(k | c)")
+		for i := 0; i < n; i++ {
+			g.p("z[%d] = t%d ^ ((t%d ^ s%d) & sel)", i, i, i, i)
+		}
+		return
+	}
 	g.load("m", "f.m", n)
 	g.p("var c uint64")
 	for i := 0; i < n; i++ {
@@ -471,12 +491,22 @@ func (g *gen) add(n int) {
 }
 
 // sub emits z = x − y mod m: the n-word difference, plus m when it borrowed.
-func (g *gen) sub(n int) {
+// For m = 2^(64n) − c adding m is subtracting c (the borrow out of the
+// difference cancels the 2^(64n)), which cannot borrow again.
+func (g *gen) sub(v variant) {
+	n := v.n
 	g.p("var br uint64")
 	for i := 0; i < n; i++ {
 		g.p("t%d, br := bits.Sub64(x[%d], y[%d], br)", i, i, i)
 	}
 	g.p("mask := -br")
+	if v.s == minus {
+		g.p("z[0], br = bits.Sub64(t0, -f.m[0]&mask, 0)")
+		for i := 1; i < n; i++ {
+			g.p("z[%d], br = bits.Sub64(t%d, 0, br)", i, i)
+		}
+		return
+	}
 	g.p("var c uint64")
 	for i := 0; i < n; i++ {
 		g.p("z[%d], c = bits.Add64(t%d, f.m[%d]&mask, c)", i, i, i)
@@ -497,23 +527,8 @@ func main() {
 	g.p("")
 	g.dispatch("mul", "z, x, y *Elem", "z, x, y", "// mul sets z = x*y*R^-1 mod m. y must be below m and x below R; z is\n// fully reduced and may alias x or y.", variants, g.mul)
 	g.dispatch("sqr", "z, x *Elem", "z, x", "// sqr sets z = x*x*R^-1 mod m for x < m; z may alias x.", variants, g.sqr)
-	g.p("// add sets z = x + y mod m for x, y < m.")
-	g.p("func add(z, x, y *Elem, f *Field) {")
-	g.p("if f.n == 4 {")
-	g.add(4)
-	g.p("} else {")
-	g.add(8)
-	g.p("}")
-	g.p("}")
-	g.p("")
-	g.p("// sub sets z = x − y mod m for x, y < m.")
-	g.p("func sub(z, x, y *Elem, f *Field) {")
-	g.p("if f.n == 4 {")
-	g.sub(4)
-	g.p("} else {")
-	g.sub(8)
-	g.p("}")
-	g.p("}")
+	g.dispatch("add", "z, x, y *Elem", "z, x, y", "// add sets z = x + y mod m for x, y < m.", variants, g.add)
+	g.dispatch("sub", "z, x, y *Elem", "z, x, y", "// sub sets z = x − y mod m for x, y < m.", variants, g.sub)
 	src, err := format.Source(g.Bytes())
 	if err != nil {
 		os.WriteFile("arith_gen.go", g.Bytes(), 0o644)
