@@ -14,12 +14,25 @@ import (
 	"github.com/kepkit/kep/verify"
 )
 
-// TestUploadPipelined: a client that sends chunks without waiting for the
-// answers (more than MaxInFlight) gets every chunk hashed, in the order
-// sent, with the agent never holding more than MaxChunksInFlight chunk
-// messages (it stops reading the socket instead of answering busy).
-func TestUploadPipelined(t *testing.T) {
+// TestUploadChunks: chunks sent ahead and in every form, one upload, one
+// signature.
+//
+// Sent ahead: a client that sends chunks without waiting for the answers
+// (more than MaxInFlight) gets every chunk hashed, in the order sent, with
+// the agent never holding more than MaxChunksInFlight chunk messages (it
+// stops reading the socket instead of answering busy).
+//
+// Forms: a chunk's data however it is written (the long base64 string
+// taken out of the message, JSON escapes, short) is hashed as its bytes; a
+// long string in another member, long text that is not base64 and a long
+// uploadId are refused, leaving the upload as it was.
+//
+// Then the signature is followed, once no token request comes for the
+// delay, by one return of the free memory to the system (memory.go); the
+// upload's requests, which use no token, schedule none.
+func TestUploadChunks(t *testing.T) {
 	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
+	f.agent.memory.delay = 50 * time.Millisecond
 	c := f.dial(t, siteOrigin)
 	id := f.ids[0].Cert.Thumbprint()
 	up := mustCall[struct {
@@ -29,12 +42,13 @@ func TestUploadPipelined(t *testing.T) {
 	if up.Window != 2 {
 		t.Errorf("upload.begin: window %d, want 2 (MaxChunksInFlight)", up.Window)
 	}
-	// Sizes differ, so that the running totals tell the order.
+
+	// Sent ahead. Sizes differ, so that the running totals tell the order.
 	var doc []byte
 	var replies []chan rpcReply
 	var want []int64
 	for i := range 10 {
-		part := make([]byte, 256<<10+i*1000)
+		part := make([]byte, 50<<10+i*1000) // base64 above minBigText
 		rand.Read(part)
 		doc = append(doc, part...)
 		want = append(want, int64(len(doc)))
@@ -64,27 +78,8 @@ func TestUploadPipelined(t *testing.T) {
 	if held < 1 || held > 2 {
 		t.Errorf("the agent held %d chunk messages at once, want 1..2 (MaxChunksInFlight)", held)
 	}
-	u := f.expect(answer{Approve: true, PIN: testPIN})
-	res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "uploadId": up.UploadID})
-	u.wait(t)
-	rep, err := verify.Verify(context.Background(), res.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
-	if err != nil || rep.Indication != verify.TotalPassed {
-		t.Fatalf("verify: %v %+v", err, rep)
-	}
-}
 
-// TestUploadChunkForms: a chunk's data however it is written (the long
-// base64 string taken out of the message, JSON escapes, the string in
-// another member, not base64) gives the digest of the bytes, or an error
-// that leaves the upload as it was.
-func TestUploadChunkForms(t *testing.T) {
-	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
-	c := f.dial(t, siteOrigin)
-	id := f.ids[0].Cert.Thumbprint()
-	up := mustCall[struct {
-		UploadID string `json:"uploadId"`
-	}](t, c, "upload.begin", map[string]any{"certId": id})
-	var doc []byte
+	// Forms.
 	raw := func(t *testing.T, params string) (json.RawMessage, *Error) {
 		t.Helper()
 		var p json.RawMessage = []byte(params)
@@ -96,35 +91,29 @@ func TestUploadChunkForms(t *testing.T) {
 		return b, base64.StdEncoding.EncodeToString(b)
 	}
 	uid := `"uploadId":"` + up.UploadID + `"`
-	// Long, plain: the fast road.
-	b, s := part(300 << 10)
+	b, s := part(50 << 10) // long, plain: the fast road
 	if _, e := raw(t, `{`+uid+`, "data" : "`+s+`"}`); e != nil {
 		t.Fatal(e)
 	}
 	doc = append(doc, b...)
-	// Long with \/ escapes: decoded whole.
-	b, s = part(200<<10 + 1)
+	b, s = part(49<<10 + 1) // long with \/ escapes: decoded whole
 	if _, e := raw(t, `{"data":"`+strings.ReplaceAll(s, "/", `\/`)+`",`+uid+`}`); e != nil {
 		t.Fatal(e)
 	}
 	doc = append(doc, b...)
-	// Short.
-	b, s = part(1000)
+	b, s = part(1000) // short
 	if _, e := raw(t, `{`+uid+`,"data":"`+s+`"}`); e != nil {
 		t.Fatal(e)
 	}
 	doc = append(doc, b...)
-	// Refused, the upload unchanged: a long base64 string in an unknown
-	// member, long text that is not base64, a long string in uploadId.
-	_, s = part(100 << 10)
+	_, s = part(49 << 10)
 	for _, params := range []string{
 		`{` + uid + `,"data":"eA==","extra":"` + s + `"}`,
 		`{` + uid + `,"data":"` + s[:len(s)-4] + `!!!!"}`,
 		`{` + uid + `,"data":"` + s[:len(s)-1] + `"}`,
 		`{"uploadId":"` + s + `","data":"eA=="}`,
 	} {
-		_, e := raw(t, params)
-		if e == nil {
+		if _, e := raw(t, params); e == nil {
 			t.Fatalf("accepted %.80s…", params)
 		}
 	}
@@ -132,12 +121,25 @@ func TestUploadChunkForms(t *testing.T) {
 	if res["received"] != int64(len(doc)) {
 		t.Fatalf("received %d, want %d", res["received"], len(doc))
 	}
+
+	time.Sleep(200 * time.Millisecond)
+	if n := f.agent.memory.released.Load(); n != 0 {
+		t.Fatalf("memory released %d times before any token request", n)
+	}
 	u := f.expect(answer{Approve: true, PIN: testPIN})
 	sig := mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "uploadId": up.UploadID})
 	u.wait(t)
 	rep, err := verify.Verify(context.Background(), sig.CMS, verify.Options{Roots: []*certs.Certificate{f.pki.Root.Cert}, Content: bytes.NewReader(doc)})
 	if err != nil || rep.Indication != verify.TotalPassed {
 		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.agent.memory.released.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := f.agent.memory.released.Load(); n != 1 {
+		t.Fatalf("memory released %d times after a signature, want 1", n)
 	}
 }
 
@@ -190,30 +192,4 @@ func FuzzDecodeMessage(f *testing.F) {
 			t.Fatalf("%q: params %q, want %q", data, params, want.Params)
 		}
 	})
-}
-
-// TestMemoryReleasedAfterSigning: a signature (and its login) is followed,
-// once no token request comes for the delay, by one return of the free
-// memory to the system; requests that use no token schedule none.
-func TestMemoryReleasedAfterSigning(t *testing.T) {
-	f := newFixture(t, Config{AllowOrigins: []string{siteOrigin}})
-	f.agent.memory.delay = 50 * time.Millisecond
-	c := f.dial(t, siteOrigin)
-	mustCall[Info](t, c, "agent.info", nil)
-	time.Sleep(200 * time.Millisecond)
-	if n := f.agent.memory.released.Load(); n != 0 {
-		t.Fatalf("released %d times after agent.info", n)
-	}
-	id := f.ids[0].Cert.Thumbprint()
-	u := f.expect(answer{Approve: true, PIN: testPIN})
-	mustCall[SignResult](t, c, "sign", map[string]any{"certId": id, "data": []byte("x")})
-	u.wait(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for f.agent.memory.released.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
-	if n := f.agent.memory.released.Load(); n != 1 {
-		t.Fatalf("released %d times after a signature, want 1", n)
-	}
 }
