@@ -388,10 +388,20 @@ func signThroughAgent(kep, tmp string, demo *demopki.Manifest, id, doc string, m
 	parts := <-polled
 	fmt.Printf("# note: big/agent-sign: of the agent's peak, anonymous memory at most %.1f MiB, file-backed pages at most %.1f MiB (polled every 5 ms)\n", mib(parts[0]), mib(parts[1]))
 	// The agent gives its memory back 2 s after the last token request
-	// (agent/memory.go): what it keeps while idle after the signature.
-	time.Sleep(3 * time.Second)
-	if anon, file, err := rssParts(cmd.Process.Pid); err == nil {
-		fmt.Printf("# note: big/agent-sign: 3 s after the signature the agent holds %.1f MiB (anonymous %.1f, file-backed %.1f)\n", mib(anon+file), mib(anon), mib(file))
+	// (agent/memory.go): what it keeps while idle after the signature, read
+	// once the anonymous memory fell by half its peak, or after 10 s.
+	idle := time.Now()
+	for {
+		time.Sleep(100 * time.Millisecond)
+		anon, file, err := rssParts(cmd.Process.Pid)
+		if err != nil {
+			break
+		}
+		if anon < parts[0]/2 || time.Since(idle) > 10*time.Second {
+			fmt.Printf("# note: big/agent-sign: %.1f s after the signature the agent holds %.1f MiB (anonymous %.1f, file-backed %.1f)\n",
+				time.Since(idle).Seconds(), mib(anon+file), mib(anon), mib(file))
+			break
+		}
 	}
 	return signed.CMS, took, rss, chunk, nil
 }
