@@ -9,6 +9,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/internal/realworld"
 	"github.com/kepkit/kep/internal/testpki"
 )
 
@@ -163,5 +164,67 @@ func TestPFXCLIUnreadSafe(t *testing.T) {
 				t.Fatalf("the certificate given is not stored: %s", out)
 			}
 		})
+	}
+}
+
+// TestPFXCLIRealCryptoPro: the PFX exported by CryptoPro CSP
+// (pycades-test.pfx of CryptoPro's pycades tests, empty password; not in the
+// repository, read from $KEP_PFX_SAMPLES or ../shared/samples/pfx, see
+// keyfile/pfx/testdata/cryptopro-samples.txt) imports without a password
+// file (the empty password is tried first), a wrong password from a file is
+// refused and writes nothing, kep sign signs with the imported key, and
+// kep verify accepts the signature against CryptoPro's test root
+// pycades-root.cer with its CRL. Skipped, saying why, when the sample or
+// the root is absent.
+func TestPFXCLIRealCryptoPro(t *testing.T) {
+	dir := os.Getenv("KEP_PFX_SAMPLES")
+	if dir == "" {
+		dir, _ = filepath.Abs("../../../shared/samples/pfx")
+	}
+	pfxFile := filepath.Join(dir, "pycades-test.pfx")
+	rw := realworld.SamplesDir("../../testdata/realworld")
+	root, crl := filepath.Join(rw, "pycades", "pycades-root.cer"), filepath.Join(rw, "pycades", "pycades-root.crl")
+	for _, f := range []string{pfxFile, root, crl} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("the real CryptoPro PFX sample or its root is not present (%v): CryptoPro/pycades files, not in the repository (keyfile/pfx/testdata/cryptopro-samples.txt)", err)
+		}
+	}
+	const thumbprint = "48E7FDBDEE5FCA4E03491E73FA7E1568C716369B" // pycades-test.cer, openssl x509 -fingerprint -sha1
+	tmp := t.TempDir()
+	pinFile := filepath.Join(tmp, "pin")
+	os.WriteFile(pinFile, []byte("4321\n"), 0o600)
+	wrong := filepath.Join(tmp, "wrong")
+	os.WriteFile(wrong, []byte("x\n"), 0o600)
+	tok := filepath.Join(tmp, "token")
+	if _, stderr, code := execute(t, nil, "soft", "init", tok, "--pin-file", pinFile); code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	if _, stderr, code := execute(t, nil, "soft", "import", tok, "--pfx", pfxFile, "--password-file", wrong, "--pin-file", pinFile); code != 1 || !strings.Contains(stderr, "wrong PFX password") {
+		t.Fatalf("wrong password: %d %s", code, stderr)
+	}
+	if out, _, _ := execute(t, nil, "soft", "list", tok, "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("a refused import wrote %s", out)
+	}
+	out, stderr, code := execute(t, nil, "soft", "import", tok, "--pfx", pfxFile, "--pin-file", pinFile)
+	if code != 0 || strings.Contains(stderr, "left out") {
+		t.Fatalf("import: %d %s %s", code, out, stderr)
+	}
+	if out, _, _ := execute(t, nil, "soft", "list", tok, "--json"); !strings.Contains(out, thumbprint) {
+		t.Fatalf("the token holds %s, not the certificate %s", out, thumbprint)
+	}
+	doc := filepath.Join(tmp, "doc.txt")
+	os.WriteFile(doc, []byte("signed with the key of a PFX exported by CryptoPro CSP"), 0o644)
+	if _, stderr, code := execute(t, nil, "sign", "--soft", tok, "--cert", thumbprint, "--pin-file", pinFile, doc); code != 0 {
+		t.Fatalf("sign: %d %s", code, stderr)
+	}
+	out, stderr, code = execute(t, nil, "verify", "--revocation", "off", "--crl", crl, "--trust", root, "--content", doc, "--json", doc+".sig")
+	if code != 0 || !strings.Contains(out, "not on the CRL of 2026-04-06") {
+		t.Fatalf("verify (the CRL checked): %d %s %s", code, out, stderr)
+	}
+	// The same check fails against another root: the acceptance above is the
+	// pycades root's.
+	other := testpki.New(t)
+	if _, _, code := execute(t, nil, "verify", "--revocation", "off", "--trust", other.Root.CertFile, "--content", doc, doc+".sig"); code == 0 {
+		t.Fatal("verify accepts the signature against another root")
 	}
 }

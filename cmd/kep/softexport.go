@@ -35,14 +35,9 @@ func importPFX(tok *soft.Token, data []byte, passFile, certFile, label, pinFile 
 		if certFile != "" {
 			return nil, usageErr("--cert with --pfx is for GOST PFX files; this one is not (%v)", err)
 		}
-		pass := ""
-		if passFile != "" {
-			b, rerr := readPasswordFile(passFile)
-			if rerr != nil {
-				return nil, usageErr("%v", rerr)
-			}
-			pass = string(b)
-		}
+		// The password the GOST reader last tried: the file's, or the one
+		// typed at the prompt after an RFC 7292 MAC refused the empty one.
+		pass := string(password)
 		if lerr := loginSoft(tok, pinFile, stderr); lerr != nil {
 			return nil, lerr
 		}
