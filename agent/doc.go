@@ -58,7 +58,10 @@
 //   - Config.PINCache (kep agent --pin-cache, off by default) keeps typed
 //     PINs in the agent's memory for its duration, per site and token; every
 //     signature is still approved in the agent's window. A PIN changed
-//     meanwhile costs one try before the user is asked again.
+//     meanwhile costs one try before the user is asked again. For a
+//     CryptoPro container it also keeps the decrypted key that long
+//     (keystore.ContainerKeyCache); without it a container's key lives for
+//     one operation.
 //   - Approving a site lets it ask for signatures until the approval is
 //     revoked (kep agent sites revoke); each signature still needs the user.
 //   - Identity trusts the first agent a site meets (trust on first use).
