@@ -263,7 +263,7 @@ func Decode(data, password []byte) (*File, error) {
 			} else if contents, err = decrypt(alg, ed.EncryptedContentInfo.EncryptedContent, password); err != nil {
 				if errors.Is(err, ErrUnsupported) {
 					// A safe under an encryption kep does not read (RC2 or
-					// 3DES, say): its certificates are missing, said in
+					// AES, say): its certificates are missing, said in
 					// File.Unread; the key may still be read.
 					unread = append(unread, algName(alg))
 					continue
