@@ -106,21 +106,25 @@ ENG=$(openssl version -e | sed -n 's/.*"\(.*\)"/\1/p')/gost.so
 printf 'openssl_conf = d\n[d]\nengines = e\n[e]\ngost = g\n[g]\nengine_id = gost\ndynamic_path = %s\ndefault_algorithms = ALL\n' "$ENG" > "$W/ossl.cnf"
 if OPENSSL_CONF=$W/ossl.cnf openssl cms -verify -binary -inform DER -in "$W/doc.txt.sig" -content "$W/doc.txt" -CAfile "$W/demo/ca.pem" -purpose any -out /dev/null 2>"$W/ossl.log"; then
 	ok "openssl cms -verify of kep.exe's signature (Linux)" "-"; else cat "$W/ossl.log"; bad "openssl cms -verify" failed; fi
-# kep.exe agent under Wine (the software token, a free loopback port), used
+# kep.exe agent under Wine with the demo token on kep-pkcs11.dll (a copy
+# where the module looks without KEP_SOFT_DIR: %APPDATA%\kep\soft, since the
+# agent would also open KEP_SOFT_DIR itself), on a free loopback port, used
 # by the demo portal in headless Chromium on Linux: TestBrowserExternalAgent
 # (agent/portal) opens the confirmation pages whose addresses the agent
 # prints (--no-browser), as a person reading its terminal would.
+APPDATA_U=$WINEPREFIX/drive_c/users/$(id -un)/AppData/Roaming
+mkdir -p "$APPDATA_U/kep" && cp -r "$W/demo/token" "$APPDATA_U/kep/soft"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-t=$(now); env -u KEP_PIN wine "$EXE" agent --soft "$KEP_SOFT_DIR" --no-browser --port "$PORT" >"$W/agent.log" 2>&1 & AGENT_PID=$!
+t=$(now); env -u KEP_PIN -u KEP_SOFT_DIR wine "$EXE" agent --module "$DLL" --no-discover --no-browser --port "$PORT" >"$W/agent.log" 2>&1 & AGENT_PID=$!
 got=""; for _ in $(seq 1 120); do got=$(curl -s -m 2 "http://127.0.0.1:$PORT/" 2>/dev/null) && [ -n "$got" ] && break; sleep 0.5; done
-if echo "$got" | grep -q '"name":"kep"'; then ok "kep.exe agent answers on 127.0.0.1:$PORT: $got" "$(since "$t")"; else cat "$W/agent.log"; bad "kep.exe agent" "no answer"; fi
+if echo "$got" | grep -q '"name":"kep"'; then ok "kep.exe agent --module kep-pkcs11.dll answers on 127.0.0.1:$PORT: $got" "$(since "$t")"; else cat "$W/agent.log"; bad "kep.exe agent" "no answer"; fi
 t=$(now)
 if wait "$BUILD_PID"; then BUILD_PID=""; echo "portal test built (waited $(since "$t"))"; else BUILD_PID=""; cat "$W/portal-build.log"; fi
 t=$(now); mkdir -p "$W/portal-out"
-(cd agent/portal && KEP_TEST_EXTERNAL_AGENT=127.0.0.1:$PORT KEP_TEST_EXTERNAL_AGENT_LOG=$W/agent.log KEP_TEST_EXTERNAL_DEMO=$W/demo \
+(cd agent/portal && KEP_TEST_EXTERNAL_AGENT=127.0.0.1:$PORT KEP_TEST_EXTERNAL_TOKEN=pkcs11 KEP_TEST_EXTERNAL_AGENT_LOG=$W/agent.log KEP_TEST_EXTERNAL_DEMO=$W/demo \
 	KEP_TEST_EXTERNAL_OUT=$W/portal-out "$W/portal.test" -test.run '^TestBrowserExternalAgent$' -test.v -test.count=1 -test.timeout 5m) >"$W/portal.log" 2>&1
 if grep -q '^--- PASS: TestBrowserExternalAgent' "$W/portal.log"; then
-	ok "demo portal in headless Chromium ↔ kep.exe agent under Wine: access window, $(grep -c 'kep: open http' "$W/agent.log") confirmations answered, every demo certificate listed, login (wrong PIN, then right), document signed, checked by openssl and the portal" "$(since "$t")"
+	ok "demo portal in headless Chromium ↔ kep.exe agent under Wine on kep-pkcs11.dll: access window, $(grep -c 'kep: open http' "$W/agent.log") confirmations answered, every demo certificate listed, login (wrong PIN, then right), document signed, checked by openssl and the portal" "$(since "$t")"
 else cat "$W/portal.log"; echo "agent's output:"; cat "$W/agent.log"; bad "portal ↔ kep.exe agent" "TestBrowserExternalAgent did not pass"; fi
 SIG=$W/portal-out/Договор.txt.sig DOC=$W/portal-out/Договор.txt
 t=$(now)

@@ -27,6 +27,9 @@ const (
 	envExternalLog   = "KEP_TEST_EXTERNAL_AGENT_LOG" // the agent's stderr, a file
 	envExternalDemo  = "KEP_TEST_EXTERNAL_DEMO"      // the `kep demo init` directory whose token the agent serves
 	envExternalOut   = "KEP_TEST_EXTERNAL_OUT"       // optional: where Договор.txt and its .sig are copied
+	// envExternalToken is how the agent reaches the demo token: "soft"
+	// (--soft, the default) or "pkcs11" (--module, e.g. kep-pkcs11.dll).
+	envExternalToken = "KEP_TEST_EXTERNAL_TOKEN"
 )
 
 // promptLine is what `kep agent --no-browser` writes for each confirmation
@@ -60,6 +63,14 @@ func TestBrowserExternalAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &world{t: t, demo: demo, rootCerts: roots, port: port, prompts: make(chan string, 8), portals: map[string]string{}}
+	switch tok := os.Getenv(envExternalToken); tok {
+	case "", "soft":
+	case "pkcs11":
+		// A PKCS#11 module reports no count, only CKF_USER_PIN_COUNT_LOW.
+		w.wrongPIN = "число попыток ограничено"
+	default:
+		t.Fatalf("%s=%q: want soft or pkcs11", envExternalToken, tok)
+	}
 	f, err := os.Open(logFile)
 	if err != nil {
 		t.Fatal(err)
