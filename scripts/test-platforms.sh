@@ -4,10 +4,11 @@
 # database, the machine's own is not touched), the .msi installed under Wine
 # with its registry keys read back, and the installed kep.exe run under Wine
 # with tokens on kep-pkcs11.dll: version, tokens, sign, verify (and the
-# signature checked by openssl cms -verify), and kep.exe agent used by the
-# demo portal in headless Chromium on Linux through 127.0.0.1 (access,
-# certificates, login, signing; the signature checked by the Linux kep
-# verify and openssl), then stopped with Ctrl-C. Prints "N passed, N failed".
+# signature checked by openssl cms -verify), and kep.exe agent (on
+# kep-pkcs11.dll) used by the demo portal in headless Chromium on Linux
+# through 127.0.0.1 (access, certificates, login, signing; the signature
+# checked by the Linux kep verify and openssl), kep.exe native-host's
+# framing, the agent stopped with Ctrl-C. Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
