@@ -321,10 +321,34 @@ func (f *Field) Sqr(z, x *Elem) {
 }
 
 // Add sets z = x + y mod m.
-func (f *Field) Add(z, x, y *Elem) { add(z, x, y, f) }
+func (f *Field) Add(z, x, y *Elem) {
+	if asmAddSub {
+		switch f.kind {
+		case kindMinus4:
+			addPM4(z, x, y, -f.m[0])
+			return
+		case kindMinus8:
+			addPM8(z, x, y, -f.m[0])
+			return
+		}
+	}
+	add(z, x, y, f)
+}
 
 // Sub sets z = x − y mod m.
-func (f *Field) Sub(z, x, y *Elem) { sub(z, x, y, f) }
+func (f *Field) Sub(z, x, y *Elem) {
+	if asmAddSub {
+		switch f.kind {
+		case kindMinus4:
+			subPM4(z, x, y, -f.m[0])
+			return
+		case kindMinus8:
+			subPM8(z, x, y, -f.m[0])
+			return
+		}
+	}
+	sub(z, x, y, f)
+}
 
 // Neg sets z = −x mod m.
 func (f *Field) Neg(z, x *Elem) {

@@ -10,6 +10,9 @@
 //     t + c selected (CMOV) where that fold wrapped or t + c carries.
 //   - mulPlus8MULX: Montgomery multiplication modulo m = 2^511 + c, as mul's
 //     kindPlus8 case.
+//   - addPM4, subPM4, addPM8, subPM8: addition and subtraction modulo
+//     2^(64n) − c as add and sub's minus cases, with the selection by CMOV;
+//     they need no BMI2 or ADX.
 //
 // Run: go run gen_amd64.go
 package main
@@ -33,6 +36,10 @@ func main() {
 	genPM4(p, true)
 	genPM8(p)
 	genPlus8(p)
+	for _, n := range []int{4, 8} {
+		genAddPM(p, n)
+		genSubPM(p, n)
+	}
 	if err := os.WriteFile("mul_amd64.s", []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -220,12 +227,22 @@ func genPM8(p func(string, ...any)) {
 		}
 	}
 	// r0..r6 in the frame, r7 in w[0], r8..r15 in w[1..8]
-	p("\t// fold: t_j = r_j + lo(r_(8+j)·c) + hi(r_(7+j)·c), into r_(8+j)'s register")
 	p("\tMOVQ %s, 56(SP)", w[0])
+	pmFold8(p, w[1:], w[0], "c+24(FP)")
+}
+
+// pmFold8 writes the reduction modulo 2^512 − c of the product whose low
+// half is in the frame (0..56(SP)) and whose high half is in the registers
+// t, with CX zero and wrap a free register: t_j = r_j + lo(r_(8+j)·c) +
+// hi(r_(7+j)·c) into r_(8+j)'s register, the top word times c folded again,
+// t stored at z, and t + c selected word by word (CMOV) where the second fold
+// wrapped or t + c carries.
+func pmFold8(p func(string, ...any), t []string, wrap, cArg string) {
+	const n = 8
+	p("\t// fold: t_j = r_j + lo(r_(8+j)·c) + hi(r_(7+j)·c), into r_(8+j)'s register")
 	hi := []string{"AX", "BX"}
-	p("\tMOVQ c+24(FP), DX")
+	p("\tMOVQ %s, DX", cArg)
 	p("\tXORQ AX, AX // clears CF and OF")
-	t := w[1:] // t_j in w[1+j]
 	for j := 0; j < n; j++ {
 		p("\tMULXQ %s, %s, %s", t[j], t[j], hi[j%2])
 		p("\tADCXQ %d(SP), %s", 8*j, t[j])
@@ -236,7 +253,6 @@ func genPM8(p func(string, ...any)) {
 	top := hi[(n-1)%2]
 	p("\tADCXQ CX, %s", top)
 	p("\tADOXQ CX, %s // the top word", top)
-	wrap := w[0]
 	p("\t// fold top·c; %s = the carry out (wrap)", wrap)
 	p("\tXORQ %s, %s", wrap, wrap)
 	p("\tMULXQ %s, AX, BX", top)
@@ -335,6 +351,94 @@ func genPlus8(p func(string, ...any)) {
 		p("\tMOVQ %d(SI), AX", 8*j)
 		p("\tCMOVQCC %s, AX", t[j])
 		p("\tMOVQ AX, %d(SI)", 8*j)
+	}
+	p("\tRET")
+}
+
+// genAddPM writes addPMn: t = x + y with its carry k, s = t + c; s where k or
+// the carry of s is set (x + y ≥ m), else t. For n = 8 t is stored first and
+// s selected into it word by word.
+func genAddPM(p func(string, ...any), n int) {
+	t := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}[:n]
+	p("")
+	p("// func addPM%d(z, x, y *Elem, c uint64)", n)
+	p("// z = x + y mod (2^%d − c) for x, y below the modulus.", 64*n)
+	p("TEXT ·addPM%d(SB), NOSPLIT, $0-32", n)
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ y+16(FP), DI")
+	p("\tMOVL $0, CX // the carry k (MOV keeps the flags)")
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %d(SI), %s", 8*j, t[j])
+		if j == 0 {
+			p("\tADDQ 0(DI), %s", t[j])
+		} else {
+			p("\tADCQ %d(DI), %s", 8*j, t[j])
+		}
+	}
+	p("\tADCQ $0, CX")
+	p("\tMOVQ z+0(FP), DI")
+	if n == 4 {
+		s := []string{"AX", "BX", "DX", "SI"}
+		for j := 0; j < n; j++ {
+			p("\tMOVQ %s, %s", t[j], s[j])
+		}
+		p("\tADDQ c+24(FP), AX")
+		for j := 1; j < n; j++ {
+			p("\tADCQ $0, %s", s[j])
+		}
+		p("\tADCQ $0, CX // ZF: neither carry")
+		for j := 0; j < n; j++ {
+			p("\tCMOVQNE %s, %s", s[j], t[j])
+		}
+		for j := 0; j < n; j++ {
+			p("\tMOVQ %s, %d(DI)", t[j], 8*j)
+		}
+		p("\tRET")
+		return
+	}
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %s, %d(DI)", t[j], 8*j)
+	}
+	p("\tADDQ c+24(FP), %s", t[0])
+	for j := 1; j < n; j++ {
+		p("\tADCQ $0, %s", t[j])
+	}
+	p("\tADCQ $0, CX // ZF: neither carry")
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %d(DI), AX", 8*j)
+		p("\tCMOVQNE %s, AX", t[j])
+		p("\tMOVQ AX, %d(DI)", 8*j)
+	}
+	p("\tRET")
+}
+
+// genSubPM writes subPMn: t = x − y, then t − c where that borrowed (adding
+// m = 2^(64n) − c to the wrapped difference), which cannot borrow again.
+func genSubPM(p func(string, ...any), n int) {
+	t := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}[:n]
+	p("")
+	p("// func subPM%d(z, x, y *Elem, c uint64)", n)
+	p("// z = x − y mod (2^%d − c) for x, y below the modulus.", 64*n)
+	p("TEXT ·subPM%d(SB), NOSPLIT, $0-32", n)
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ y+16(FP), DI")
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %d(SI), %s", 8*j, t[j])
+		if j == 0 {
+			p("\tSUBQ 0(DI), %s", t[j])
+		} else {
+			p("\tSBBQ %d(DI), %s", 8*j, t[j])
+		}
+	}
+	p("\tSBBQ AX, AX // all ones where it borrowed")
+	p("\tANDQ c+24(FP), AX")
+	p("\tSUBQ AX, %s", t[0])
+	for j := 1; j < n; j++ {
+		p("\tSBBQ $0, %s", t[j])
+	}
+	p("\tMOVQ z+0(FP), DI")
+	for j := 0; j < n; j++ {
+		p("\tMOVQ %s, %d(DI)", t[j], 8*j)
 	}
 	p("\tRET")
 }

@@ -31,3 +31,31 @@ func mulPM8(z, x, y *Elem, c uint64)
 //
 //go:noescape
 func mulPlus8MULX(z, x, y *Elem, c, inv uint64)
+
+// asmAddSub: addPM4, subPM4, addPM8 and subPM8 serve Add and Sub modulo
+// 2^(64n) − c on every amd64 CPU (plain ADC, SBB and CMOV).
+const asmAddSub = true
+
+// addPM4 sets z = x + y mod (2^256 − c) for x, y below the modulus.
+// Constant time.
+//
+//go:noescape
+func addPM4(z, x, y *Elem, c uint64)
+
+// subPM4 sets z = x − y mod (2^256 − c) for x, y below the modulus.
+// Constant time.
+//
+//go:noescape
+func subPM4(z, x, y *Elem, c uint64)
+
+// addPM8 sets z = x + y mod (2^512 − c) for x, y below the modulus.
+// Constant time.
+//
+//go:noescape
+func addPM8(z, x, y *Elem, c uint64)
+
+// subPM8 sets z = x − y mod (2^512 − c) for x, y below the modulus.
+// Constant time.
+//
+//go:noescape
+func subPM8(z, x, y *Elem, c uint64)

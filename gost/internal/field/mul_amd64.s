@@ -435,8 +435,8 @@ TEXT ·mulPM8(SB), NOSPLIT, $64-32
 	ADCXQ AX, R13
 	ADOXQ CX, R14
 	ADCXQ CX, R14
-	// fold: t_j = r_j + lo(r_(8+j)·c) + hi(r_(7+j)·c), into r_(8+j)'s register
 	MOVQ R15, 56(SP)
+	// fold: t_j = r_j + lo(r_(8+j)·c) + hi(r_(7+j)·c), into r_(8+j)'s register
 	MOVQ c+24(FP), DX
 	XORQ AX, AX // clears CF and OF
 	MULXQ BP, BP, AX
@@ -995,4 +995,174 @@ TEXT ·mulPlus8MULX(SB), NOSPLIT, $8-40
 	MOVQ 56(SI), AX
 	CMOVQCC R13, AX
 	MOVQ AX, 56(SI)
+	RET
+
+// func addPM4(z, x, y *Elem, c uint64)
+// z = x + y mod (2^256 − c) for x, y below the modulus.
+TEXT ·addPM4(SB), NOSPLIT, $0-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVL $0, CX // the carry k (MOV keeps the flags)
+	MOVQ 0(SI), R8
+	ADDQ 0(DI), R8
+	MOVQ 8(SI), R9
+	ADCQ 8(DI), R9
+	MOVQ 16(SI), R10
+	ADCQ 16(DI), R10
+	MOVQ 24(SI), R11
+	ADCQ 24(DI), R11
+	ADCQ $0, CX
+	MOVQ z+0(FP), DI
+	MOVQ R8, AX
+	MOVQ R9, BX
+	MOVQ R10, DX
+	MOVQ R11, SI
+	ADDQ c+24(FP), AX
+	ADCQ $0, BX
+	ADCQ $0, DX
+	ADCQ $0, SI
+	ADCQ $0, CX // ZF: neither carry
+	CMOVQNE AX, R8
+	CMOVQNE BX, R9
+	CMOVQNE DX, R10
+	CMOVQNE SI, R11
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	RET
+
+// func subPM4(z, x, y *Elem, c uint64)
+// z = x − y mod (2^256 − c) for x, y below the modulus.
+TEXT ·subPM4(SB), NOSPLIT, $0-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ 0(SI), R8
+	SUBQ 0(DI), R8
+	MOVQ 8(SI), R9
+	SBBQ 8(DI), R9
+	MOVQ 16(SI), R10
+	SBBQ 16(DI), R10
+	MOVQ 24(SI), R11
+	SBBQ 24(DI), R11
+	SBBQ AX, AX // all ones where it borrowed
+	ANDQ c+24(FP), AX
+	SUBQ AX, R8
+	SBBQ $0, R9
+	SBBQ $0, R10
+	SBBQ $0, R11
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	RET
+
+// func addPM8(z, x, y *Elem, c uint64)
+// z = x + y mod (2^512 − c) for x, y below the modulus.
+TEXT ·addPM8(SB), NOSPLIT, $0-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVL $0, CX // the carry k (MOV keeps the flags)
+	MOVQ 0(SI), R8
+	ADDQ 0(DI), R8
+	MOVQ 8(SI), R9
+	ADCQ 8(DI), R9
+	MOVQ 16(SI), R10
+	ADCQ 16(DI), R10
+	MOVQ 24(SI), R11
+	ADCQ 24(DI), R11
+	MOVQ 32(SI), R12
+	ADCQ 32(DI), R12
+	MOVQ 40(SI), R13
+	ADCQ 40(DI), R13
+	MOVQ 48(SI), R14
+	ADCQ 48(DI), R14
+	MOVQ 56(SI), R15
+	ADCQ 56(DI), R15
+	ADCQ $0, CX
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	MOVQ R12, 32(DI)
+	MOVQ R13, 40(DI)
+	MOVQ R14, 48(DI)
+	MOVQ R15, 56(DI)
+	ADDQ c+24(FP), R8
+	ADCQ $0, R9
+	ADCQ $0, R10
+	ADCQ $0, R11
+	ADCQ $0, R12
+	ADCQ $0, R13
+	ADCQ $0, R14
+	ADCQ $0, R15
+	ADCQ $0, CX // ZF: neither carry
+	MOVQ 0(DI), AX
+	CMOVQNE R8, AX
+	MOVQ AX, 0(DI)
+	MOVQ 8(DI), AX
+	CMOVQNE R9, AX
+	MOVQ AX, 8(DI)
+	MOVQ 16(DI), AX
+	CMOVQNE R10, AX
+	MOVQ AX, 16(DI)
+	MOVQ 24(DI), AX
+	CMOVQNE R11, AX
+	MOVQ AX, 24(DI)
+	MOVQ 32(DI), AX
+	CMOVQNE R12, AX
+	MOVQ AX, 32(DI)
+	MOVQ 40(DI), AX
+	CMOVQNE R13, AX
+	MOVQ AX, 40(DI)
+	MOVQ 48(DI), AX
+	CMOVQNE R14, AX
+	MOVQ AX, 48(DI)
+	MOVQ 56(DI), AX
+	CMOVQNE R15, AX
+	MOVQ AX, 56(DI)
+	RET
+
+// func subPM8(z, x, y *Elem, c uint64)
+// z = x − y mod (2^512 − c) for x, y below the modulus.
+TEXT ·subPM8(SB), NOSPLIT, $0-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ 0(SI), R8
+	SUBQ 0(DI), R8
+	MOVQ 8(SI), R9
+	SBBQ 8(DI), R9
+	MOVQ 16(SI), R10
+	SBBQ 16(DI), R10
+	MOVQ 24(SI), R11
+	SBBQ 24(DI), R11
+	MOVQ 32(SI), R12
+	SBBQ 32(DI), R12
+	MOVQ 40(SI), R13
+	SBBQ 40(DI), R13
+	MOVQ 48(SI), R14
+	SBBQ 48(DI), R14
+	MOVQ 56(SI), R15
+	SBBQ 56(DI), R15
+	SBBQ AX, AX // all ones where it borrowed
+	ANDQ c+24(FP), AX
+	SUBQ AX, R8
+	SBBQ $0, R9
+	SBBQ $0, R10
+	SBBQ $0, R11
+	SBBQ $0, R12
+	SBBQ $0, R13
+	SBBQ $0, R14
+	SBBQ $0, R15
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	MOVQ R12, 32(DI)
+	MOVQ R13, 40(DI)
+	MOVQ R14, 48(DI)
+	MOVQ R15, 56(DI)
 	RET

@@ -264,3 +264,69 @@ func limbsToBig(e *Elem) *big.Int {
 	}
 	return v
 }
+
+// TestPMAddSubAsmMatchesGo: addPM4/8 and subPM4/8 give what the generated Go
+// add and sub give, and what math/big gives, modulo 2^(64n) − c for operands
+// below m: edge pairs whose sum is below m, equals m, lies between m and
+// 2^(64n), equals 2^(64n) or exceeds it, differences that borrow or not, in
+// place, and random pairs.
+func TestPMAddSubAsmMatchesGo(t *testing.T) {
+	for _, n := range []int{4, 8} {
+		r := new(big.Int).Lsh(big.NewInt(1), uint(64*n))
+		for _, c := range []uint64{617, 569, 1, 3, 0x7fffffff, 1<<64 - 1} {
+			m := new(big.Int).Sub(r, new(big.Int).SetUint64(c))
+			f, err := New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addAsm, subAsm := addPM8, subPM8
+			if n == 4 {
+				addAsm, subAsm = addPM4, subPM4
+			}
+			one := big.NewInt(1)
+			cb := new(big.Int).SetUint64(c)
+			var vs []*big.Int
+			for _, v := range []*big.Int{big.NewInt(0), one, big.NewInt(2), cb, new(big.Int).Add(cb, one),
+				new(big.Int).Sub(m, one), new(big.Int).Sub(m, big.NewInt(2)), new(big.Int).Rsh(m, 1),
+				new(big.Int).Add(new(big.Int).Rsh(m, 1), one), new(big.Int).Sub(m, cb),
+				new(big.Int).Sub(new(big.Int).Lsh(one, uint(64*n-64)), one)} {
+				vs = append(vs, v.Mod(v, m))
+			}
+			for i := 0; i < 2000; i++ {
+				v, _ := rand.Int(rand.Reader, m)
+				vs = append(vs, v)
+			}
+			check := func(a, b *big.Int) {
+				t.Helper()
+				var x, y, want, got Elem
+				bigToLimbs(&x, a)
+				bigToLimbs(&y, b)
+				for _, op := range []struct {
+					name  string
+					asm   func(z, x, y *Elem, c uint64)
+					gen   func(z, x, y *Elem, f *Field)
+					exact *big.Int
+				}{{"add", addAsm, add, new(big.Int).Add(a, b)}, {"sub", subAsm, sub, new(big.Int).Sub(a, b)}} {
+					op.gen(&want, &x, &y, f)
+					op.asm(&got, &x, &y, c)
+					if got != want || limbsToBig(&got).Cmp(op.exact.Mod(op.exact, m)) != 0 {
+						t.Fatalf("2^%d − %d: %s(%x, %x) = %x, Go %x, want %x", 64*n, c, op.name, a, b, limbsToBig(&got), limbsToBig(&want), op.exact)
+					}
+					got = x
+					op.asm(&got, &got, &y, c)
+					if got != want {
+						t.Fatalf("2^%d − %d: in place %s(%x, %x) = %x, want %x", 64*n, c, op.name, a, b, got, want)
+					}
+				}
+			}
+			for i, a := range vs {
+				if i < 11 {
+					for _, b := range vs[:11] {
+						check(a, b)
+					}
+				}
+				check(a, vs[(i*7+1)%len(vs)])
+			}
+		}
+	}
+}

@@ -16,3 +16,11 @@ func mulPM8(z, x, y *Elem, c uint64) { panic("field: no MULX code on this platfo
 
 // mulPlus8MULX is never called without hasMULX.
 func mulPlus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
+
+// asmAddSub is false: the generated Go code adds and subtracts.
+const asmAddSub = false
+
+func addPM4(z, x, y *Elem, c uint64) { panic("field: no assembly on this platform") }
+func subPM4(z, x, y *Elem, c uint64) { panic("field: no assembly on this platform") }
+func addPM8(z, x, y *Elem, c uint64) { panic("field: no assembly on this platform") }
+func subPM8(z, x, y *Elem, c uint64) { panic("field: no assembly on this platform") }
