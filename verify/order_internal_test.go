@@ -43,3 +43,29 @@ func TestTimestampOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcome: a signer's indication is its worst failure — TOTAL_FAILED
+// beats INDETERMINATE — and among failures of one kind the first keeps its
+// sub-indication.
+func TestOutcome(t *testing.T) {
+	type step struct{ ind, sub string }
+	for _, c := range []struct {
+		name     string
+		steps    []step
+		ind, sub string
+	}{
+		{"indeterminate", []step{{Indeterminate, "A"}}, Indeterminate, "A"},
+		{"the first indeterminate", []step{{Indeterminate, "A"}, {Indeterminate, "B"}}, Indeterminate, "A"},
+		{"failed beats indeterminate", []step{{Indeterminate, "A"}, {TotalFailed, "B"}}, TotalFailed, "B"},
+		{"indeterminate after failed", []step{{TotalFailed, "A"}, {Indeterminate, "B"}}, TotalFailed, "A"},
+		{"the first failure", []step{{TotalFailed, "A"}, {TotalFailed, "B"}}, TotalFailed, "A"},
+	} {
+		r := &SignerReport{Indication: TotalPassed}
+		for _, s := range c.steps {
+			signerState{r}.outcome(s.ind, s.sub)
+		}
+		if r.Indication != c.ind || r.SubIndication != c.sub {
+			t.Errorf("%s: %s/%s, want %s/%s", c.name, r.Indication, r.SubIndication, c.ind, c.sub)
+		}
+	}
+}
