@@ -143,7 +143,8 @@ func TestCryptoProInAgent(t *testing.T) {
 	u := f.expect(answer{Approve: true, PIN: "wrong-pass"}, answer{Approve: true, PIN: containerPassword})
 	res := mustCall[SignResult](t, c, "sign", map[string]any{"certId": pw.Cert.Thumbprint(), "data": doc})
 	u.wait(t)
-	if len(u.shown) != 1 || !u.shown[0].NeedPIN || u.shown[0].PINLabel != containerPINLabel || !strings.Contains(u.shown[0].PINHint, "нет счётчика попыток") {
+	if len(u.shown) != 1 || !u.shown[0].NeedPIN || u.shown[0].PINLabel != containerPINLabel || !strings.Contains(u.shown[0].PINHint, "нет счётчика попыток") ||
+		u.shown[0].Certificate == nil || u.shown[0].Certificate.Token != "sidorov-2026 (контейнер CryptoPro)" {
 		t.Errorf("the page showed %+v", u.shown)
 	}
 	if len(u.results) != 2 || u.results[0].Status != "retry" || u.results[0].Message != wrongPasswordText || u.results[1].Status != "done" {
@@ -170,7 +171,8 @@ func TestCryptoProInAgent(t *testing.T) {
 	u = f.expect(answer{Approve: true})
 	res = mustCall[SignResult](t, c, "sign", map[string]any{"certId": empty.Cert.Thumbprint(), "data": doc})
 	u.wait(t)
-	if len(u.shown) != 1 || u.shown[0].NeedPIN || len(u.results) != 1 || u.results[0].Status != "done" {
+	if len(u.shown) != 1 || u.shown[0].NeedPIN || len(u.results) != 1 || u.results[0].Status != "done" ||
+		u.shown[0].Certificate == nil || !strings.HasSuffix(u.shown[0].Certificate.Token, "(контейнер CryptoPro), ключ помечен как неэкспортируемый") {
 		t.Errorf("empty password: shown %+v, results %+v", u.shown, u.results)
 	}
 	opensslVerify(t, pki.O, "empty", res.CMS, doc, pki.Root.CertFile)

@@ -329,13 +329,20 @@ func (ui *PageUI) logger() *slog.Logger {
 }
 
 func promptCertOf(e *keystore.Entry) promptCert {
+	token := e.Token.Info.Label
+	if isContainer(e.Token) {
+		token += " (контейнер CryptoPro)"
+		if e.NonExportable {
+			token += ", ключ помечен как неэкспортируемый"
+		}
+	}
 	return promptCert{
 		ID:         e.ID,
 		Subject:    holderName(e.Certificate),
 		Issuer:     e.Certificate.Issuer.CommonName,
 		NotAfter:   e.Certificate.NotAfter.Format("02.01.2006"),
 		Thumbprint: e.ID,
-		Token:      e.Token.Info.Label,
+		Token:      token,
 	}
 }
 
