@@ -41,7 +41,7 @@
 // On amd64 with BMI2 and ADX, Mul and Sqr modulo 2^256 − c and 2^512 − c, and
 // modulo 2^511 + c (tc26-512-B), use mul_amd64.s, written by gen_amd64.go: the
 // same algorithms with MULX and two carry chains (ADCX/ADOX), a dedicated
-// squaring for 2^256 − c, constant time like the rest. The tag purego, or
+// squaring for 2^256 − c and 2^512 − c, constant time like the rest. The tag purego, or
 // another architecture, keeps the generated Go code.
 package field
 
@@ -310,7 +310,7 @@ func (f *Field) Sqr(z, x *Elem) {
 			sqrPM4(z, x, -f.m[0])
 			return
 		case kindMinus8:
-			mulPM8(z, x, x, -f.m[0])
+			sqrPM8(z, x, -f.m[0])
 			return
 		case kindPlus8:
 			mulPlus8MULX(z, x, x, f.m[0], f.m0inv)

@@ -3,7 +3,7 @@
 // gen_amd64.go writes mul_amd64.s, with BMI2 (MULX) and ADX (ADCX/ADOX: two
 // independent carry chains):
 //
-//   - mulPM4, sqrPM4 and mulPM8: products reduced modulo m = 2^(64n) − c
+//   - mulPM4, sqrPM4, mulPM8 and sqrPM8: products reduced modulo m = 2^(64n) − c
 //     (c < 2^64; the GOST primes 2^256 − 617 and 2^512 − 569) by 2^(64n) ≡ c,
 //     as pmReduce in gen.go does: the 2n-word product, its high half times c
 //     folded into the low half, the top word times c folded again, and
@@ -35,6 +35,7 @@ func main() {
 	genPM4(p, false)
 	genPM4(p, true)
 	genPM8(p)
+	genSqrPM8(p)
 	genPlus8(p)
 	for _, n := range []int{4, 8} {
 		genAddPM(p, n)
@@ -229,6 +230,93 @@ func genPM8(p func(string, ...any)) {
 	// r0..r6 in the frame, r7 in w[0], r8..r15 in w[1..8]
 	p("\tMOVQ %s, 56(SP)", w[0])
 	pmFold8(p, w[1:], w[0], "c+24(FP)")
+}
+
+// genSqrPM8 writes sqrPM8: the 28 cross products x_i·x_j (i < j) row by row
+// (row i at words 2i+1..i+8), each word in a register from a pool of ten
+// (R8–R15, DI, BP) until it is final, the low half then stored in the frame;
+// then the cross products doubled (CF chain) while the eight squares x_i² are
+// added (OF chain), the low words loaded from and stored back to the frame,
+// the high ones kept in registers; then pmFold8.
+func genSqrPM8(p func(string, ...any)) {
+	const n = 8
+	p("")
+	p("// func sqrPM8(z, x *Elem, c uint64)")
+	p("// z = x² mod (2^512 − c), fully reduced; x < 2^512.")
+	p("TEXT ·sqrPM8(SB), NOSPLIT, $64-24")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tXORQ CX, CX // the zero register")
+	free := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "DI", "BP"}
+	loc := make([]string, 2*n) // register of word k, "" once stored
+	take := func(k int) string {
+		loc[k], free = free[0], free[1:]
+		return loc[k]
+	}
+	store := func(k int) { // word k < 8 is final: into the frame
+		p("\tMOVQ %s, %d(SP)", loc[k], 8*k)
+		free = append(free, loc[k])
+		loc[k] = ""
+	}
+	p("\t// row 0: x_0·x_j at words 1..8")
+	p("\tMOVQ 0(SI), DX")
+	p("\tMULXQ 8(SI), %s, %s", take(1), take(2))
+	for j := 2; j < n; j++ {
+		p("\tMULXQ %d(SI), AX, %s", 8*j, take(j+1))
+		if j == 2 {
+			p("\tADDQ AX, %s", loc[j])
+		} else {
+			p("\tADCQ AX, %s", loc[j])
+		}
+	}
+	p("\tADCQ CX, %s", loc[n])
+	store(1)
+	store(2)
+	for i := 1; i < n-1; i++ {
+		p("\t// row %d: x_%d·x_j at words %d..%d", i, i, 2*i+1, i+n)
+		p("\tMOVQ %d(SI), DX", 8*i)
+		p("\tXORQ AX, AX // clears CF and OF")
+		for j := i + 1; j < n-1; j++ {
+			p("\tMULXQ %d(SI), AX, BX", 8*j)
+			p("\tADCXQ AX, %s", loc[i+j])
+			p("\tADOXQ BX, %s", loc[i+j+1])
+		}
+		p("\tMULXQ %d(SI), AX, %s", 8*(n-1), take(i+n))
+		p("\tADCXQ AX, %s", loc[i+n-1])
+		p("\tADOXQ CX, %s", loc[i+n])
+		p("\tADCXQ CX, %s", loc[i+n])
+		for _, k := range []int{2*i + 1, 2*i + 2} {
+			if k < n {
+				store(k)
+			}
+		}
+	}
+	p("\t// double the cross products (CF chain), add the squares (OF chain)")
+	top := take(2*n - 1)
+	p("\tXORQ %s, %s // word 15; clears CF and OF", top, top)
+	tmp := free[0] // a register for the low words in the frame
+	for i := 0; i < n; i++ {
+		p("\tMOVQ %d(SI), DX", 8*i)
+		p("\tMULXQ DX, AX, BX")
+		for h, sq := range []string{"AX", "BX"} {
+			k := 2*i + h
+			switch {
+			case k == 0:
+				p("\tMOVQ AX, 0(SP)")
+			case k == 2*n-1:
+				p("\tADCXQ CX, %s", top)
+				p("\tADOXQ BX, %s", top)
+			case loc[k] == "":
+				p("\tMOVQ %d(SP), %s", 8*k, tmp)
+				p("\tADCXQ %s, %s", tmp, tmp)
+				p("\tADOXQ %s, %s", sq, tmp)
+				p("\tMOVQ %s, %d(SP)", tmp, 8*k)
+			default:
+				p("\tADCXQ %s, %s", loc[k], loc[k])
+				p("\tADOXQ %s, %s", sq, loc[k])
+			}
+		}
+	}
+	pmFold8(p, loc[n:], tmp, "c+16(FP)")
 }
 
 // pmFold8 writes the reduction modulo 2^512 − c of the product whose low

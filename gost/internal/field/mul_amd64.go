@@ -26,6 +26,11 @@ func sqrPM4(z, x *Elem, c uint64)
 //go:noescape
 func mulPM8(z, x, y *Elem, c uint64)
 
+// sqrPM8 sets z = x² mod (2^512 − c) for x < 2^512. Constant time.
+//
+//go:noescape
+func sqrPM8(z, x *Elem, c uint64)
+
 // mulPlus8MULX sets z = x·y·2^-512 mod (2^511 + c) for x < 2^512, y below
 // the modulus; inv is −(2^511 + c)⁻¹ mod 2^64. Constant time.
 //

@@ -9,7 +9,7 @@ import (
 )
 
 // TestPMAsmMatchesGo: the pseudo-Mersenne assembly (mulPM4, sqrPM4,
-// mulPM8) gives exactly what the generated Go code gives, for random
+// mulPM8, sqrPM8) gives exactly what the generated Go code gives, for random
 // operands anywhere below 2^(64n) and the edge ones (0, 1, 2, c, m−1, m−2,
 // m, m/2, 2^(64n)−1, a limb of ones, carries rippling), in place too, on
 // every 2^(64n) − c modulus the curves use and others (c = 1, c large,
@@ -35,7 +35,7 @@ func TestPMAsmMatchesGo(t *testing.T) {
 			if !f.pseudoMersenne() {
 				t.Fatalf("2^%d − %d: kind %d", 64*n, c, f.kind)
 			}
-			asmMul, asmSqr := func(z, x, y *Elem) { mulPM8(z, x, y, c) }, func(z, x *Elem) { mulPM8(z, x, x, c) }
+			asmMul, asmSqr := func(z, x, y *Elem) { mulPM8(z, x, y, c) }, func(z, x *Elem) { sqrPM8(z, x, c) }
 			if n == 4 {
 				asmMul, asmSqr = func(z, x, y *Elem) { mulPM4(z, x, y, c) }, func(z, x *Elem) { sqrPM4(z, x, c) }
 			}

@@ -14,6 +14,9 @@ func sqrPM4(z, x *Elem, c uint64) { panic("field: no MULX code on this platform"
 // mulPM8 is never called without hasMULX.
 func mulPM8(z, x, y *Elem, c uint64) { panic("field: no MULX code on this platform") }
 
+// sqrPM8 is never called without hasMULX.
+func sqrPM8(z, x *Elem, c uint64) { panic("field: no MULX code on this platform") }
+
 // mulPlus8MULX is never called without hasMULX.
 func mulPlus8MULX(z, x, y *Elem, c, inv uint64) { panic("field: no MULX code on this platform") }
 
