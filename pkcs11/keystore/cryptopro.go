@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"time"
@@ -211,6 +212,10 @@ func containerEntry(tok Token, c *cryptopro.Container) (*Entry, error) {
 func (cs containerSource) use(ctx context.Context, e *Entry, ui UI, fn func(Signer) error) error {
 	path := e.Token.Module
 	c, err := cryptopro.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The flash drive was taken out: as a token removed.
+		return fmt.Errorf("%w: the CryptoPro container %s is gone: %v", pkcs11.ErrTokenNotPresent, path, err)
+	}
 	if err != nil {
 		return err
 	}

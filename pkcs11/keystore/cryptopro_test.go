@@ -148,6 +148,13 @@ func TestCryptoProContainers(t *testing.T) {
 	if err := s2.UseEntry(ctx, e, (&pinAnswers{}).ui(), signOnce); !errors.Is(err, ErrNotFound) {
 		t.Errorf("swapped container: %v, want ErrNotFound", err)
 	}
+	// The drive taken out: as a token removed.
+	if err := os.RemoveAll(swapped); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.UseEntry(ctx, e, (&pinAnswers{}).ui(), signOnce); !errors.Is(err, pkcs11.ErrTokenNotPresent) {
+		t.Errorf("removed container: %v, want ErrTokenNotPresent", err)
+	}
 }
 
 // TestContainerKeyCache: with a cache the key is kept for the right
