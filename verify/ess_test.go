@@ -14,6 +14,7 @@ import (
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/internal/cms"
 	"github.com/kepkit/kep/internal/testpki"
+	"github.com/kepkit/kep/sign"
 	"github.com/kepkit/kep/verify"
 )
 
@@ -125,6 +126,50 @@ func TestBothESSAttributes(t *testing.T) {
 		}
 		if s.Indication != c.ind || s.SubIndication != c.sub || passed != c.passed || !strings.Contains(failed, c.failureText) || (c.failureText == "") != (failed == "") {
 			t.Errorf("%s: %s/%s, %d passed, failures %q; want %s/%s, %d passed, %q\n%s", c.name, s.Indication, s.SubIndication, passed, failed, c.ind, c.sub, c.passed, c.failureText, rep.Summary("en"))
+		}
+	}
+}
+
+// TestSignerInfoVersion: a SignerInfo's version must match its signer
+// identifier (RFC 5652 5.3: 1 with issuerAndSerialNumber, 3 with
+// subjectKeyIdentifier); a mismatch is a FORMAT warning, a match none.
+func TestSignerInfoVersion(t *testing.T) {
+	p := testpki.New(t)
+	id := p.Leaf(t, testpki.CryptoProA, "version")
+	der, err := sign.Sign(context.Background(), strings.NewReader("content"), id.Signer, id.Cert, sign.Options{Attached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ski     bool
+		version int
+		warn    bool
+	}{{false, 1, false}, {false, 3, true}, {true, 3, false}, {true, 1, true}} {
+		sd, err := cms.Parse(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		si := &sd.SignerInfos[0]
+		si.Version = c.version
+		if c.ski {
+			si.IssuerAndSerial, si.SubjectKeyID = nil, []byte{1, 2, 3, 4}
+		}
+		out, err := sd.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := verify.Verify(context.Background(), out, verify.Options{Roots: []*certs.Certificate{p.Root.Cert}})
+		if err != nil || len(rep.Signers) != 1 {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		warned := false
+		for _, ch := range rep.Signers[0].Checks {
+			if ch.Code == "FORMAT" && ch.Status == verify.Warning && strings.Contains(ch.Detail, "version") {
+				warned = true
+			}
+		}
+		if warned != c.warn {
+			t.Errorf("subjectKeyIdentifier %v, version %d: version warning %v, want %v\n%s", c.ski, c.version, warned, c.warn, rep.Summary("en"))
 		}
 	}
 }
