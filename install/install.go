@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -201,7 +202,10 @@ func each(ctx context.Context, env Env, steps []Step, f func(Step, context.Conte
 func writeFile(path string, data []byte, mode os.FileMode) (Action, error) {
 	old, err := os.ReadFile(path)
 	if err == nil && string(old) == string(data) {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() == mode {
+		// Windows has no permission bits: Go reports 0666 (0444 read-only)
+		// whatever was asked, so there the content alone decides; found
+		// under Wine, where every kep install rewrote every file.
+		if fi, err := os.Stat(path); err == nil && (fi.Mode().Perm() == mode || runtime.GOOS == "windows") {
 			return Unchanged, nil
 		}
 	}

@@ -109,6 +109,10 @@ func TestInstallLinux(t *testing.T) {
 	if ch[len(ch)-1].Step != "native-host launcher" {
 		t.Errorf("the launcher is not removed last: %v", ch)
 	}
+	// kep's own folder goes with the launcher when nothing else is in it.
+	if launch, _ := launcher(env2); exists(filepath.Dir(launch)) || ch[len(ch)-1].Path != filepath.Dir(launch) {
+		t.Errorf("the launcher's empty folder %s is left (or not reported): %v", filepath.Dir(launch), ch[len(ch)-1])
+	}
 	for _, c := range must(Uninstall(ctx, env2)) {
 		if c.Action != Absent {
 			t.Errorf("second uninstall: %+v", c)
@@ -161,5 +165,25 @@ func TestOnly(t *testing.T) {
 	}
 	if all := Steps(Env{Home: env.Home, Exe: env.Exe}); len(all) < len(steps) {
 		t.Errorf("without Only: %d steps", len(all))
+	}
+}
+
+// TestUninstallKeepsOwnFolderInUse: kep uninstall removes kep's folder only
+// when empty; the user's other files there (a software token) stay.
+func TestUninstallKeepsOwnFolderInUse(t *testing.T) {
+	home := t.TempDir()
+	env := Env{Home: home, Exe: "/usr/bin/kep"}
+	must(Install(context.Background(), env))
+	launch, _ := launcher(env)
+	keep := filepath.Join(filepath.Dir(launch), "soft", "token.json")
+	os.MkdirAll(filepath.Dir(keep), 0o700)
+	os.WriteFile(keep, []byte("{}"), 0o600)
+	for _, c := range must(Uninstall(context.Background(), env)) {
+		if c.Path == filepath.Dir(launch) {
+			t.Errorf("reported removing a folder in use: %+v", c)
+		}
+	}
+	if !exists(keep) || exists(launch) {
+		t.Errorf("after uninstall: launcher there %v, the user's file there %v", exists(launch), exists(keep))
 	}
 }

@@ -107,7 +107,9 @@ func (s launcherStep) Uninstall(_ context.Context, env Env) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Change{{Step: s.Name(), Action: act, Path: path}}, nil
+	// The launcher's folder is kep's own (%LOCALAPPDATA%\kep,
+	// ~/.local/share/kep): gone with it when nothing else is left there.
+	return append([]Change{{Step: s.Name(), Action: act, Path: path}}, removeEmptyDirs(s.Name(), filepath.Dir(path))...), nil
 }
 
 func (s launcherStep) Status(_ context.Context, env Env) (Status, error) {
@@ -167,7 +169,27 @@ func (s hostStep) Uninstall(_ context.Context, env Env) ([]Change, error) {
 	if err != nil {
 		return out, err
 	}
-	return append(out, Change{Step: s.Name(), Action: act, Path: s.b.ManifestPath()}), nil
+	out = append(out, Change{Step: s.Name(), Action: act, Path: s.b.ManifestPath()})
+	if s.b.RegKey != "" {
+		// Where the registry names the manifest (Windows) it sits in kep's
+		// own folder, …\kep\native-messaging\<browser>: those folders go
+		// too when empty. Elsewhere the folder is the browser's.
+		out = append(out, removeEmptyDirs(s.Name(), s.b.HostDir, filepath.Dir(s.b.HostDir))...)
+	}
+	return out, nil
+}
+
+// removeEmptyDirs removes each folder in turn while it is empty (os.Remove
+// refuses one that is not), reporting those removed.
+func removeEmptyDirs(step string, dirs ...string) []Change {
+	var out []Change
+	for _, d := range dirs {
+		if os.Remove(d) != nil {
+			break
+		}
+		out = append(out, Change{Step: step, Action: Removed, Path: d})
+	}
+	return out
 }
 
 func (s hostStep) Status(_ context.Context, env Env) (Status, error) {

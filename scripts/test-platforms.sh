@@ -8,7 +8,9 @@
 # kep-pkcs11.dll) used by the demo portal in headless Chromium on Linux
 # through 127.0.0.1 (access, certificates, login, signing; the signature
 # checked by the Linux kep verify and openssl), kep.exe native-host's
-# framing, the agent stopped with Ctrl-C. Prints "N passed, N failed".
+# framing, the agent stopped with Ctrl-C; then, with the MSI removed,
+# kep.exe install (twice) and uninstall with kep doctor's view of each.
+# Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -162,9 +164,27 @@ else wait "$AGENT_PID"; rc=$?
 	else bad "kep.exe agent stop" "exit $rc after Ctrl-C (or the port still answers)"; fi
 fi
 AGENT_PID=""
+cp "$(winepath -u "$EXE")" "$W/kep.exe"  # for kep install below, after the MSI is gone
 t=$(now)
 if wine msiexec /x "$(winepath -w "$MSI")" /qn >>"$W/msi.log" 2>&1 && ! wine reg query 'HKCU\Software\Microsoft\Windows\CurrentVersion\Run' /v kep >/dev/null 2>&1; then
 	ok "wine msiexec /x: Run key gone" "$(since "$t")"; else bad "msiexec /x" "Run key left"; fi
+# kep install / uninstall without the MSI (kep.exe from a zip or a
+# download): the HKCU Run value, the native-messaging keys and manifests of
+# every browser kep knows (--all-browsers: Wine has none installed) and the
+# launcher, checked in `reg export` by scripts/wine/installcheck.py; run
+# twice (the second changes nothing) with kep doctor's view; then
+# uninstall leaving nothing, kep's folder included.
+KX=$(winepath -w "$W/kep.exe")
+regexport() { wine reg export 'HKCU\Software' "$(echo "Z:$W/$1" | tr / '\\')" /y >/dev/null 2>&1; }
+t=$(now); wine "$W/kep.exe" install --all-browsers --json >"$W/inst1.json" 2>/dev/null; regexport hkcu1.reg
+if IC=$(python3 scripts/wine/installcheck.py installed "$W/hkcu1.reg" "$WINEPREFIX" "$KX" "$W/inst1.json"); then ok "kep.exe install: $IC" "$(since "$t")"
+else cat "$W/inst1.json"; bad "kep.exe install" "$IC"; fi
+t=$(now); wine "$W/kep.exe" install --all-browsers --json >"$W/inst2.json" 2>/dev/null; wine "$W/kep.exe" doctor --json >"$W/doc1.json" 2>/dev/null
+if IC=$(python3 scripts/wine/installcheck.py again "$W/inst2.json" "$W/doc1.json"); then ok "kep.exe install again: $IC" "$(since "$t")"
+else bad "kep.exe install (second run)" "$IC"; fi
+t=$(now); wine "$W/kep.exe" uninstall >"$W/uninst.log" 2>&1; regexport hkcu2.reg; wine "$W/kep.exe" doctor --json >"$W/doc2.json" 2>/dev/null
+if IC=$(python3 scripts/wine/installcheck.py removed "$W/hkcu2.reg" "$WINEPREFIX" "$W/inst1.json" "$W/doc2.json"); then ok "kep.exe uninstall: $IC" "$(since "$t")"
+else tr -d '\r' <"$W/uninst.log"; bad "kep.exe uninstall" "$IC"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
