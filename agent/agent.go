@@ -180,6 +180,7 @@ type Agent struct {
 	sites   *Sites
 	allowed map[string]bool
 	pagePIN map[string]bool
+	redact  redactor // local paths in the errors sites see
 
 	port      int
 	tlsPort   int
@@ -217,7 +218,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Keys == nil || cfg.UI == nil {
 		return nil, errors.New("agent: Config.Keys and Config.UI are required")
 	}
-	a := &Agent{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, sites: cfg.Sites,
+	a := &Agent{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger, sites: cfg.Sites, redact: newRedactor(),
 		allowed: map[string]bool{}, pagePIN: map[string]bool{}, conns: map[*conn]bool{},
 		access: map[string]*accessWait{}, denied: map[string]time.Time{}, turns: newTurns(), identity: cfg.Identity}
 	if a.identity == nil {

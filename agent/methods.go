@@ -269,7 +269,7 @@ func (a *Agent) tokensList(c *conn, _ json.RawMessage) (any, error) {
 	}
 	res := map[string]any{"tokens": out}
 	if err != nil {
-		res["errors"] = []string{err.Error()}
+		res["errors"] = a.redact.siteErrors(err)
 	}
 	return res, nil
 }
@@ -312,7 +312,7 @@ func (a *Agent) certsList(c *conn, _ json.RawMessage) (any, error) {
 	}
 	res := map[string]any{"certificates": out}
 	if err != nil {
-		res["errors"] = []string{err.Error()}
+		res["errors"] = a.redact.siteErrors(err)
 	}
 	return res, nil
 }
