@@ -11,4 +11,8 @@ if [ ! -x "$bin" ] || [ "$(cat "$dir/.version" 2>/dev/null)" != "$VERSION" ]; th
 	npm install --prefix "$dir" --no-audit --no-fund --silent "web-ext@$VERSION" >&2
 	echo "$VERSION" >"$dir/.version"
 fi
+# One of web-ext's npm dependencies (flatted) ships Go code: a go.mod here
+# makes bin/tools a module of its own, so kep's `go list ./...` (and vet and
+# test) leave it out.
+[ -f "$root/bin/tools/go.mod" ] || printf 'module kep.invalid/tools\n' >"$root/bin/tools/go.mod"
 exec "$bin" --no-config-discovery "$@"
