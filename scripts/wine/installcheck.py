@@ -101,13 +101,18 @@ def removed(reg, prefix, install, doctor):
     left = [k for k in keys if k.endswith("\\NativeMessagingHosts\\" + host)]
     if left:
         fail("registrations left: %r" % left)
-    folder = os.path.dirname(unix(prefix, launcher(install)))
-    if os.path.exists(folder):
-        fail("%s is left: %r" % (folder, os.listdir(folder)))
+    # kep's folder itself may stay when it holds the agent's own data (an
+    # agent ran before in this prefix); what install wrote must be gone.
+    bat = unix(prefix, launcher(install))
+    for left in (bat, os.path.join(os.path.dirname(bat), "native-messaging")):
+        if os.path.exists(left):
+            fail("%s is left" % left)
     c = codes(doctor)
     if "AUTOSTART_NOT_INSTALLED" not in c or "NATIVE_HOST_REGISTERED" in c:
         fail("kep doctor: %r" % c)
-    print("Run value, %d registrations and kep's folder gone; kep doctor: AUTOSTART_NOT_INSTALLED" % len(BROWSERS))
+    rest = os.listdir(os.path.dirname(bat)) if os.path.isdir(os.path.dirname(bat)) else None
+    print("Run value, %d registrations, manifests and launcher gone (kep's folder %s); kep doctor: AUTOSTART_NOT_INSTALLED"
+          % (len(BROWSERS), "removed" if rest is None else "kept for the agent's own " + ", ".join(sorted(rest))))
 
 
 if __name__ == "__main__":
