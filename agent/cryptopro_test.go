@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -23,34 +22,25 @@ import (
 
 const containerPassword = "s3cret-pass" // ASCII: one KDF per try under -race
 
-// fileHashes returns the SHA-256 of every file under dir.
+// fileHashes returns the SHA-256 of every file under dir (cpfixture.Hashes).
 func fileHashes(t *testing.T, dir string) map[string][32]byte {
 	t.Helper()
-	out := map[string][32]byte{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		out[p] = sha256.Sum256(b)
-		return err
-	})
+	out, err := cpfixture.Hashes(dir)
 	if err != nil || len(out) == 0 {
 		t.Fatalf("hashing %s: %v (%d files)", dir, err, len(out))
 	}
 	return out
 }
 
+// sameHashes fails t for every change under dir since before.
 func sameHashes(t *testing.T, dir string, before map[string][32]byte) {
 	t.Helper()
-	after := fileHashes(t, dir)
-	if len(after) != len(before) {
-		t.Errorf("%d files under %s, were %d", len(after), dir, len(before))
+	changes, err := cpfixture.Changes(dir, before)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for p, h := range before {
-		if after[p] != h {
-			t.Errorf("%s was modified", p)
-		}
+	for _, c := range changes {
+		t.Error(c)
 	}
 }
 

@@ -2,7 +2,6 @@ package keystore
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,34 +15,25 @@ import (
 	"github.com/kepkit/kep/pkcs11"
 )
 
-// hashTree returns the SHA-256 of every file under dir.
+// hashTree returns the SHA-256 of every file under dir (cpfixture.Hashes).
 func hashTree(t *testing.T, dir string) map[string][32]byte {
 	t.Helper()
-	out := map[string][32]byte{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		out[p] = sha256.Sum256(b)
-		return err
-	})
+	out, err := cpfixture.Hashes(dir)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("hashing %s: %v (%d files)", dir, err, len(out))
 	}
 	return out
 }
 
+// sameTree fails t for every change under dir since before.
 func sameTree(t *testing.T, dir string, before map[string][32]byte) {
 	t.Helper()
-	after := hashTree(t, dir)
-	if len(after) != len(before) {
-		t.Errorf("%d files under %s, were %d", len(after), dir, len(before))
+	changes, err := cpfixture.Changes(dir, before)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for p, h := range before {
-		if after[p] != h {
-			t.Errorf("%s changed", p)
-		}
+	for _, c := range changes {
+		t.Error(c)
 	}
 }
 
