@@ -1,9 +1,8 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kepkit/kep/certs"
 	"github.com/kepkit/kep/gost/gost3410"
+	"github.com/kepkit/kep/internal/keptsecret"
 	"github.com/kepkit/kep/keyfile/cryptopro"
 	"github.com/kepkit/kep/pkcs11"
 )
@@ -281,61 +281,31 @@ func (cs containerSource) use(ctx context.Context, e *Entry, ui UI, fn func(Sign
 // Warning: a kept key lives in the process's memory for the cache's time, as
 // the password it replaces would. Use a cache only where the password itself
 // may be kept as long.
-type ContainerKeyCache struct {
-	ttl    time.Duration
-	tagKey []byte
-
-	mu     sync.Mutex
-	keys   map[string]*keptKey
-	closed bool
-}
-
-type keptKey struct {
-	digest [32]byte
-	tag    []byte // HMAC-SHA256(tagKey, path || 0 || digest || password)
-	ps     *gost3410.ParamSet
-	d      []byte
-	timer  *time.Timer
-}
+type ContainerKeyCache struct{ c *keptsecret.Cache }
 
 // NewContainerKeyCache returns a cache that keeps each decrypted key for ttl.
 func NewContainerKeyCache(ttl time.Duration) *ContainerKeyCache {
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		panic(err) // crypto/rand does not fail on supported systems
-	}
-	return &ContainerKeyCache{ttl: ttl, tagKey: k, keys: map[string]*keptKey{}}
-}
-
-func (c *ContainerKeyCache) tag(path string, digest [32]byte, pw []byte) []byte {
-	m := hmac.New(sha256.New, c.tagKey)
-	m.Write([]byte(path))
-	m.Write([]byte{0})
-	m.Write(digest[:])
-	m.Write(pw)
-	return m.Sum(nil)
+	return &ContainerKeyCache{c: keptsecret.New(ttl, nil)}
 }
 
 // get returns a fresh copy of the key kept for the container at path when
 // its files are still digest's and pw is the password it was opened with.
+// The kept secret is the parameter set's name, a zero byte, then the key.
 func (c *ContainerKeyCache) get(path string, digest [32]byte, pw []byte) *gost3410.PrivateKey {
 	if c == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := c.keys[path]
-	if k == nil {
+	b := c.c.Get(path, digest[:], pw)
+	defer clear(b)
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
 		return nil
 	}
-	if k.digest != digest {
-		c.dropLocked(path)
+	ps, err := gost3410.ParamSetByName(string(b[:i]))
+	if err != nil {
 		return nil
 	}
-	if !hmac.Equal(k.tag, c.tag(path, digest, pw)) {
-		return nil
-	}
-	key, err := gost3410.NewPrivateKey(k.ps, k.d)
+	key, err := gost3410.NewPrivateKey(ps, b[i+1:])
 	if err != nil {
 		return nil
 	}
@@ -344,24 +314,14 @@ func (c *ContainerKeyCache) get(path string, digest [32]byte, pw []byte) *gost34
 
 // put keeps a copy of key, opened by pw, for the cache's time.
 func (c *ContainerKeyCache) put(path string, digest [32]byte, pw []byte, key *gost3410.PrivateKey) {
-	if c == nil || c.ttl <= 0 {
+	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	c.dropLocked(path)
-	k := &keptKey{digest: digest, tag: c.tag(path, digest, pw), ps: key.Params(), d: key.Bytes()}
-	c.keys[path] = k
-	k.timer = time.AfterFunc(c.ttl, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.keys[path] == k {
-			c.dropLocked(path)
-		}
-	})
+	d := key.Bytes()
+	b := append(append([]byte(key.Params().Name), 0), d...)
+	clear(d)
+	c.c.Put(path, digest[:], pw, b)
+	clear(b)
 }
 
 // Len is the number of keys kept.
@@ -369,41 +329,19 @@ func (c *ContainerKeyCache) Len() int {
 	if c == nil {
 		return 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.keys)
-}
-
-func (c *ContainerKeyCache) dropLocked(path string) {
-	if k := c.keys[path]; k != nil {
-		if k.timer != nil {
-			k.timer.Stop()
-		}
-		clear(k.d)
-		clear(k.tag)
-		delete(c.keys, path)
-	}
+	return c.c.Len()
 }
 
 // Clear zeroes and forgets every kept key.
 func (c *ContainerKeyCache) Clear() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for p := range c.keys {
-		c.dropLocked(p)
+	if c != nil {
+		c.c.Clear()
 	}
 }
 
 // Close clears the cache and keeps nothing more.
 func (c *ContainerKeyCache) Close() {
-	if c == nil {
-		return
+	if c != nil {
+		c.c.Close()
 	}
-	c.Clear()
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
 }

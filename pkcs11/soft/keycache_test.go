@@ -65,12 +65,7 @@ func failures(t *testing.T, dir string) int {
 
 // cachedMaster is the master key c keeps for tok (the slice itself), or nil.
 func cachedMaster(c *KeyCache, tok *Token) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if k := c.keys[cacheKey(tok.dir, tok.tf.Serial)]; k != nil {
-		return k.master
-	}
-	return nil
+	return c.c.Kept(cacheKey(tok.dir, tok.tf.Serial))
 }
 
 func allZero(b []byte) bool {
